@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Run the Autobahn WebSocket client test cases against one of our crates.
+#
+#   bash .ci/autobahn.sh <cargo-package> <agent-name> [extra args to the example]
+#
+# Starts kosoku (a Python-packaged replacement for the Autobahn TestSuite
+# fuzzingserver) on a free 127.0.0.1 port, runs
+#   cargo run --release -p <pkg> --example autobahn_client -- ws://127.0.0.1:PORT <agent> [extra]
+# and then checks the report with .ci/autobahn_check.py.
+#
+# Environment:
+#   KOSOKU_VENV      venv holding kosoku (default: $HOME/.cache/wsx-kosoku-venv)
+#   KOSOKU_VERSION   kosoku version to install (default: 0.1.0)
+#   AUTOBAHN_OUTDIR  report directory (default: target/autobahn/<agent>)
+#   AUTOBAHN_TIMEOUT seconds the client may run, build excluded (default: 600)
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 <cargo-package> <agent-name> [extra args to the example]" >&2
+    exit 2
+fi
+pkg=$1
+agent=$2
+shift 2
+
+cd "$(dirname "$0")/.."
+venv=${KOSOKU_VENV:-$HOME/.cache/wsx-kosoku-venv}
+kosoku_version=${KOSOKU_VERSION:-0.1.0}
+outdir=${AUTOBAHN_OUTDIR:-target/autobahn/$agent}
+client_timeout=${AUTOBAHN_TIMEOUT:-600}
+
+# 1. kosoku in a venv (reused between runs).
+if [ ! -x "$venv/bin/kosoku" ]; then
+    echo "== installing kosoku $kosoku_version into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "kosoku==$kosoku_version"
+fi
+
+# 2. Build the client first, so compile time doesn't count against the timeout.
+echo "== building $pkg example autobahn_client (release)"
+cargo build --release -p "$pkg" --example autobahn_client
+
+# 3. Start kosoku. Port 0 makes it bind a free port; once bound it prints
+#    "fuzzingserver listening on ws://127.0.0.1:PORT" to stderr.
+#    12.* and 13.* (permessage-deflate) are excluded; kosoku needs one -x per glob.
+rm -rf "$outdir"
+mkdir -p "$outdir"
+log=$outdir/kosoku.log
+"$venv/bin/kosoku" -m fuzzingserver 127.0.0.1:0 -o "$outdir" -x '12.*' -x '13.*' >"$log" 2>&1 &
+kosoku_pid=$!
+client_pid=
+cleanup() {
+    [ -z "$client_pid" ] || kill "$client_pid" 2>/dev/null || true
+    kill "$kosoku_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=
+for _ in $(seq 1 300); do
+    port=$(sed -n 's|^fuzzingserver listening on ws://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$log")
+    [ -n "$port" ] && break
+    if ! kill -0 "$kosoku_pid" 2>/dev/null; then
+        echo "kosoku exited before listening:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+if [ -z "$port" ]; then
+    echo "kosoku did not start listening within 30 s:" >&2
+    cat "$log" >&2
+    exit 1
+fi
+# Belt and braces: the port must accept TCP connections.
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "kosoku said it listens on $port but the port refuses connections" >&2
+    exit 1
+fi
+echo "== kosoku listening on 127.0.0.1:$port (pid $kosoku_pid), reports in $outdir"
+
+# 4. Run the client under test (in the background, so a signal to this
+#    script runs the cleanup trap at once instead of after the client).
+start=$SECONDS
+client_rc=0
+timeout --kill-after=10 "$client_timeout" \
+    cargo run --release -q -p "$pkg" --example autobahn_client -- \
+    "ws://127.0.0.1:$port" "$agent" "$@" </dev/null &
+client_pid=$!
+wait "$client_pid" || client_rc=$?
+client_pid=
+echo "== client exited with $client_rc after $((SECONDS - start)) s"
+if [ "$client_rc" -eq 124 ] || [ "$client_rc" -eq 137 ]; then
+    echo "client timed out after ${client_timeout} s" >&2
+fi
+
+# 5. kosoku writes the report and exits after /updateReports. Its own exit
+#    status is 1 when any case (12.*/13.* aside, which are not run) is not OK,
+#    NON-STRICT or INFORMATIONAL; the checker below is the judge, not kosoku.
+grace=60
+[ "$client_rc" -eq 0 ] || grace=5
+for _ in $(seq 1 $((grace * 10))); do
+    kill -0 "$kosoku_pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$kosoku_pid" 2>/dev/null; then
+    echo "kosoku still running $grace s after the client finished (no /updateReports?)" >&2
+    kill "$kosoku_pid" 2>/dev/null || true
+fi
+kosoku_rc=0
+wait "$kosoku_pid" || kosoku_rc=$?
+echo "== kosoku exited with $kosoku_rc"
+tail -n 20 "$log"
+
+if [ ! -f "$outdir/index.json" ]; then
+    echo "no $outdir/index.json: the client did not complete the run" >&2
+    exit 1
+fi
+
+# 6. Judge the report. The venv's python can import kosoku, so the checker
+#    also reports cases that were never run.
+check_rc=0
+"$venv/bin/python" .ci/autobahn_check.py "$outdir/index.json" --agent "$agent" || check_rc=$?
+if [ "$client_rc" -ne 0 ]; then
+    echo "autobahn: client exited with $client_rc" >&2
+    exit 1
+fi
+exit "$check_rc"

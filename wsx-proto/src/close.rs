@@ -1,0 +1,244 @@
+//! Close codes, close frame payloads, and the reasons a connection ended.
+
+use std::fmt;
+
+use crate::error::{EncodeError, Error, ProtocolError};
+use crate::utf8::Utf8Bytes;
+
+/// A close status code (RFC 6455 section 7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CloseCode(pub u16);
+
+impl CloseCode {
+    /// 1000: the purpose of the connection is fulfilled.
+    pub const NORMAL: Self = Self(1000);
+    /// 1001: the endpoint is going away.
+    pub const GOING_AWAY: Self = Self(1001);
+    /// 1002: protocol error.
+    pub const PROTOCOL_ERROR: Self = Self(1002);
+    /// 1003: a data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: Self = Self(1003);
+    /// 1005: no status code was present (never sent on the wire).
+    pub const NO_STATUS: Self = Self(1005);
+    /// 1006: closed without a close frame (never sent on the wire).
+    pub const ABNORMAL: Self = Self(1006);
+    /// 1007: payload data inconsistent with the message type (e.g. bad UTF-8).
+    pub const INVALID_PAYLOAD: Self = Self(1007);
+    /// 1008: policy violation.
+    pub const POLICY_VIOLATION: Self = Self(1008);
+    /// 1009: message too big to process.
+    pub const MESSAGE_TOO_BIG: Self = Self(1009);
+    /// 1010: the client expected an extension the server did not negotiate.
+    pub const MANDATORY_EXTENSION: Self = Self(1010);
+    /// 1011: the server hit an unexpected condition.
+    pub const INTERNAL_ERROR: Self = Self(1011);
+
+    /// Whether this code may appear in a close frame: 1000-1003, 1007-1014, 3000-4999.
+    pub fn is_sendable(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The code and reason carried by a close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The status code.
+    pub code: CloseCode,
+    /// The UTF-8 reason, at most 123 bytes.
+    pub reason: Utf8Bytes,
+}
+
+impl CloseFrame {
+    /// A close frame with `code` and `reason`; checked when it is encoded.
+    pub fn new(code: CloseCode, reason: impl Into<Utf8Bytes>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// Checks that the frame may be sent: a sendable code and a payload of at most 125 bytes.
+    pub fn validate(&self) -> Result<(), EncodeError> {
+        if !self.code.is_sendable() {
+            return Err(EncodeError::InvalidCloseCode(self.code.0));
+        }
+        if self.reason.len() > 123 {
+            return Err(EncodeError::CloseReasonTooLong(self.reason.len()));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a received close payload. `None` means the peer sent no status code.
+pub fn parse_close_payload(payload: bytes::Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::InvalidClosePayload),
+        _ => {
+            let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+            if !code.is_sendable() {
+                return Err(ProtocolError::InvalidCloseCode(code.0));
+            }
+            let reason = Utf8Bytes::try_from(payload.slice(2..)).map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok(Some(CloseFrame { code, reason }))
+        }
+    }
+}
+
+/// How one side ended the close handshake: without a code (or 1000 without a reason), or with one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseStatus {
+    /// No status code, or 1000 with an empty reason (WebSockex's `:normal`).
+    Normal,
+    /// A status code and its reason (WebSockex's `code, message`).
+    Coded(CloseFrame),
+}
+
+impl CloseStatus {
+    /// The status a close frame payload stands for.
+    pub fn from_frame(frame: Option<CloseFrame>) -> Self {
+        match frame {
+            Some(f) if f.code != CloseCode::NORMAL || !f.reason.is_empty() => Self::Coded(f),
+            _ => Self::Normal,
+        }
+    }
+
+    /// The close code: 1000 for [`CloseStatus::Normal`].
+    pub fn code(&self) -> CloseCode {
+        match self {
+            Self::Normal => CloseCode::NORMAL,
+            Self::Coded(f) => f.code,
+        }
+    }
+}
+
+/// Why a connection ended (WebSockex's `close_reason`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// This side closed and the peer completed the close handshake.
+    Local(CloseStatus),
+    /// This side closed, but the peer did not answer within the close timeout, so the
+    /// connection was closed by force.
+    LocalTimedOut(CloseStatus),
+    /// The peer closed with a close frame.
+    Remote(CloseStatus),
+    /// The peer dropped the connection without a close frame (WebSockex's `{:remote, :closed}`).
+    Dropped,
+    /// The connection failed (WebSockex's `{:error, e}`).
+    Error(Error),
+}
+
+impl CloseReason {
+    /// True for a close that both sides agreed on with code 1000 or no code.
+    pub fn is_normal(&self) -> bool {
+        matches!(
+            self,
+            Self::Local(CloseStatus::Normal) | Self::Remote(CloseStatus::Normal)
+        )
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = |f: &mut fmt::Formatter<'_>, side: &str, s: &CloseStatus| match s {
+            CloseStatus::Normal => write!(f, "{side}, normal"),
+            CloseStatus::Coded(c) => write!(f, "{side}, {} {:?}", c.code, c.reason.as_str()),
+        };
+        match self {
+            Self::Local(s) => status(f, "local", s),
+            Self::LocalTimedOut(s) => {
+                status(f, "local", s)?;
+                f.write_str(" (forcefully closed: the server took too long to close)")
+            }
+            Self::Remote(s) => status(f, "remote", s),
+            Self::Dropped => f.write_str("remote, closed without a close frame"),
+            Self::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn payload(code: u16, reason: &[u8]) -> Bytes {
+        let mut v = code.to_be_bytes().to_vec();
+        v.extend_from_slice(reason);
+        Bytes::from(v)
+    }
+
+    #[test]
+    fn sendable_ranges() {
+        for code in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999,
+        ] {
+            assert!(CloseCode(code).is_sendable(), "{code}");
+        }
+        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535] {
+            assert!(!CloseCode(code).is_sendable(), "{code}");
+        }
+    }
+
+    #[test]
+    fn parses_payloads() {
+        assert_eq!(parse_close_payload(Bytes::new()), Ok(None));
+        assert_eq!(
+            parse_close_payload(Bytes::from_static(&[3])),
+            Err(ProtocolError::InvalidClosePayload)
+        );
+        assert_eq!(
+            parse_close_payload(payload(1005, b"")),
+            Err(ProtocolError::InvalidCloseCode(1005))
+        );
+        assert_eq!(
+            parse_close_payload(payload(5000, b"")),
+            Err(ProtocolError::InvalidCloseCode(5000))
+        );
+        assert_eq!(
+            parse_close_payload(payload(1000, b"\xff")),
+            Err(ProtocolError::InvalidUtf8)
+        );
+        let frame = parse_close_payload(payload(4001, "bye ✓".as_bytes())).unwrap().unwrap();
+        assert_eq!(frame.code, CloseCode(4001));
+        assert_eq!(frame.reason.as_str(), "bye ✓");
+        let invalid_utf8 = ProtocolError::InvalidUtf8;
+        assert_eq!(invalid_utf8.close_code(), CloseCode::INVALID_PAYLOAD);
+    }
+
+    #[test]
+    fn status_normal_vs_coded() {
+        assert_eq!(CloseStatus::from_frame(None), CloseStatus::Normal);
+        assert_eq!(
+            CloseStatus::from_frame(Some(CloseFrame::new(CloseCode::NORMAL, ""))),
+            CloseStatus::Normal
+        );
+        let coded = CloseStatus::from_frame(Some(CloseFrame::new(CloseCode::NORMAL, "done")));
+        assert!(matches!(coded, CloseStatus::Coded(_)));
+        assert_eq!(
+            CloseStatus::from_frame(Some(CloseFrame::new(CloseCode(4000), ""))).code(),
+            CloseCode(4000)
+        );
+    }
+
+    #[test]
+    fn validate_outgoing() {
+        assert_eq!(
+            CloseFrame::new(CloseCode(1006), "").validate(),
+            Err(EncodeError::InvalidCloseCode(1006))
+        );
+        assert_eq!(
+            CloseFrame::new(CloseCode::NORMAL, "x".repeat(124)).validate(),
+            Err(EncodeError::CloseReasonTooLong(124))
+        );
+        assert_eq!(CloseFrame::new(CloseCode::NORMAL, "x".repeat(123)).validate(), Ok(()));
+    }
+}

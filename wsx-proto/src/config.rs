@@ -1,0 +1,73 @@
+//! Limits and behaviour switches for a connection.
+
+use std::time::Duration;
+
+/// Connection limits and switches. Start from [`Config::default`] and adjust.
+///
+/// ```
+/// let config = wsx_proto::Config::default().max_message_size(1 << 20).deliver_fragments(true);
+/// assert_eq!(config.max_message_size, 1 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest accepted frame payload (default 16 MiB); larger is close 1009.
+    pub max_frame_size: usize,
+    /// Largest accepted message, summed over its fragments (default 64 MiB); larger is close 1009.
+    pub max_message_size: usize,
+    /// Largest accepted handshake response header block (default 16 KiB).
+    pub max_handshake_size: usize,
+    /// Split outgoing messages into frames of at most this many payload bytes (default: never).
+    pub outgoing_frame_size: Option<usize>,
+    /// Deliver data frames as they arrive ([`Frame::Fragment`](crate::Frame::Fragment),
+    /// `Continuation`, `Finish`) instead of whole messages (default: off).
+    pub deliver_fragments: bool,
+    /// How long to wait for the server's handshake response (default 5 s).
+    pub handshake_timeout: Duration,
+    /// How long to wait for the peer to finish the close handshake before closing by force
+    /// (default 5 s).
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_handshake_size: 16 << 10,
+            outgoing_frame_size: None,
+            deliver_fragments: false,
+            handshake_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $field(mut self, value: $ty) -> Self {
+            self.$field = value;
+            self
+        }
+    )*};
+}
+
+impl Config {
+    setters! {
+        /// Sets [`Config::max_frame_size`].
+        max_frame_size: usize,
+        /// Sets [`Config::max_message_size`].
+        max_message_size: usize,
+        /// Sets [`Config::max_handshake_size`].
+        max_handshake_size: usize,
+        /// Sets [`Config::outgoing_frame_size`].
+        outgoing_frame_size: Option<usize>,
+        /// Sets [`Config::deliver_fragments`].
+        deliver_fragments: bool,
+        /// Sets [`Config::handshake_timeout`].
+        handshake_timeout: Duration,
+        /// Sets [`Config::close_timeout`].
+        close_timeout: Duration,
+    }
+}

@@ -1,0 +1,380 @@
+//! The client connection: a state machine fed with received bytes and the time, which yields
+//! events and bytes to send.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
+use crate::config::Config;
+use crate::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
+use crate::frame::{encode_frame, Frame, OpCode};
+use crate::handshake::{ClientHandshake, Request, Response};
+use crate::mask::RandomSource;
+use crate::message::{MessageAssembler, OutgoingState};
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The upgrade request is out; waiting for the response.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// A close frame was sent or received; waiting for the handshake and the TCP close.
+    Closing,
+    /// Done: flush [`ClientConnection::poll_transmit`] and close the socket.
+    Closed,
+}
+
+/// What the connection has to tell its driver.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server accepted the upgrade.
+    Connected(Response),
+    /// A message, fragment, ping or pong from the server. Pings are not answered
+    /// automatically: send [`Frame::Pong`] with the same payload (the callback trait's
+    /// default `handle_ping` does).
+    Frame(Frame),
+    /// The connection is over; this is the last event.
+    Closed(CloseReason),
+}
+
+/// The client side of one WebSocket connection, without any I/O.
+///
+/// Drive it like this: write what [`poll_transmit`](Self::poll_transmit) gives to the socket,
+/// feed what the socket reads to [`receive`](Self::receive) (or [`read_buffer`](Self::read_buffer)),
+/// take [`poll_event`](Self::poll_event) until it returns `None`, call
+/// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) passes, and
+/// call [`receive_eof`](Self::receive_eof) when the socket reads end-of-file.
+#[derive(Debug)]
+pub struct ClientConnection {
+    config: Config,
+    state: Phase,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    rng: RandomSource,
+    assembler: MessageAssembler,
+    outgoing: OutgoingState,
+    /// Armed when a timer starts; becomes an `Instant` at the next `poll_transmit(now)`.
+    timer: Timer,
+    /// Events decided outside `poll_event` (a close that ends the connection at once).
+    pending: VecDeque<Event>,
+    /// Set when closing begins: how the connection will be reported as ended.
+    close_reason: Option<CloseReason>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Connecting(ClientHandshake),
+    Open,
+    Closing {
+        close_received: bool,
+        /// Frames still arriving are dropped (after a protocol error or the peer's close).
+        discard_data: bool,
+    },
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Idle,
+    /// Starts when the bytes now queued are handed out.
+    Pending,
+    Deadline(Instant),
+}
+
+impl ClientConnection {
+    /// Starts a connection: the upgrade request is queued for [`poll_transmit`](Self::poll_transmit).
+    pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
+        let mut rng = RandomSource::new();
+        let mut write_buf = BytesMut::with_capacity(1024);
+        let handshake = ClientHandshake::start(request, &mut rng, &mut write_buf)?;
+        Ok(Self {
+            assembler: MessageAssembler::new(&config),
+            config,
+            state: Phase::Connecting(handshake),
+            read_buf: BytesMut::with_capacity(8 * 1024),
+            write_buf,
+            rng,
+            outgoing: OutgoingState::default(),
+            timer: Timer::Pending,
+            pending: VecDeque::new(),
+            close_reason: None,
+        })
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        match self.state {
+            Phase::Connecting(_) => State::Connecting,
+            Phase::Open => State::Open,
+            Phase::Closing { .. } => State::Closing,
+            Phase::Closed => State::Closed,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds bytes read from the socket. Events come out of [`poll_event`](Self::poll_event).
+    pub fn receive(&mut self, data: &[u8]) {
+        self.read_buf.extend_from_slice(data);
+    }
+
+    /// The receive buffer, for drivers that read straight into it (e.g. tokio's `read_buf`)
+    /// instead of calling [`receive`](Self::receive). Only append to it.
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    /// The socket reached end-of-file: the peer closed TCP.
+    pub fn receive_eof(&mut self) {
+        let reason = match &self.state {
+            Phase::Closed => return,
+            Phase::Connecting(_) => CloseReason::Error(HandshakeError::Incomplete.into()),
+            Phase::Open => CloseReason::Dropped,
+            Phase::Closing { .. } => self.close_reason.take().unwrap_or(CloseReason::Dropped),
+        };
+        self.finish(reason);
+    }
+
+    /// The next event, or `None` when more input is needed.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
+        let result = match &self.state {
+            Phase::Connecting(handshake) => {
+                match handshake.parse_response(&mut self.read_buf, self.config.max_handshake_size) {
+                    Ok(Some(response)) => {
+                        self.state = Phase::Open;
+                        self.timer = Timer::Idle;
+                        self.assembler.set_reserved_bits(response.extensions.reserved_bits());
+                        return Some(Event::Connected(response));
+                    }
+                    Ok(None) => return None,
+                    Err(e) => Err(Error::Handshake(e)),
+                }
+            }
+            Phase::Open | Phase::Closing { .. } => self.poll_frame().map_err(Error::Protocol),
+            Phase::Closed => return None,
+        };
+        match result {
+            Ok(event) => event,
+            Err(error) => {
+                self.fail(error);
+                self.pending.pop_front()
+            }
+        }
+    }
+
+    fn poll_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            let discard_data = matches!(self.state, Phase::Closing { discard_data: true, .. });
+            let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
+                return Ok(None);
+            };
+            match header.opcode {
+                OpCode::Close => self.on_close_frame(payload)?,
+                _ if discard_data => {}
+                OpCode::Ping => return Ok(Some(Event::Frame(Frame::Ping(payload)))),
+                OpCode::Pong => return Ok(Some(Event::Frame(Frame::Pong(payload)))),
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    if let Some(frame) = self.assembler.on_data_frame(&header, payload)? {
+                        return Ok(Some(Event::Frame(frame)));
+                    }
+                }
+            }
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    fn on_close_frame(&mut self, payload: Bytes) -> Result<(), ProtocolError> {
+        let frame = parse_close_payload(payload)?;
+        match self.state {
+            Phase::Open => {
+                // Echo the status code (RFC 6455 section 5.5.1), without the reason.
+                let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                self.queue_close_frame(echo.as_ref());
+                self.close_reason = Some(CloseReason::Remote(CloseStatus::from_frame(frame)));
+                self.state = Phase::Closing {
+                    close_received: true,
+                    discard_data: true,
+                };
+            }
+            Phase::Closing { .. } => {
+                self.state = Phase::Closing {
+                    close_received: true,
+                    discard_data: true,
+                };
+            }
+            Phase::Connecting(_) | Phase::Closed => {}
+        }
+        Ok(())
+    }
+
+    /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
+    /// [`Frame::Close`] is the same as [`close`](Self::close).
+    pub fn send(&mut self, frame: Frame) -> Result<(), EncodeError> {
+        frame.validate()?;
+        if !matches!(self.state, Phase::Open) {
+            return Err(EncodeError::NotOpen);
+        }
+        let (opcode, payload, fin) = match &frame {
+            Frame::Close(close) => return self.close(close.clone()),
+            Frame::Text(t) => (OpCode::Text, t.as_bytes(), true),
+            Frame::Binary(b) => (OpCode::Binary, b, true),
+            Frame::Fragment(kind, b) => (OpCode::from(*kind), b, false),
+            Frame::Continuation(b) => (OpCode::Continuation, b, false),
+            Frame::Finish(b) => (OpCode::Continuation, b, true),
+            Frame::Ping(b) => (OpCode::Ping, b, true),
+            Frame::Pong(b) => (OpCode::Pong, b, true),
+        };
+        self.outgoing.check(opcode, fin)?;
+        match self.config.outgoing_frame_size {
+            Some(size) if !opcode.is_control() && payload.len() > size.max(1) => {
+                let size = size.max(1);
+                let chunks = payload.chunks(size);
+                let last = chunks.len() - 1;
+                for (i, chunk) in chunks.enumerate() {
+                    let chunk_opcode = if i == 0 { opcode } else { OpCode::Continuation };
+                    let chunk_fin = fin && i == last;
+                    encode_frame(
+                        &mut self.write_buf,
+                        chunk_fin,
+                        chunk_opcode,
+                        chunk,
+                        Some(self.rng.mask_key()),
+                    );
+                }
+            }
+            _ => encode_frame(&mut self.write_buf, fin, opcode, payload, Some(self.rng.mask_key())),
+        }
+        Ok(())
+    }
+
+    /// Starts the close handshake: queues a close frame (`None` sends one without a code) and
+    /// waits for the server's close and TCP close, at most [`Config::close_timeout`].
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), EncodeError> {
+        if let Some(f) = &frame {
+            f.validate()?;
+        }
+        if !matches!(self.state, Phase::Open) {
+            return Err(EncodeError::NotOpen);
+        }
+        self.queue_close_frame(frame.as_ref());
+        self.close_reason = Some(CloseReason::Local(CloseStatus::from_frame(frame)));
+        self.state = Phase::Closing {
+            close_received: false,
+            discard_data: false,
+        };
+        Ok(())
+    }
+
+    /// Fails the connection with `error` (WebSockex's `{:error, e}`): if it is open, sends the
+    /// error's close code (1011 for errors that are not the peer's fault) and ends once the
+    /// server answers or the close timeout passes; otherwise ends at once.
+    pub fn fail(&mut self, error: Error) {
+        match &self.state {
+            Phase::Open => {
+                let code = match &error {
+                    Error::Protocol(e) => e.close_code(),
+                    _ => CloseCode::INTERNAL_ERROR,
+                };
+                self.queue_close_frame(Some(&CloseFrame::new(code, "")));
+                self.close_reason = Some(CloseReason::Error(error));
+                self.state = Phase::Closing {
+                    close_received: false,
+                    discard_data: true,
+                };
+            }
+            _ => self.finish(CloseReason::Error(error)),
+        }
+    }
+
+    fn queue_close_frame(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = BytesMut::new();
+        if let Some(f) = frame {
+            payload.extend_from_slice(&f.code.0.to_be_bytes());
+            payload.extend_from_slice(f.reason.as_bytes());
+        }
+        encode_frame(
+            &mut self.write_buf,
+            true,
+            OpCode::Close,
+            &payload,
+            Some(self.rng.mask_key()),
+        );
+        self.timer = Timer::Pending;
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        self.state = Phase::Closed;
+        self.timer = Timer::Idle;
+        self.close_reason = None;
+        self.pending.push_back(Event::Closed(reason));
+    }
+
+    /// Bytes to write to the socket, all frames queued so far in one buffer; `now` starts the
+    /// handshake and close timers when their bytes leave.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if self.write_buf.is_empty() {
+            return None;
+        }
+        if self.timer == Timer::Pending {
+            let timeout = match self.state {
+                Phase::Connecting(_) => self.config.handshake_timeout,
+                _ => self.config.close_timeout,
+            };
+            self.timer = Timer::Deadline(now + timeout);
+        }
+        Some(self.write_buf.split().freeze())
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes.
+    pub fn wants_write(&self) -> bool {
+        !self.write_buf.is_empty()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.timer {
+            Timer::Deadline(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// Advances timers to `now`: an unanswered handshake fails, and a close handshake the server
+    /// did not finish ends the connection (to be closed by force).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Timer::Deadline(at) = self.timer else { return };
+        if now < at {
+            return;
+        }
+        let reason = match &self.state {
+            Phase::Connecting(_) => CloseReason::Error(HandshakeError::TimedOut.into()),
+            Phase::Closing { close_received, .. } => match self.close_reason.take() {
+                Some(CloseReason::Local(status)) if !close_received => CloseReason::LocalTimedOut(status),
+                Some(reason) => reason,
+                None => CloseReason::Dropped,
+            },
+            Phase::Open | Phase::Closed => return,
+        };
+        self.finish(reason);
+    }
+}
+
+impl From<crate::frame::DataKind> for OpCode {
+    fn from(kind: crate::frame::DataKind) -> Self {
+        match kind {
+            crate::frame::DataKind::Text => OpCode::Text,
+            crate::frame::DataKind::Binary => OpCode::Binary,
+        }
+    }
+}

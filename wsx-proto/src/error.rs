@@ -1,0 +1,301 @@
+//! Typed errors, one enum per layer. Peer violations carry the close code they map to.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::close::CloseCode;
+use crate::handshake::RejectedResponse;
+
+/// A URL that cannot be used to open a WebSocket connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The text is not a URL.
+    Parse(url::ParseError),
+    /// The scheme is not `ws` or `wss`.
+    UnsupportedScheme(String),
+    /// The URL has a `#fragment`, which RFC 6455 forbids in WebSocket URIs.
+    Fragment,
+    /// The URL has no host.
+    MissingHost,
+}
+
+/// A handshake request that cannot be built from the given options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A header name is empty or not an HTTP token.
+    InvalidHeaderName(String),
+    /// A header value contains CR, LF or another control byte.
+    InvalidHeaderValue(String),
+    /// The header is one the handshake sets itself (e.g. `Sec-WebSocket-Key`).
+    ReservedHeader(String),
+    /// A subprotocol or extension name is empty or not an HTTP token.
+    InvalidToken(String),
+}
+
+/// The server's answer to the opening handshake was not an acceptable upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The server answered with a status other than 101 (WebSockex's `RequestError`).
+    Rejected(Box<RejectedResponse>),
+    /// The response is not valid HTTP.
+    Malformed(String),
+    /// The response header block exceeds the configured limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// `Upgrade: websocket` is missing or different.
+    InvalidUpgrade,
+    /// `Connection: upgrade` is missing or different.
+    InvalidConnection,
+    /// `Sec-WebSocket-Accept` is missing or does not match the key that was sent.
+    InvalidAccept,
+    /// The server chose a subprotocol the client did not offer.
+    UnofferedSubprotocol(String),
+    /// The server accepted an extension the client did not offer.
+    UnofferedExtension(String),
+    /// The connection ended before the response was complete.
+    Incomplete,
+    /// The response did not arrive within the handshake timeout.
+    TimedOut,
+}
+
+/// The peer broke RFC 6455; each case maps to the close code sent back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// An RSV bit is set without an extension that defines it.
+    ReservedBits(u8),
+    /// The opcode is reserved (3-7, 0xB-0xF).
+    ReservedOpcode(u8),
+    /// A server frame was masked.
+    MaskedFrame,
+    /// A 64-bit payload length has its most significant bit set.
+    InvalidLength,
+    /// A control frame has FIN clear.
+    FragmentedControlFrame,
+    /// A control frame payload is longer than 125 bytes.
+    ControlFrameTooLarge(usize),
+    /// A continuation frame arrived with no message to continue.
+    UnexpectedContinuation,
+    /// A new text or binary frame arrived in the middle of a fragmented message.
+    ExpectedContinuation,
+    /// A close frame payload is one byte long.
+    InvalidClosePayload,
+    /// A close frame carries a code that must not appear on the wire.
+    InvalidCloseCode(u16),
+    /// A text message or close reason is not valid UTF-8.
+    InvalidUtf8,
+    /// A frame is longer than the configured maximum.
+    FrameTooLarge {
+        /// Declared payload length.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A message is longer than the configured maximum.
+    MessageTooLarge {
+        /// Bytes of the message seen so far, including the frame that broke the limit.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The close code this violation is answered with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// A frame that cannot be sent; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A ping, pong or close payload is longer than 125 bytes.
+    ControlPayloadTooLarge(usize),
+    /// The close code may not be sent (e.g. 1005, 1006, or below 1000).
+    InvalidCloseCode(u16),
+    /// The close reason makes the close payload longer than 125 bytes.
+    CloseReasonTooLong(usize),
+    /// A continuation or finish frame was sent with no fragmented message started.
+    NoMessageInProgress,
+    /// A new message was started while a fragmented one is unfinished.
+    MessageInProgress,
+    /// The connection is not open: still connecting, closing or closed.
+    NotOpen,
+}
+
+/// Why a connection failed; carried by [`CloseReason::Error`](crate::CloseReason::Error).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is unusable.
+    Url(UrlError),
+    /// The handshake request could not be built.
+    Request(RequestError),
+    /// The server refused or botched the upgrade.
+    Handshake(HandshakeError),
+    /// The peer broke the protocol.
+    Protocol(ProtocolError),
+    /// The TCP connection could not be made in time.
+    ConnectTimeout,
+    /// An I/O or TLS error from the adapter's socket.
+    Io(Arc<std::io::Error>),
+    /// A TLS setting is unusable: a CA certificate that does not parse, or a bad server name.
+    InvalidCertificate(String),
+    /// A callback returned a frame that cannot be sent (e.g. an invalid close code).
+    InvalidReply(EncodeError),
+}
+
+impl Error {
+    /// True when the error happened before the WebSocket was open (connect, TLS, handshake).
+    pub fn is_connect_error(&self) -> bool {
+        !matches!(self, Self::Protocol(_) | Self::InvalidReply(_))
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Url(a), Self::Url(b)) => a == b,
+            (Self::Request(a), Self::Request(b)) => a == b,
+            (Self::Handshake(a), Self::Handshake(b)) => a == b,
+            (Self::Protocol(a), Self::Protocol(b)) => a == b,
+            (Self::ConnectTimeout, Self::ConnectTimeout) => true,
+            (Self::InvalidReply(a), Self::InvalidReply(b)) => a == b,
+            (Self::InvalidCertificate(a), Self::InvalidCertificate(b)) => a == b,
+            (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Parse(e) => write!(f, "invalid URL: {e}"),
+            Self::UnsupportedScheme(s) => write!(f, "unsupported URL scheme {s:?}: use ws or wss"),
+            Self::Fragment => f.write_str("a WebSocket URL must not have a #fragment"),
+            Self::MissingHost => f.write_str("the URL has no host"),
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidHeaderName(n) => write!(f, "invalid header name {n:?}"),
+            Self::InvalidHeaderValue(n) => write!(f, "invalid value for header {n:?}"),
+            Self::ReservedHeader(n) => write!(f, "header {n:?} is set by the handshake itself"),
+            Self::InvalidToken(t) => write!(f, "invalid subprotocol or extension token {t:?}"),
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(r) => write!(f, "server rejected the upgrade: {} {}", r.status, r.reason),
+            Self::Malformed(e) => write!(f, "malformed handshake response: {e}"),
+            Self::TooLarge { limit } => write!(f, "handshake response larger than {limit} bytes"),
+            Self::InvalidUpgrade => f.write_str("response lacks `Upgrade: websocket`"),
+            Self::InvalidConnection => f.write_str("response lacks `Connection: upgrade`"),
+            Self::InvalidAccept => f.write_str("Sec-WebSocket-Accept missing or wrong"),
+            Self::UnofferedSubprotocol(p) => write!(f, "server chose subprotocol {p:?}, which was not offered"),
+            Self::UnofferedExtension(e) => write!(f, "server accepted extension {e:?}, which was not offered"),
+            Self::Incomplete => f.write_str("connection closed during the handshake"),
+            Self::TimedOut => f.write_str("timed out waiting for the handshake response"),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ReservedBits(b) => write!(f, "reserved bits {b:#05b} set without an extension"),
+            Self::ReservedOpcode(o) => write!(f, "reserved opcode {o:#x}"),
+            Self::MaskedFrame => f.write_str("server sent a masked frame"),
+            Self::InvalidLength => f.write_str("64-bit payload length with the top bit set"),
+            Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            Self::ControlFrameTooLarge(n) => write!(f, "control frame payload of {n} bytes (max 125)"),
+            Self::UnexpectedContinuation => f.write_str("continuation frame with no message to continue"),
+            Self::ExpectedContinuation => f.write_str("new data frame inside a fragmented message"),
+            Self::InvalidClosePayload => f.write_str("close frame with a one-byte payload"),
+            Self::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
+            Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
+            Self::FrameTooLarge { size, limit } => write!(f, "frame of {size} bytes exceeds the limit of {limit}"),
+            Self::MessageTooLarge { size, limit } => write!(f, "message of {size}+ bytes exceeds the limit of {limit}"),
+        }
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ControlPayloadTooLarge(n) => write!(f, "control frame payload of {n} bytes (max 125)"),
+            Self::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            Self::CloseReasonTooLong(n) => write!(f, "close reason of {n} bytes (max 123)"),
+            Self::NoMessageInProgress => f.write_str("no fragmented message to continue"),
+            Self::MessageInProgress => f.write_str("a fragmented message is still unfinished"),
+            Self::NotOpen => f.write_str("the connection is not open"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(e) => e.fmt(f),
+            Self::Request(e) => e.fmt(f),
+            Self::Handshake(e) => e.fmt(f),
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::ConnectTimeout => f.write_str("timed out connecting"),
+            Self::Io(e) => write!(f, "I/O error: {e}"),
+            Self::InvalidCertificate(e) => write!(f, "invalid TLS setting: {e}"),
+            Self::InvalidReply(e) => write!(f, "a callback replied with a frame that cannot be sent: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+impl std::error::Error for RequestError {}
+impl std::error::Error for HandshakeError {}
+impl std::error::Error for ProtocolError {}
+impl std::error::Error for EncodeError {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! error_from {
+    ($($variant:ident($ty:ty)),*) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self { Self::$variant(e) }
+        }
+    )*};
+}
+error_from!(
+    Url(UrlError),
+    Request(RequestError),
+    Handshake(HandshakeError),
+    Protocol(ProtocolError)
+);
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(Arc::new(e))
+    }
+}

@@ -1,0 +1,417 @@
+//! The opening handshake (RFC 6455 section 4): the client's upgrade request and the checks on
+//! the server's response. Parsing is incremental: any split of the response bytes works, and
+//! bytes after the header block are left in the buffer as the first frames.
+
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use sha1::{Digest, Sha1};
+
+use crate::error::{HandshakeError, RequestError};
+use crate::extension::NegotiatedExtensions;
+use crate::mask::RandomSource;
+use crate::url::WsUrl;
+
+const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// How much of a rejected response's body is kept for the error.
+const REJECTED_BODY_LIMIT: usize = 1024;
+const MAX_RESPONSE_HEADERS: usize = 128;
+/// Headers the handshake writes itself; user headers may not repeat them.
+const RESERVED_HEADERS: [&str; 7] = [
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+];
+
+/// What to ask the server for: the URL, extra headers, subprotocols and extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The URL to connect to.
+    pub url: WsUrl,
+    /// Extra headers, written in order after the handshake's own.
+    pub headers: Vec<(String, String)>,
+    /// Subprotocols to offer, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// Extensions to offer (`Sec-WebSocket-Extensions` entries with parameters).
+    pub extensions: Vec<String>,
+}
+
+impl Request {
+    /// A request for `url` with no extra headers, subprotocols or extensions.
+    pub fn new(url: WsUrl) -> Self {
+        Self {
+            url,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Offers a subprotocol.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Checks the headers and tokens that the user supplied.
+    pub fn validate(&self) -> Result<(), RequestError> {
+        for (name, value) in &self.headers {
+            if !is_token(name) {
+                return Err(RequestError::InvalidHeaderName(name.clone()));
+            }
+            if RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                return Err(RequestError::ReservedHeader(name.clone()));
+            }
+            if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                return Err(RequestError::InvalidHeaderValue(name.clone()));
+            }
+        }
+        for token in &self.subprotocols {
+            if !is_token(token) {
+                return Err(RequestError::InvalidToken(token.clone()));
+            }
+        }
+        for ext in &self.extensions {
+            let name = ext.split(';').next().unwrap_or("").trim();
+            if !is_token(name) || ext.bytes().any(|b| b < 0x20 || b == 0x7f) {
+                return Err(RequestError::InvalidToken(ext.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The server's accepted upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// All response headers, names as sent.
+    pub headers: Vec<(String, Bytes)>,
+    /// The subprotocol the server chose, if any.
+    pub subprotocol: Option<String>,
+    /// The extensions the server accepted.
+    pub extensions: NegotiatedExtensions,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&Bytes> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+/// A non-101 answer (WebSockex's `RequestError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// The response headers.
+    pub headers: Vec<(String, Bytes)>,
+    /// The start of the body: what arrived with the headers, at most 1 KiB.
+    pub body: Bytes,
+}
+
+/// The client side of the opening handshake.
+#[derive(Debug)]
+pub(crate) struct ClientHandshake {
+    expected_accept: String,
+    subprotocols: Vec<String>,
+    extensions: Vec<String>,
+}
+
+impl ClientHandshake {
+    /// Writes the upgrade request into `out`.
+    pub(crate) fn start(request: &Request, rng: &mut RandomSource, out: &mut BytesMut) -> Result<Self, RequestError> {
+        request.validate()?;
+        let mut nonce = [0u8; 16];
+        rng.fill(&mut nonce);
+        let key = base64::engine::general_purpose::STANDARD.encode(nonce);
+        let mut text = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
+            request.url.resource(),
+            request.url.host_header(),
+        );
+        if !request.subprotocols.is_empty() {
+            text.push_str(&format!(
+                "Sec-WebSocket-Protocol: {}\r\n",
+                request.subprotocols.join(", ")
+            ));
+        }
+        if !request.extensions.is_empty() {
+            text.push_str(&format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                request.extensions.join(", ")
+            ));
+        }
+        for (name, value) in &request.headers {
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str("\r\n");
+        out.extend_from_slice(text.as_bytes());
+        Ok(Self {
+            expected_accept: accept_key(&key),
+            subprotocols: request.subprotocols.clone(),
+            extensions: request.extensions.clone(),
+        })
+    }
+
+    /// Parses the response from the front of `buf`. `Ok(None)`: need more bytes. On success the
+    /// header block is removed from `buf` and whatever follows it stays there.
+    pub(crate) fn parse_response(&self, buf: &mut BytesMut, limit: usize) -> Result<Option<Response>, HandshakeError> {
+        let mut header_storage = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut parsed = httparse::Response::new(&mut header_storage);
+        let header_len = match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(n)) if n <= limit => n,
+            Ok(httparse::Status::Partial) if buf.len() <= limit => return Ok(None),
+            Ok(_) | Err(httparse::Error::TooManyHeaders) => return Err(HandshakeError::TooLarge { limit }),
+            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+        };
+        let status = parsed.code.unwrap_or(0);
+        let headers: Vec<(String, Bytes)> = parsed
+            .headers
+            .iter()
+            .map(|h| (h.name.to_owned(), Bytes::copy_from_slice(h.value)))
+            .collect();
+        if status != 101 {
+            let body_end = buf.len().min(header_len + REJECTED_BODY_LIMIT);
+            return Err(HandshakeError::Rejected(Box::new(RejectedResponse {
+                status,
+                reason: parsed.reason.unwrap_or("").to_owned(),
+                body: Bytes::copy_from_slice(&buf[header_len..body_end]),
+                headers,
+            })));
+        }
+        let values = |name: &'static str| {
+            headers
+                .iter()
+                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+                .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+        };
+        let has_token = |name: &'static str, token: &str| {
+            values(name)
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
+        if !has_token("upgrade", "websocket") {
+            return Err(HandshakeError::InvalidUpgrade);
+        }
+        if !has_token("connection", "upgrade") {
+            return Err(HandshakeError::InvalidConnection);
+        }
+        let mut accepts = values("sec-websocket-accept");
+        if accepts.next().map(str::trim) != Some(self.expected_accept.as_str()) || accepts.next().is_some() {
+            return Err(HandshakeError::InvalidAccept);
+        }
+        let subprotocol = match values("sec-websocket-protocol").map(str::trim).next() {
+            Some(chosen) if self.subprotocols.iter().any(|p| p == chosen) => Some(chosen.to_owned()),
+            Some(chosen) => return Err(HandshakeError::UnofferedSubprotocol(chosen.to_owned())),
+            None => None,
+        };
+        let extensions = NegotiatedExtensions::negotiate(&self.extensions, values("sec-websocket-extensions"))?;
+        let _ = buf.split_to(header_len);
+        Ok(Some(Response {
+            headers,
+            subprotocol,
+            extensions,
+        }))
+    }
+}
+
+/// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)).
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(ACCEPT_GUID);
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(request: &Request) -> (ClientHandshake, String) {
+        let mut out = BytesMut::new();
+        let hs = ClientHandshake::start(request, &mut RandomSource::new(), &mut out).unwrap();
+        (hs, String::from_utf8(out.to_vec()).unwrap())
+    }
+
+    fn request() -> Request {
+        Request::new(WsUrl::parse("ws://example.com:9000/chat?x=1").unwrap())
+    }
+
+    fn key_of(text: &str) -> String {
+        let line = text.lines().find(|l| l.starts_with("Sec-WebSocket-Key: ")).unwrap();
+        line["Sec-WebSocket-Key: ".len()..].to_owned()
+    }
+
+    fn response_for(text: &str, extra: &str) -> BytesMut {
+        BytesMut::from(
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
+                accept_key(&key_of(text))
+            )
+            .as_bytes(),
+        )
+    }
+
+    #[test]
+    fn rfc_sample_accept() {
+        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn request_shape() {
+        let (_, text) = start(
+            &request()
+                .subprotocol("chat")
+                .subprotocol("superchat")
+                .header("Authorization", "Bearer x"),
+        );
+        assert!(
+            text.starts_with("GET /chat?x=1 HTTP/1.1\r\nHost: example.com:9000\r\n"),
+            "{text}"
+        );
+        for line in [
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Protocol: chat, superchat",
+            "Authorization: Bearer x",
+        ] {
+            assert!(text.contains(&format!("{line}\r\n")), "missing {line}");
+        }
+        let nonce = base64::engine::general_purpose::STANDARD.decode(key_of(&text)).unwrap();
+        assert_eq!(nonce.len(), 16);
+        assert!(text.ends_with("\r\n\r\n"));
+        let (_, again) = start(&request());
+        assert_ne!(key_of(&text), key_of(&again), "keys must be fresh");
+    }
+
+    #[test]
+    fn rejects_bad_user_headers() {
+        assert_eq!(
+            request().header("X-A", "a\r\nEvil: 1").validate(),
+            Err(RequestError::InvalidHeaderValue("X-A".into()))
+        );
+        assert_eq!(
+            request().header("Bad Name", "v").validate(),
+            Err(RequestError::InvalidHeaderName("Bad Name".into()))
+        );
+        assert_eq!(
+            request().header("sec-websocket-key", "v").validate(),
+            Err(RequestError::ReservedHeader("sec-websocket-key".into()))
+        );
+        assert_eq!(
+            request().subprotocol("a b").validate(),
+            Err(RequestError::InvalidToken("a b".into()))
+        );
+    }
+
+    #[test]
+    fn accepts_in_any_split_and_keeps_trailing_bytes() {
+        let (hs, text) = start(&request());
+        let mut full = response_for(&text, "X-Server: test\r\n");
+        full.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+        for split in 0..full.len() {
+            let mut buf = BytesMut::from(&full[..split]);
+            let early = hs.parse_response(&mut buf, 16 << 10).unwrap();
+            if split < full.len() - 4 {
+                assert!(early.is_none(), "split {split}");
+            }
+            buf.extend_from_slice(&full[split..]);
+            let resp = match early {
+                Some(r) => r,
+                None => hs.parse_response(&mut buf, 16 << 10).unwrap().unwrap(),
+            };
+            assert_eq!(resp.header("x-server").map(|v| &v[..]), Some(&b"test"[..]));
+            assert_eq!(&buf[..], &[0x81, 0x02, b'h', b'i']);
+        }
+    }
+
+    #[test]
+    fn response_checks() {
+        let (hs, text) = start(&request().subprotocol("chat"));
+        let ok = hs
+            .parse_response(&mut response_for(&text, "Sec-WebSocket-Protocol: chat\r\n"), 1 << 14)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.subprotocol.as_deref(), Some("chat"));
+        assert_eq!(
+            hs.parse_response(&mut response_for(&text, "Sec-WebSocket-Protocol: other\r\n"), 1 << 14),
+            Err(HandshakeError::UnofferedSubprotocol("other".into()))
+        );
+        assert_eq!(
+            hs.parse_response(
+                &mut response_for(&text, "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+                1 << 14
+            ),
+            Err(HandshakeError::UnofferedExtension("permessage-deflate".into()))
+        );
+        let wrong_key = response_for(&start(&request()).1, "");
+        assert_eq!(
+            hs.parse_response(&mut wrong_key.clone(), 1 << 14),
+            Err(HandshakeError::InvalidAccept)
+        );
+        let no_upgrade = String::from_utf8(response_for(&text, "").to_vec())
+            .unwrap()
+            .replace("Upgrade: WebSocket\r\n", "");
+        assert_eq!(
+            hs.parse_response(&mut BytesMut::from(no_upgrade.as_bytes()), 1 << 14),
+            Err(HandshakeError::InvalidUpgrade)
+        );
+        let no_conn = String::from_utf8(response_for(&text, "").to_vec())
+            .unwrap()
+            .replace("keep-alive, Upgrade", "keep-alive");
+        assert_eq!(
+            hs.parse_response(&mut BytesMut::from(no_conn.as_bytes()), 1 << 14),
+            Err(HandshakeError::InvalidConnection)
+        );
+        assert!(matches!(
+            hs.parse_response(&mut BytesMut::from(&b"HTTP/1.1 1x1 no\r\n\r\n"[..]), 1 << 14),
+            Err(HandshakeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn rejected_response_carries_everything() {
+        let (hs, _) = start(&request());
+        let mut buf = BytesMut::from(&b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here!"[..]);
+        let Err(HandshakeError::Rejected(r)) = hs.parse_response(&mut buf, 1 << 14) else {
+            panic!()
+        };
+        assert_eq!(
+            (r.status, r.reason.as_str(), &r.body[..]),
+            (404, "Not Found", &b"not here!"[..])
+        );
+        assert_eq!(r.headers[0].0, "Content-Length");
+    }
+
+    #[test]
+    fn size_limit() {
+        let (hs, _) = start(&request());
+        let mut buf = BytesMut::from(format!("HTTP/1.1 101 OK\r\nX-Big: {}\r\n", "a".repeat(200)).as_bytes());
+        assert_eq!(
+            hs.parse_response(&mut buf, 100),
+            Err(HandshakeError::TooLarge { limit: 100 })
+        );
+    }
+}

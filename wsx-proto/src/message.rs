@@ -1,0 +1,207 @@
+//! Frames to messages: header checks, limits, fail-fast UTF-8 and fragment reassembly on the way
+//! in; the fragmentation rules on the way out.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::config::Config;
+use crate::error::{EncodeError, ProtocolError};
+use crate::frame::{DataKind, Frame, FrameHeader, OpCode};
+use crate::utf8::{Utf8Bytes, Utf8Validator};
+
+/// A frame whose header is parsed but whose payload has not fully arrived.
+#[derive(Debug, Clone, Copy)]
+struct PendingFrame {
+    header: FrameHeader,
+    header_len: usize,
+    payload_len: usize,
+    /// Text payload bytes already validated, so a partial frame is checked only once per byte.
+    validated: usize,
+    is_text: bool,
+}
+
+/// Turns the read buffer into checked frames and frames into messages.
+#[derive(Debug)]
+pub(crate) struct MessageAssembler {
+    max_frame_size: usize,
+    max_message_size: usize,
+    deliver_fragments: bool,
+    reserved_bits: u8,
+    pending: Option<PendingFrame>,
+    /// The kind of the fragmented message in progress, and its length so far.
+    message: Option<(DataKind, u64)>,
+    /// Payload collected for the fragmented message (not used when fragments are delivered).
+    collected: BytesMut,
+    collected_kind: Option<DataKind>,
+    utf8: Utf8Validator,
+}
+
+impl MessageAssembler {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            max_frame_size: config.max_frame_size,
+            max_message_size: config.max_message_size,
+            deliver_fragments: config.deliver_fragments,
+            reserved_bits: 0,
+            pending: None,
+            message: None,
+            collected: BytesMut::new(),
+            collected_kind: None,
+            utf8: Utf8Validator::default(),
+        }
+    }
+
+    pub(crate) fn set_reserved_bits(&mut self, bits: u8) {
+        self.reserved_bits = bits;
+    }
+
+    /// Takes the next complete frame off the front of `buf`, checked against the protocol and
+    /// the limits. Text is validated as it arrives, before the frame is complete.
+    pub(crate) fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<(FrameHeader, Bytes)>, ProtocolError> {
+        let mut pending = match self.pending {
+            Some(p) => p,
+            None => match FrameHeader::parse(buf)? {
+                Some((header, header_len)) => self.check_header(header, header_len)?,
+                None => return Ok(None),
+            },
+        };
+        let available = buf.len() - pending.header_len;
+        if pending.is_text {
+            let upto = available.min(pending.payload_len);
+            let start = pending.header_len + pending.validated;
+            self.utf8
+                .feed(&buf[start..pending.header_len + upto])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+            pending.validated = upto;
+        }
+        if available < pending.payload_len {
+            self.pending = Some(pending);
+            return Ok(None);
+        }
+        self.pending = None;
+        let header = pending.header;
+        if pending.is_text && header.fin {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        // Zero-copy: the payload is a slice of the read buffer.
+        let mut frame = buf.split_to(pending.header_len + pending.payload_len);
+        frame.advance(pending.header_len);
+        Ok(Some((header, frame.freeze())))
+    }
+
+    fn check_header(&mut self, header: FrameHeader, header_len: usize) -> Result<PendingFrame, ProtocolError> {
+        if header.rsv & !self.reserved_bits != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        if header.mask.is_some() {
+            return Err(ProtocolError::MaskedFrame);
+        }
+        if header.payload_len > self.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                size: header.payload_len,
+                limit: self.max_frame_size,
+            });
+        }
+        let kind = match (header.opcode, self.message) {
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text, None) => Some((DataKind::Text, 0)),
+            (OpCode::Binary, None) => Some((DataKind::Binary, 0)),
+            (OpCode::Continuation, Some(message)) => Some(message),
+            _ => None,
+        };
+        let mut is_text = false;
+        if let Some((kind, so_far)) = kind {
+            let size = so_far + header.payload_len;
+            if size > self.max_message_size as u64 {
+                return Err(ProtocolError::MessageTooLarge {
+                    size,
+                    limit: self.max_message_size,
+                });
+            }
+            self.message = (!header.fin).then_some((kind, size));
+            is_text = kind == DataKind::Text;
+        }
+        Ok(PendingFrame {
+            header,
+            header_len,
+            payload_len: header.payload_len as usize,
+            validated: 0,
+            is_text,
+        })
+    }
+
+    /// Turns a checked data frame into what the user sees: a whole message, a fragment, or
+    /// nothing yet (a piece collected for later). Copies a fragmented payload once.
+    pub(crate) fn on_data_frame(
+        &mut self,
+        header: &FrameHeader,
+        payload: Bytes,
+    ) -> Result<Option<Frame>, ProtocolError> {
+        let kind = match header.opcode {
+            OpCode::Text => Some(DataKind::Text),
+            OpCode::Binary => Some(DataKind::Binary),
+            _ => None,
+        };
+        if self.deliver_fragments {
+            return Ok(Some(match (kind, header.fin) {
+                (Some(kind), true) => whole_message(kind, payload),
+                (Some(kind), false) => Frame::Fragment(kind, payload),
+                (None, false) => Frame::Continuation(payload),
+                (None, true) => Frame::Finish(payload),
+            }));
+        }
+        match (kind, header.fin) {
+            (Some(kind), true) => Ok(Some(whole_message(kind, payload))),
+            (Some(kind), false) => {
+                self.collected_kind = Some(kind);
+                self.collected.clear();
+                self.collected.extend_from_slice(&payload);
+                Ok(None)
+            }
+            (None, fin) => {
+                self.collected.extend_from_slice(&payload);
+                if !fin {
+                    return Ok(None);
+                }
+                let kind = self
+                    .collected_kind
+                    .take()
+                    .ok_or(ProtocolError::UnexpectedContinuation)?;
+                Ok(Some(whole_message(kind, self.collected.split().freeze())))
+            }
+        }
+    }
+}
+
+/// A complete message; text was validated by `next_frame`.
+fn whole_message(kind: DataKind, payload: Bytes) -> Frame {
+    match kind {
+        DataKind::Text => Frame::Text(Utf8Bytes::from_validated(payload)),
+        DataKind::Binary => Frame::Binary(payload),
+    }
+}
+
+/// The sending side's fragmentation rules.
+#[derive(Debug, Default)]
+pub(crate) struct OutgoingState {
+    message_in_progress: bool,
+}
+
+impl OutgoingState {
+    /// Checks that a frame with `opcode` and `fin` may be sent now, and records it.
+    pub(crate) fn check(&mut self, opcode: OpCode, fin: bool) -> Result<(), EncodeError> {
+        match opcode {
+            OpCode::Text | OpCode::Binary if self.message_in_progress => Err(EncodeError::MessageInProgress),
+            OpCode::Text | OpCode::Binary => {
+                self.message_in_progress = !fin;
+                Ok(())
+            }
+            OpCode::Continuation if !self.message_in_progress => Err(EncodeError::NoMessageInProgress),
+            OpCode::Continuation => {
+                self.message_in_progress = !fin;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Everything needed to (re)connect: the request, the limits and the socket and TLS options.
+//! Adapters read it; the callback trait hands it to `handle_disconnect`, which may change it.
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::UrlError;
+use crate::handshake::Request;
+use crate::url::WsUrl;
+
+/// How a client connects (WebSockex's `Conn`). Build with [`ConnectSettings::new`] and the
+/// setters.
+///
+/// ```
+/// use std::time::Duration;
+/// let settings = wsx_proto::ConnectSettings::new("wss://example.com/feed")?
+///     .header("Authorization", "Bearer token")
+///     .subprotocol("v2.feed")
+///     .connect_timeout(Duration::from_secs(3));
+/// assert_eq!(settings.request.url.port(), 443);
+/// # Ok::<(), wsx_proto::UrlError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConnectSettings {
+    /// URL, extra headers, subprotocols and extensions.
+    pub request: Request,
+    /// Limits, handshake and close timeouts.
+    pub config: Config,
+    /// How long the TCP connect (and TLS handshake) may take (default 6 s).
+    pub connect_timeout: Duration,
+    /// `TCP_NODELAY` (default on: frames are written whole, so Nagle only adds latency).
+    pub tcp_nodelay: bool,
+    /// TLS options for `wss://`.
+    pub tls: TlsOptions,
+}
+
+/// TLS options. Certificates are verified against well-known roots unless you say otherwise.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct TlsOptions {
+    /// Extra trusted CA certificates, DER-encoded, on top of the well-known roots.
+    pub ca_certificates: Vec<Vec<u8>>,
+    /// Skips certificate and hostname verification. Only for tests and trusted networks.
+    pub insecure_skip_verify: bool,
+    /// A complete rustls configuration, used as given (the options above are then ignored).
+    #[cfg(feature = "tls")]
+    pub client_config: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("TlsOptions");
+        d.field("ca_certificates", &self.ca_certificates.len());
+        d.field("insecure_skip_verify", &self.insecure_skip_verify);
+        #[cfg(feature = "tls")]
+        d.field("client_config", &self.client_config.is_some());
+        d.finish()
+    }
+}
+
+impl ConnectSettings {
+    /// Settings for `url` with the defaults.
+    pub fn new(url: &str) -> Result<Self, UrlError> {
+        Ok(Self::from_url(WsUrl::parse(url)?))
+    }
+
+    /// Settings for an already parsed URL.
+    pub fn from_url(url: WsUrl) -> Self {
+        Self {
+            request: Request::new(url),
+            config: Config::default(),
+            connect_timeout: Duration::from_secs(6),
+            tcp_nodelay: true,
+            tls: TlsOptions::default(),
+        }
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &WsUrl {
+        &self.request.url
+    }
+
+    /// Adds an extra request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Offers a subprotocol.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.request.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Replaces the limits and protocol timeouts.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the TCP connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets how long to wait for the handshake response (WebSockex's `socket_recv_timeout`).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets how long the server has to finish the close handshake.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.close_timeout = timeout;
+        self
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn tcp_nodelay(mut self, nodelay: bool) -> Self {
+        self.tcp_nodelay = nodelay;
+        self
+    }
+
+    /// Trusts an extra CA certificate (DER).
+    pub fn ca_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca_certificates.push(der.into());
+        self
+    }
+
+    /// Turns off certificate and hostname verification. Named loudly on purpose.
+    pub fn insecure_skip_verify(mut self, insecure: bool) -> Self {
+        self.tls.insecure_skip_verify = insecure;
+        self
+    }
+
+    /// Uses this rustls configuration for `wss://` as given.
+    #[cfg(feature = "tls")]
+    pub fn tls_client_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls.client_config = Some(config);
+        self
+    }
+}
