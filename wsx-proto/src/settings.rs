@@ -142,3 +142,39 @@ impl ConnectSettings {
         self
     }
 }
+
+/// Anything a client can be started with: a URL string, a parsed [`WsUrl`] or full settings.
+pub trait IntoConnectSettings {
+    /// Converts, parsing the URL if needed.
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError>;
+}
+
+impl IntoConnectSettings for ConnectSettings {
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
+        Ok(self)
+    }
+}
+
+impl IntoConnectSettings for WsUrl {
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
+        Ok(ConnectSettings::from_url(self))
+    }
+}
+
+impl IntoConnectSettings for &str {
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
+        ConnectSettings::new(self)
+    }
+}
+
+impl IntoConnectSettings for String {
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
+        ConnectSettings::new(&self)
+    }
+}
+
+impl IntoConnectSettings for &String {
+    fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
+        ConnectSettings::new(self)
+    }
+}

@@ -1,0 +1,231 @@
+//! The client handle: cloneable, usable from any task, talks to the connection task.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use wsx_proto::{CloseCode, CloseFrame, CloseReason, EncodeError, Frame, Handler, StatsSnapshot};
+
+/// Frames queued by [`Client::send`] and not yet written; more makes `send` wait.
+pub(crate) const SEND_QUEUE_FRAMES: usize = 4096;
+
+/// Why a frame could not be sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The client is connecting, reconnecting or closing (WebSockex's `NotConnectedError`).
+    NotConnected,
+    /// The connection ended before the frame was written, or the client has stopped
+    /// (WebSockex's `ConnError`).
+    ConnectionFailed(Option<CloseReason>),
+    /// The frame cannot be encoded (WebSockex's `FrameEncodeError`).
+    Encode(EncodeError),
+    /// The frame was not written within the timeout.
+    Timeout,
+    /// `send_frame` was called from one of this client's own callbacks, which would wait for
+    /// itself; reply with the frame instead.
+    FromCallback,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotConnected => f.write_str("not connected"),
+            Self::ConnectionFailed(Some(reason)) => write!(f, "connection failed: {reason}"),
+            Self::ConnectionFailed(None) => f.write_str("connection failed"),
+            Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
+            Self::Timeout => f.write_str("timed out sending the frame"),
+            Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Where the client is.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Opening a connection (first or reconnect).
+    Connecting,
+    /// The WebSocket is open.
+    Connected,
+    /// Stopped for good, with the final reason.
+    Terminated(CloseReason),
+}
+
+pub(crate) enum Command<H: Handler> {
+    Cast(H::Cast),
+    SendFrame(Frame, oneshot::Sender<Result<(), SendError>>),
+    Send(Frame),
+    Close(Option<CloseFrame>),
+}
+
+pub(crate) struct Shared<H: Handler> {
+    pub(crate) commands: mpsc::UnboundedSender<Command<H>>,
+    pub(crate) send_permits: Semaphore,
+    pub(crate) status: watch::Sender<Status>,
+    pub(crate) stats: Arc<wsx_proto::Stats>,
+}
+
+/// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`.
+pub struct Client<H: Handler> {
+    pub(crate) shared: Arc<Shared<H>>,
+}
+
+impl<H: Handler> Clone for Client<H> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<H: Handler> std::fmt::Debug for Client<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("status", &*self.shared.status.borrow())
+            .finish()
+    }
+}
+
+thread_local! {
+    /// The client whose callback is running on this thread, if any.
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as running `client`'s callback until dropped.
+pub(crate) struct CallbackGuard(usize);
+
+impl CallbackGuard {
+    pub(crate) fn enter<H: Handler>(client: &Client<H>) -> Self {
+        Self(IN_CALLBACK.with(|c| c.replace(client.id())))
+    }
+}
+
+impl Drop for CallbackGuard {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|c| c.set(self.0));
+    }
+}
+
+/// Default timeout of [`Client::send_frame`].
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl<H: Handler> Client<H> {
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
+        frame.validate().map_err(SendError::Encode)?;
+        match &*self.shared.status.borrow() {
+            Status::Connected => Ok(()),
+            Status::Connecting => Err(SendError::NotConnected),
+            Status::Terminated(reason) => Err(SendError::ConnectionFailed(Some(reason.clone()))),
+        }
+    }
+
+    fn terminated(&self) -> SendError {
+        match &*self.shared.status.borrow() {
+            Status::Terminated(reason) => SendError::ConnectionFailed(Some(reason.clone())),
+            _ => SendError::ConnectionFailed(None),
+        }
+    }
+
+    /// Delivers `msg` to the handler's `handle_cast` (WebSockex's `cast/2`). Never waits.
+    /// Casts sent while connecting are delivered once connected.
+    pub fn cast(&self, msg: H::Cast) -> Result<(), SendError> {
+        self.shared
+            .commands
+            .send(Command::Cast(msg))
+            .map_err(|_| self.terminated())
+    }
+
+    /// Sends a frame and waits until it is written to the socket, at most 5 s
+    /// (WebSockex's `send_frame/2`).
+    pub async fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        self.send_frame_timeout(frame, DEFAULT_SEND_TIMEOUT).await
+    }
+
+    /// [`send_frame`](Self::send_frame) with a chosen timeout.
+    pub async fn send_frame_timeout(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
+        if IN_CALLBACK.with(Cell::get) == self.id() {
+            return Err(SendError::FromCallback);
+        }
+        self.check_sendable(&frame)?;
+        let (done, written) = oneshot::channel();
+        self.shared
+            .commands
+            .send(Command::SendFrame(frame, done))
+            .map_err(|_| self.terminated())?;
+        match tokio::time::timeout(timeout, written).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(self.terminated()),
+            Err(_) => Err(SendError::Timeout),
+        }
+    }
+
+    /// Queues a frame without waiting for it to be written: the pipelined path for many
+    /// messages. Waits only when too many frames are queued (backpressure). Frames queued
+    /// together go out in one write.
+    pub async fn send(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_sendable(&frame)?;
+        let permit = self
+            .shared
+            .send_permits
+            .acquire()
+            .await
+            .map_err(|_| self.terminated())?;
+        // The connection task gives the permit back once the frame is written.
+        permit.forget();
+        self.shared
+            .commands
+            .send(Command::Send(frame))
+            .map_err(|_| self.terminated())
+    }
+
+    /// Starts the close handshake with 1000.
+    pub fn close(&self) -> Result<(), SendError> {
+        self.close_frame(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+    }
+
+    /// Starts the close handshake with a code and reason (checked).
+    pub fn close_with(&self, code: CloseCode, reason: impl Into<String>) -> Result<(), SendError> {
+        self.close_frame(Some(CloseFrame::new(code, reason.into())))
+    }
+
+    fn close_frame(&self, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        if let Some(f) = &frame {
+            f.validate().map_err(SendError::Encode)?;
+        }
+        self.shared
+            .commands
+            .send(Command::Close(frame))
+            .map_err(|_| self.terminated())
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.shared.status.borrow().clone()
+    }
+
+    /// Waits until the client stops for good and returns the final reason.
+    pub async fn wait(&self) -> CloseReason {
+        let mut status = self.shared.status.subscribe();
+        loop {
+            if let Status::Terminated(reason) = &*status.borrow_and_update() {
+                return reason.clone();
+            }
+            if status.changed().await.is_err() {
+                return CloseReason::Dropped;
+            }
+        }
+    }
+
+    /// Frames and bytes in and out so far, over all connections.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+}

@@ -1,0 +1,401 @@
+//! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use tokio::io::AsyncWrite;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+use wsx_proto::{ClientConnection, CloseReason, Driver, Event, Frame, Handler, Next, Outcome, State};
+
+use crate::client::{CallbackGuard, Client, Command, SendError, Status};
+use crate::stream::{self, Stream};
+
+/// Commands handled per wake-up before the socket gets a turn again.
+const COMMAND_BATCH: usize = 256;
+/// Free space kept in the read buffer before each read.
+const READ_RESERVE: usize = 16 * 1024;
+/// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub(crate) struct StartFlags {
+    pub(crate) handle_initial_conn_failure: bool,
+    /// Set for a synchronous start: told the outcome of the first attempt.
+    pub(crate) first_attempt: Option<oneshot::Sender<Result<(), CloseReason>>>,
+}
+
+/// Runs a client until `handle_disconnect` says stop, then `terminate`.
+pub(crate) async fn run_client<H: Handler>(
+    mut handler: H,
+    mut driver: Driver<H>,
+    client: Client<H>,
+    mut commands: mpsc::UnboundedReceiver<Command<H>>,
+    mut flags: StartFlags,
+) {
+    let mut first = true;
+    let reason = loop {
+        driver.connecting();
+        client.shared.status.send_replace(Status::Connecting);
+        let opened = async {
+            let conn = ClientConnection::new(&driver.settings.request, driver.settings.config.clone())?;
+            Ok::<_, wsx_proto::Error>((conn, stream::connect(&driver.settings).await?))
+        };
+        let (reason, was_connected) = match opened.await {
+            Ok((conn, stream)) => {
+                let mut connection = Connection::new(stream, conn, &mut driver, &client, &mut flags);
+                connection.run(&mut handler, &mut commands).await
+            }
+            Err(e) => (CloseReason::Error(e), false),
+        };
+        client.shared.status.send_replace(Status::Connecting);
+        if first && !was_connected && !flags.handle_initial_conn_failure {
+            if let Some(tx) = flags.first_attempt.take() {
+                // A synchronous start returns the error; the handler stays untouched.
+                client.shared.status.send_replace(Status::Terminated(reason.clone()));
+                let _ = tx.send(Err(reason));
+                return;
+            }
+            break reason;
+        }
+        first = false;
+        let next = {
+            let _guard = CallbackGuard::enter(&client);
+            driver.disconnected(&mut handler, reason, was_connected)
+        };
+        if let Next::Stop(reason) = next {
+            break reason;
+        }
+    };
+    {
+        let _guard = CallbackGuard::enter(&client);
+        driver.terminate(&mut handler, &reason);
+    }
+    client.shared.send_permits.close();
+    client.shared.status.send_replace(Status::Terminated(reason.clone()));
+    if let Some(tx) = flags.first_attempt.take() {
+        let _ = tx.send(Err(reason));
+    }
+}
+
+/// Something to do once a range of written bytes has left.
+enum Ack {
+    /// A `send_frame` caller waiting for its frame.
+    Written(oneshot::Sender<Result<(), SendError>>),
+    /// Pipelined `send` slots to give back.
+    Permits(usize),
+}
+
+enum Step<H: Handler> {
+    Command(Command<H>),
+    Read,
+    Eof,
+    Timer,
+    Failed(io::Error),
+}
+
+/// One connection's worth of state.
+struct Connection<'a, H: Handler> {
+    stream: Stream,
+    conn: ClientConnection,
+    driver: &'a mut Driver<H>,
+    client: &'a Client<H>,
+    flags: &'a mut StartFlags,
+    /// Bytes handed out by the core and not yet written, in order.
+    out: VecDeque<Bytes>,
+    queued_total: u64,
+    written_total: u64,
+    /// Each ack fires once `written_total` reaches its offset.
+    acks: VecDeque<(u64, Ack)>,
+    deferred_casts: Vec<H::Cast>,
+    timers: Vec<(Instant, H::Info)>,
+    sleep: Pin<Box<Sleep>>,
+    connected: bool,
+    needs_flush: bool,
+}
+
+impl<'a, H: Handler> Connection<'a, H> {
+    fn new(
+        stream: Stream,
+        conn: ClientConnection,
+        driver: &'a mut Driver<H>,
+        client: &'a Client<H>,
+        flags: &'a mut StartFlags,
+    ) -> Self {
+        Self {
+            stream,
+            conn,
+            driver,
+            client,
+            flags,
+            out: VecDeque::new(),
+            queued_total: 0,
+            written_total: 0,
+            acks: VecDeque::new(),
+            deferred_casts: Vec::new(),
+            timers: Vec::new(),
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            connected: false,
+            needs_flush: false,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        handler: &mut H,
+        commands: &mut mpsc::UnboundedReceiver<Command<H>>,
+    ) -> (CloseReason, bool) {
+        let mut closed = self.poll_events(handler);
+        while closed.is_none() {
+            self.take_transmit();
+            let deadline = self.next_deadline();
+            if let Some(at) = deadline {
+                self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+            }
+            let step = poll_fn(|cx| self.poll_step(cx, commands, deadline.is_some())).await;
+            closed = match step {
+                Step::Command(command) => {
+                    self.on_command(handler, command);
+                    for _ in 0..COMMAND_BATCH {
+                        match commands.try_recv() {
+                            Ok(command) => self.on_command(handler, command),
+                            Err(_) => break,
+                        }
+                    }
+                    self.poll_events(handler)
+                }
+                Step::Read => self.poll_events(handler),
+                Step::Eof => {
+                    self.conn.receive_eof();
+                    self.poll_events(handler)
+                }
+                Step::Timer => {
+                    let now = Instant::now();
+                    self.conn.handle_timeout(now);
+                    self.fire_timers(handler, now);
+                    self.poll_events(handler)
+                }
+                Step::Failed(e) => Some(CloseReason::Error(e.into())),
+            };
+        }
+        let reason = closed.unwrap_or(CloseReason::Dropped);
+        self.shutdown(&reason).await;
+        (reason, self.connected)
+    }
+
+    fn poll_step(
+        &mut self,
+        cx: &mut Context<'_>,
+        commands: &mut mpsc::UnboundedReceiver<Command<H>>,
+        timer_armed: bool,
+    ) -> Poll<Step<H>> {
+        if let Err(e) = self.poll_write(cx) {
+            return Poll::Ready(Step::Failed(e));
+        }
+        if let Poll::Ready(Some(command)) = commands.poll_recv(cx) {
+            return Poll::Ready(Step::Command(command));
+        }
+        let buf = self.conn.read_buffer();
+        if buf.capacity() - buf.len() < READ_RESERVE {
+            buf.reserve(READ_RESERVE);
+        }
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, self.conn.read_buffer()) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Step::Eof),
+            Poll::Ready(Ok(_)) => return Poll::Ready(Step::Read),
+            Poll::Ready(Err(e)) if is_abrupt_close(&e) => return Poll::Ready(Step::Eof),
+            Poll::Ready(Err(e)) => return Poll::Ready(Step::Failed(e)),
+            Poll::Pending => {}
+        }
+        if timer_armed && self.sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Step::Timer);
+        }
+        Poll::Pending
+    }
+
+    /// Writes as much queued output as the socket takes, firing acks as bytes leave.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        while let Some(front) = self.out.front_mut() {
+            match Pin::new(&mut self.stream).poll_write(cx, front) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    front.advance(n);
+                    if front.is_empty() {
+                        self.out.pop_front();
+                    }
+                    self.written_total += n as u64;
+                    self.needs_flush = true;
+                    self.fire_acks();
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(()),
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn fire_acks(&mut self) {
+        while let Some((end, _)) = self.acks.front() {
+            if *end > self.written_total {
+                break;
+            }
+            if let Some((_, ack)) = self.acks.pop_front() {
+                match ack {
+                    Ack::Written(tx) => {
+                        let _ = tx.send(Ok(()));
+                    }
+                    Ack::Permits(n) => self.client.shared.send_permits.add_permits(n),
+                }
+            }
+        }
+    }
+
+    /// Moves what the core wants sent into the write queue.
+    fn take_transmit(&mut self) {
+        if let Some(bytes) = self.conn.poll_transmit(Instant::now()) {
+            self.queued_total += bytes.len() as u64;
+            self.out.push_back(bytes);
+        }
+    }
+
+    fn ack_after_queued(&mut self, ack: Ack) {
+        self.take_transmit();
+        match (&ack, self.acks.back_mut()) {
+            (Ack::Permits(n), Some((end, Ack::Permits(m)))) if *end == self.queued_total => *m += n,
+            _ => self.acks.push_back((self.queued_total, ack)),
+        }
+        self.fire_acks();
+    }
+
+    fn on_command(&mut self, handler: &mut H, command: Command<H>) {
+        let open = self.conn.state() == State::Open;
+        match command {
+            Command::Cast(msg) if self.conn.state() == State::Connecting => self.deferred_casts.push(msg),
+            Command::Cast(msg) => {
+                let _guard = CallbackGuard::enter(self.client);
+                self.driver.handle_cast(&mut self.conn, handler, msg, self.client);
+            }
+            Command::SendFrame(_, tx) if !open => {
+                let _ = tx.send(Err(SendError::NotConnected));
+            }
+            Command::SendFrame(frame, tx) => match self.driver.send(&mut self.conn, frame) {
+                Ok(()) => self.ack_after_queued(Ack::Written(tx)),
+                Err(e) => {
+                    let _ = tx.send(Err(SendError::Encode(e)));
+                }
+            },
+            Command::Send(frame) => {
+                if !open {
+                    tracing::debug!(target: "wsx", "dropping a queued frame: not connected");
+                } else if let Err(e) = self.driver.send(&mut self.conn, frame) {
+                    tracing::warn!(target: "wsx", error = %e, "dropping a queued frame that cannot be sent");
+                }
+                self.ack_after_queued(Ack::Permits(1));
+            }
+            Command::Close(frame) => {
+                if let Err(e) = self.driver.send(&mut self.conn, Frame::Close(frame)) {
+                    tracing::debug!(target: "wsx", error = %e, "close ignored");
+                }
+            }
+        }
+    }
+
+    /// Runs callbacks for every event the core has; returns the reason once it is closed.
+    fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
+        while let Some(event) = self.conn.poll_event() {
+            let connected = matches!(event, Event::Connected(_));
+            let outcome = {
+                let _guard = CallbackGuard::enter(self.client);
+                self.driver.handle_event(&mut self.conn, handler, event, self.client)
+            };
+            if let Outcome::Closed(reason) = outcome {
+                return Some(reason);
+            }
+            if connected {
+                self.on_connected(handler);
+            }
+        }
+        None
+    }
+
+    fn on_connected(&mut self, handler: &mut H) {
+        self.connected = true;
+        self.client.shared.status.send_replace(Status::Connected);
+        if let Some(tx) = self.flags.first_attempt.take() {
+            let _ = tx.send(Ok(()));
+        }
+        for msg in std::mem::take(&mut self.deferred_casts) {
+            let _guard = CallbackGuard::enter(self.client);
+            self.driver.handle_cast(&mut self.conn, handler, msg, self.client);
+        }
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        for (delay, msg) in self.driver.scheduled.drain(..) {
+            self.timers.push((now + delay, msg));
+        }
+        let timers = self.timers.iter().map(|(at, _)| *at);
+        timers.chain(self.conn.poll_timeout()).min()
+    }
+
+    fn fire_timers(&mut self, handler: &mut H, now: Instant) {
+        if self.conn.state() != State::Open {
+            return;
+        }
+        let mut i = 0;
+        while i < self.timers.len() {
+            if self.timers[i].0 <= now {
+                let (_, msg) = self.timers.swap_remove(i);
+                let _guard = CallbackGuard::enter(self.client);
+                self.driver.handle_info(&mut self.conn, handler, msg, self.client);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Flushes what is left (typically a close frame), closes the socket, fails waiting senders.
+    async fn shutdown(&mut self, reason: &CloseReason) {
+        self.take_transmit();
+        let flush = async {
+            poll_fn(|cx| match self.poll_write(cx) {
+                Err(e) => Poll::Ready(Err(e)),
+                Ok(()) if self.out.is_empty() && !self.needs_flush => Poll::Ready(Ok(())),
+                Ok(()) => Poll::Pending,
+            })
+            .await?;
+            tokio::io::AsyncWriteExt::shutdown(&mut self.stream).await
+        };
+        let _ = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, flush).await;
+        for (_, ack) in self.acks.drain(..) {
+            match ack {
+                Ack::Written(tx) => {
+                    let _ = tx.send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+                }
+                Ack::Permits(n) => self.client.shared.send_permits.add_permits(n),
+            }
+        }
+    }
+}
+
+/// A reset or a TLS stream cut without close_notify: the peer went away, not a local failure.
+fn is_abrupt_close(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+    )
+}
