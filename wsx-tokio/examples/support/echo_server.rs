@@ -1,0 +1,31 @@
+//! A local echo server for the examples, on tokio-tungstenite (an independent implementation).
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Starts an echo server on a free loopback port and returns its URL.
+pub async fn start() -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("ws://{}/", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                while let Some(Ok(msg)) = ws.next().await {
+                    let reply = match msg {
+                        Message::Text(_) | Message::Binary(_) => msg,
+                        Message::Close(_) => break,
+                        _ => continue,
+                    };
+                    if ws.send(reply).await.is_err() {
+                        break;
+                    }
+                }
+                // Answering the close (tungstenite does it while reading) and flushing it.
+                let _ = ws.close(None).await;
+            });
+        }
+    });
+    Ok(url)
+}
