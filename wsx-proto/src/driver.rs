@@ -5,10 +5,11 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::close::{CloseCode, CloseFrame, CloseReason};
-use crate::connection::{ClientConnection, Event};
+use crate::client::{CallbackGuard, SendError};
+use crate::close::{CloseCode, CloseFrame, CloseReason, CloseStatus};
+use crate::connection::{ClientConnection, Event, State};
 use crate::error::{EncodeError, Error};
 use crate::frame::Frame;
 use crate::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
@@ -113,14 +114,32 @@ pub trait Observer: Send + Sync + 'static {
 pub struct Driver<H: Handler> {
     /// The connection settings in use.
     pub settings: ConnectSettings,
-    /// Messages callbacks scheduled for themselves; the adapter drains this and arms timers.
-    pub scheduled: Vec<(Duration, H::Info)>,
+    /// `send_after` calls of the last callback, not yet given a deadline.
+    scheduled: Vec<(Duration, H::Info)>,
+    /// Scheduled messages with their deadlines; they survive reconnects and fire while open.
+    timers: Vec<(Instant, H::Info)>,
+    /// Casts that arrived while connecting, delivered once connected.
+    deferred_casts: Vec<H::Cast>,
     response: Option<Response>,
     /// Consecutive failed attempts (WebSockex's `attempt_number`).
     attempt: u32,
     stats: Arc<Stats>,
     observers: Arc<[Arc<dyn Observer>]>,
     clock: fn() -> SystemTime,
+    /// The adapter's client handle, reachable from callbacks, and its id for [`CallbackGuard`].
+    client: Box<dyn Any + Send + Sync>,
+    client_id: usize,
+}
+
+/// What feeding events to the handler changed.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The handshake completed in this call (and `handle_connect` ran).
+    pub connected: bool,
+    /// The connection ended: flush what is left to write, close the socket, then call
+    /// [`Driver::disconnected`].
+    pub closed: Option<CloseReason>,
 }
 
 impl<H: Handler> std::fmt::Debug for Driver<H> {
@@ -142,28 +161,24 @@ pub enum Next {
     Reconnect,
 }
 
-/// What the adapter must do after an event.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// Keep driving the connection.
-    Continue,
-    /// The connection ended: flush what is left to write, close the socket, then call
-    /// `handle_disconnect`.
-    Closed(CloseReason),
-}
-
 impl<H: Handler> Driver<H> {
-    /// A driver for `settings`.
+    /// A driver for `settings`. `client` is the adapter's handle (given to callbacks through
+    /// their context) and `client_id` identifies it for the [`CallbackGuard`].
     pub fn new(
         settings: ConnectSettings,
         stats: Arc<Stats>,
         observers: Arc<[Arc<dyn Observer>]>,
         clock: fn() -> SystemTime,
+        client: Box<dyn Any + Send + Sync>,
+        client_id: usize,
     ) -> Self {
         Self {
             settings,
             scheduled: Vec::new(),
+            timers: Vec::new(),
+            deferred_casts: Vec::new(),
+            client,
+            client_id,
             response: None,
             attempt: 0,
             stats,
@@ -208,9 +223,11 @@ impl<H: Handler> Driver<H> {
     /// the attempt count.
     pub fn disconnected(&mut self, handler: &mut H, reason: CloseReason, was_connected: bool) -> Next {
         tracing::debug!(target: "wsx", %reason, "disconnected");
+        self.response = None;
         self.attempt = if was_connected { 1 } else { self.attempt + 1 };
         self.emit(TelemetryKind::Disconnected(&reason));
         let status = DisconnectStatus::new(reason.clone(), self.attempt, self.settings.clone());
+        let _guard = CallbackGuard::enter(self.client_id);
         match handler.handle_disconnect(status) {
             Reconnect::Stop => Next::Stop(reason),
             Reconnect::Reconnect => Next::Reconnect,
@@ -224,96 +241,147 @@ impl<H: Handler> Driver<H> {
     /// The end: runs `terminate` and tells the observers. Call exactly once.
     pub fn terminate(&self, handler: &mut H, reason: &CloseReason) {
         tracing::debug!(target: "wsx", %reason, "terminating");
-        handler.terminate(reason);
+        {
+            let _guard = CallbackGuard::enter(self.client_id);
+            handler.terminate(reason);
+        }
         self.emit(TelemetryKind::Terminate(reason));
     }
 
-    /// Runs the callback for `event` and applies its reply. `client` is the adapter's handle,
-    /// reachable from callbacks through the context.
-    pub fn handle_event(
-        &mut self,
-        conn: &mut ClientConnection,
-        handler: &mut H,
-        event: Event,
-        client: &(dyn Any + Send + Sync),
-    ) -> Outcome {
-        match event {
-            Event::Connected(response) => {
-                tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, "successfully connected");
-                self.response = Some(response);
-                self.emit(TelemetryKind::Connected);
-                let Self {
-                    settings,
-                    scheduled,
-                    response,
-                    ..
-                } = self;
-                let response = response.as_ref();
-                if let Some(r) = response {
-                    handler.handle_connect(r, &mut Context::new(settings, response, scheduled, client));
-                }
-                Outcome::Continue
-            }
-            Event::Frame(frame) => {
-                tracing::debug!(target: "wsx", frame = %FrameSummary(&frame), "received frame");
-                Stats::count(&self.stats.frames_in, &self.stats.bytes_in, &frame);
-                self.emit(TelemetryKind::FrameReceived(&frame));
-                let reply = {
-                    let mut ctx = Context::new(&self.settings, self.response.as_ref(), &mut self.scheduled, client);
-                    match frame {
-                        Frame::Ping(payload) => {
-                            let reply = handler.handle_ping(payload, &mut ctx);
-                            if let Reply::Frame(f) = &reply {
-                                tracing::debug!(target: "wsx", frame = %FrameSummary(f), "replying from handle_ping");
+    /// Runs the callbacks for every event the connection has; call after feeding it bytes,
+    /// end-of-file or a timeout.
+    pub fn poll_events(&mut self, conn: &mut ClientConnection, handler: &mut H) -> Progress {
+        let mut progress = Progress::default();
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Connected(response) => {
+                    tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, "successfully connected");
+                    self.response = Some(response);
+                    self.emit(TelemetryKind::Connected);
+                    progress.connected = true;
+                    self.with_context(
+                        |handler, ctx| {
+                            if let Some(response) = ctx.response() {
+                                handler.handle_connect(&response.clone(), ctx);
                             }
-                            reply
-                        }
-                        Frame::Pong(payload) => handler.handle_pong(payload, &mut ctx),
-                        other => handler.handle_frame(other, &mut ctx),
+                            Reply::Continue
+                        },
+                        conn,
+                        handler,
+                    );
+                    for msg in std::mem::take(&mut self.deferred_casts) {
+                        self.with_context(|handler, ctx| handler.handle_cast(msg, ctx), conn, handler);
                     }
-                };
-                self.apply_reply(conn, reply);
-                Outcome::Continue
-            }
-            Event::Closed(reason) => {
-                if let CloseReason::LocalTimedOut(_) = reason {
-                    tracing::debug!(target: "wsx", "forcefully closed the connection because the server was taking too long to close");
                 }
-                self.response = None;
-                Outcome::Closed(reason)
+                Event::Frame(frame) => {
+                    tracing::debug!(target: "wsx", frame = %FrameSummary(&frame), "received frame");
+                    Stats::count(&self.stats.frames_in, &self.stats.bytes_in, &frame);
+                    self.emit(TelemetryKind::FrameReceived(&frame));
+                    self.with_context(
+                        |handler, ctx| match frame {
+                            Frame::Ping(payload) => {
+                                let reply = handler.handle_ping(payload, ctx);
+                                if let Reply::Frame(f) = &reply {
+                                    tracing::debug!(target: "wsx", frame = %FrameSummary(f), "replying from handle_ping");
+                                }
+                                reply
+                            }
+                            Frame::Pong(payload) => handler.handle_pong(payload, ctx),
+                            other => handler.handle_frame(other, ctx),
+                        },
+                        conn,
+                        handler,
+                    );
+                }
+                Event::Closed(reason) => {
+                    if let CloseReason::LocalTimedOut(_) = reason {
+                        tracing::debug!(target: "wsx", "forcefully closed the connection because the server was taking too long to close");
+                    }
+                    progress.closed = Some(reason);
+                    return progress;
+                }
+            }
+        }
+        progress
+    }
+
+    /// Delivers a cast to `handle_cast`, or keeps it until connected (WebSockex delivers casts
+    /// to a connected client only).
+    pub fn cast(&mut self, conn: &mut ClientConnection, handler: &mut H, msg: H::Cast) {
+        if conn.state() == State::Connecting {
+            self.deferred_casts.push(msg);
+        } else {
+            self.with_context(|handler, ctx| handler.handle_cast(msg, ctx), conn, handler);
+        }
+    }
+
+    /// Sends a frame for the client handle (`send_frame` or pipelined `send`).
+    pub fn send_frame(&mut self, conn: &mut ClientConnection, frame: Frame) -> Result<(), SendError> {
+        if conn.state() != State::Open {
+            return Err(SendError::NotConnected);
+        }
+        self.send(conn, frame).map_err(SendError::Encode)
+    }
+
+    /// Starts the close handshake for the client handle; ignored unless open.
+    pub fn close(&mut self, conn: &mut ClientConnection, frame: Option<CloseFrame>) {
+        if let Err(e) = self.send(conn, Frame::Close(frame)) {
+            tracing::debug!(target: "wsx", error = %e, "close ignored");
+        }
+    }
+
+    /// The next instant the adapter must call [`handle_timeout`](Self::handle_timeout): the
+    /// connection's timer or a message scheduled with `send_after` (while open). `now` turns
+    /// new `send_after` delays into deadlines.
+    pub fn next_deadline(&mut self, conn: &ClientConnection, now: Instant) -> Option<Instant> {
+        for (delay, msg) in self.scheduled.drain(..) {
+            self.timers.push((now + delay, msg));
+        }
+        let timers = self
+            .timers
+            .iter()
+            .map(|(at, _)| *at)
+            .filter(|_| conn.state() == State::Open);
+        timers.chain(conn.poll_timeout()).min()
+    }
+
+    /// Advances the connection's timers and delivers due scheduled messages to `handle_info`.
+    pub fn handle_timeout(&mut self, conn: &mut ClientConnection, handler: &mut H, now: Instant) {
+        conn.handle_timeout(now);
+        let mut i = 0;
+        while i < self.timers.len() && conn.state() == State::Open {
+            if self.timers[i].0 <= now {
+                let (_, msg) = self.timers.swap_remove(i);
+                self.with_context(|handler, ctx| handler.handle_info(msg, ctx), conn, handler);
+            } else {
+                i += 1;
             }
         }
     }
 
-    /// Delivers a cast and applies the reply.
-    pub fn handle_cast(
+    /// Runs one callback with its context and the callback guard, then applies its reply.
+    fn with_context(
         &mut self,
+        callback: impl FnOnce(&mut H, &mut Context<'_, H>) -> Reply,
         conn: &mut ClientConnection,
         handler: &mut H,
-        msg: H::Cast,
-        client: &(dyn Any + Send + Sync),
     ) {
-        let mut ctx = Context::new(&self.settings, self.response.as_ref(), &mut self.scheduled, client);
-        let reply = handler.handle_cast(msg, &mut ctx);
-        self.apply_reply(conn, reply);
-    }
-
-    /// Delivers a scheduled message and applies the reply.
-    pub fn handle_info(
-        &mut self,
-        conn: &mut ClientConnection,
-        handler: &mut H,
-        msg: H::Info,
-        client: &(dyn Any + Send + Sync),
-    ) {
-        let mut ctx = Context::new(&self.settings, self.response.as_ref(), &mut self.scheduled, client);
-        let reply = handler.handle_info(msg, &mut ctx);
+        let reply = {
+            let _guard = CallbackGuard::enter(self.client_id);
+            let mut ctx = Context::new(
+                &self.settings,
+                self.response.as_ref(),
+                &mut self.scheduled,
+                &*self.client,
+            );
+            callback(handler, &mut ctx)
+        };
         self.apply_reply(conn, reply);
     }
 
     /// Does what a callback asked. A reply that cannot be sent fails the connection with
     /// [`Error::InvalidReply`]; a reply while the connection is not open is dropped (traced).
-    pub fn apply_reply(&mut self, conn: &mut ClientConnection, reply: Reply) {
+    fn apply_reply(&mut self, conn: &mut ClientConnection, reply: Reply) {
         let frame = match reply {
             Reply::Continue => return,
             Reply::Frame(frame) => frame,
@@ -321,7 +389,8 @@ impl<H: Handler> Driver<H> {
             Reply::CloseWith(code, reason) => Frame::Close(Some(CloseFrame::new(code, reason))),
         };
         match self.send(conn, frame) {
-            Ok(()) | Err(EncodeError::NotOpen) => {}
+            Ok(()) => {}
+            Err(EncodeError::NotOpen) => tracing::debug!(target: "wsx", "reply dropped: the connection is not open"),
             Err(e) => {
                 tracing::warn!(target: "wsx", error = %e, "callback replied with a frame that cannot be sent");
                 conn.fail(Error::InvalidReply(e));
@@ -330,9 +399,9 @@ impl<H: Handler> Driver<H> {
     }
 
     /// Sends a frame on the connection, tracing and counting it.
-    pub fn send(&mut self, conn: &mut ClientConnection, frame: Frame) -> Result<(), EncodeError> {
+    fn send(&mut self, conn: &mut ClientConnection, frame: Frame) -> Result<(), EncodeError> {
         if let Frame::Close(close) = &frame {
-            let status = crate::close::CloseStatus::from_frame(close.clone());
+            let status = CloseStatus::from_frame(close.clone());
             tracing::debug!(target: "wsx", reason = %CloseReason::Local(status), "closing with local reason");
         } else {
             tracing::debug!(target: "wsx", frame = %FrameSummary(&frame), "sending frame");

@@ -30,6 +30,8 @@ pub enum Reply {
 }
 
 /// What `handle_disconnect` wants done.
+// Returned once per disconnect, never stored in bulk: the settings stay unboxed for ease of use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Reconnect {

@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+mod client;
 mod close;
 mod config;
 mod connection;
@@ -55,10 +56,11 @@ pub mod tls;
 mod url;
 mod utf8;
 
+pub use crate::client::{CallbackGuard, SendError, Status};
 pub use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
 pub use crate::config::Config;
 pub use crate::connection::{ClientConnection, Event, State};
-pub use crate::driver::{Driver, Next, Observer, Outcome, Stats, StatsSnapshot, Telemetry, TelemetryKind};
+pub use crate::driver::{Driver, Next, Observer, Progress, Stats, StatsSnapshot, Telemetry, TelemetryKind};
 pub use crate::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError, UrlError};
 pub use crate::extension::NegotiatedExtensions;
 pub use crate::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};

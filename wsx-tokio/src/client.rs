@@ -1,59 +1,13 @@
 //! The client handle: cloneable, usable from any task, talks to the connection task.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
-use wsx_proto::{CloseCode, CloseFrame, CloseReason, EncodeError, Frame, Handler, StatsSnapshot};
+use wsx_proto::{CallbackGuard, CloseCode, CloseFrame, CloseReason, Frame, Handler, SendError, StatsSnapshot, Status};
 
 /// Frames queued by [`Client::send`] and not yet written; more makes `send` wait.
 pub(crate) const SEND_QUEUE_FRAMES: usize = 4096;
-
-/// Why a frame could not be sent.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The client is connecting, reconnecting or closing (WebSockex's `NotConnectedError`).
-    NotConnected,
-    /// The connection ended before the frame was written, or the client has stopped
-    /// (WebSockex's `ConnError`).
-    ConnectionFailed(Option<CloseReason>),
-    /// The frame cannot be encoded (WebSockex's `FrameEncodeError`).
-    Encode(EncodeError),
-    /// The frame was not written within the timeout.
-    Timeout,
-    /// `send_frame` was called from one of this client's own callbacks, which would wait for
-    /// itself; reply with the frame instead.
-    FromCallback,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotConnected => f.write_str("not connected"),
-            Self::ConnectionFailed(Some(reason)) => write!(f, "connection failed: {reason}"),
-            Self::ConnectionFailed(None) => f.write_str("connection failed"),
-            Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
-            Self::Timeout => f.write_str("timed out sending the frame"),
-            Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {}
-
-/// Where the client is.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Status {
-    /// Opening a connection (first or reconnect).
-    Connecting,
-    /// The WebSocket is open.
-    Connected,
-    /// Stopped for good, with the final reason.
-    Terminated(CloseReason),
-}
 
 pub(crate) enum Command<H: Handler> {
     Cast(H::Cast),
@@ -90,31 +44,12 @@ impl<H: Handler> std::fmt::Debug for Client<H> {
     }
 }
 
-thread_local! {
-    /// The client whose callback is running on this thread, if any.
-    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Marks this thread as running `client`'s callback until dropped.
-pub(crate) struct CallbackGuard(usize);
-
-impl CallbackGuard {
-    pub(crate) fn enter<H: Handler>(client: &Client<H>) -> Self {
-        Self(IN_CALLBACK.with(|c| c.replace(client.id())))
-    }
-}
-
-impl Drop for CallbackGuard {
-    fn drop(&mut self) {
-        IN_CALLBACK.with(|c| c.set(self.0));
-    }
-}
-
 /// Default timeout of [`Client::send_frame`].
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl<H: Handler> Client<H> {
-    fn id(&self) -> usize {
+    /// Identifies this client for the callback guard.
+    pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.shared) as usize
     }
 
@@ -151,7 +86,7 @@ impl<H: Handler> Client<H> {
 
     /// [`send_frame`](Self::send_frame) with a chosen timeout.
     pub async fn send_frame_timeout(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
-        if IN_CALLBACK.with(Cell::get) == self.id() {
+        if CallbackGuard::is_inside(self.id()) {
             return Err(SendError::FromCallback);
         }
         self.check_sendable(&frame)?;

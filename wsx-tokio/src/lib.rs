@@ -36,6 +36,10 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme_quick_start {}
+
 mod client;
 mod stream;
 mod task;
@@ -46,10 +50,10 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 pub use wsx_proto::{
     Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
-    Reconnect, Reply, Response, StatsSnapshot, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
+    Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
 };
 
-pub use crate::client::{Client, SendError, Status, DEFAULT_SEND_TIMEOUT};
+pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
 use crate::client::{Shared, SEND_QUEUE_FRAMES};
 use crate::task::{run_client, StartFlags};
 
@@ -109,7 +113,14 @@ impl Builder {
             }),
         };
         let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
-        let driver = wsx_proto::Driver::new(settings, stats, self.observers.into(), std::time::SystemTime::now);
+        let driver = wsx_proto::Driver::new(
+            settings,
+            stats,
+            self.observers.into(),
+            std::time::SystemTime::now,
+            Box::new(client.clone()),
+            client.id(),
+        );
         let (first_tx, first_rx) = oneshot::channel();
         let flags = StartFlags {
             handle_initial_conn_failure: self.handle_initial_conn_failure,

@@ -11,9 +11,9 @@ use bytes::{Buf, Bytes};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
-use wsx_proto::{ClientConnection, CloseReason, Driver, Event, Frame, Handler, Next, Outcome, State};
+use wsx_proto::{ClientConnection, CloseReason, Driver, Handler, Next, SendError, Status};
 
-use crate::client::{CallbackGuard, Client, Command, SendError, Status};
+use crate::client::{Client, Command};
 use crate::stream::{self, Stream};
 
 /// Commands handled per wake-up before the socket gets a turn again.
@@ -63,18 +63,11 @@ pub(crate) async fn run_client<H: Handler>(
             break reason;
         }
         first = false;
-        let next = {
-            let _guard = CallbackGuard::enter(&client);
-            driver.disconnected(&mut handler, reason, was_connected)
-        };
-        if let Next::Stop(reason) = next {
+        if let Next::Stop(reason) = driver.disconnected(&mut handler, reason, was_connected) {
             break reason;
         }
     };
-    {
-        let _guard = CallbackGuard::enter(&client);
-        driver.terminate(&mut handler, &reason);
-    }
+    driver.terminate(&mut handler, &reason);
     client.shared.send_permits.close();
     client.shared.status.send_replace(Status::Terminated(reason.clone()));
     if let Some(tx) = flags.first_attempt.take() {
@@ -111,8 +104,6 @@ struct Connection<'a, H: Handler> {
     written_total: u64,
     /// Each ack fires once `written_total` reaches its offset.
     acks: VecDeque<(u64, Ack)>,
-    deferred_casts: Vec<H::Cast>,
-    timers: Vec<(Instant, H::Info)>,
     sleep: Pin<Box<Sleep>>,
     connected: bool,
     needs_flush: bool,
@@ -136,8 +127,6 @@ impl<'a, H: Handler> Connection<'a, H> {
             queued_total: 0,
             written_total: 0,
             acks: VecDeque::new(),
-            deferred_casts: Vec::new(),
-            timers: Vec::new(),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             connected: false,
             needs_flush: false,
@@ -152,7 +141,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         let mut closed = self.poll_events(handler);
         while closed.is_none() {
             self.take_transmit();
-            let deadline = self.next_deadline();
+            let deadline = self.driver.next_deadline(&self.conn, Instant::now());
             if let Some(at) = deadline {
                 self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
             }
@@ -174,9 +163,7 @@ impl<'a, H: Handler> Connection<'a, H> {
                     self.poll_events(handler)
                 }
                 Step::Timer => {
-                    let now = Instant::now();
-                    self.conn.handle_timeout(now);
-                    self.fire_timers(handler, now);
+                    self.driver.handle_timeout(&mut self.conn, handler, Instant::now());
                     self.poll_events(handler)
                 }
                 Step::Failed(e) => Some(CloseReason::Error(e.into())),
@@ -278,91 +265,35 @@ impl<'a, H: Handler> Connection<'a, H> {
     }
 
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
-        let open = self.conn.state() == State::Open;
         match command {
-            Command::Cast(msg) if self.conn.state() == State::Connecting => self.deferred_casts.push(msg),
-            Command::Cast(msg) => {
-                let _guard = CallbackGuard::enter(self.client);
-                self.driver.handle_cast(&mut self.conn, handler, msg, self.client);
-            }
-            Command::SendFrame(_, tx) if !open => {
-                let _ = tx.send(Err(SendError::NotConnected));
-            }
-            Command::SendFrame(frame, tx) => match self.driver.send(&mut self.conn, frame) {
+            Command::Cast(msg) => self.driver.cast(&mut self.conn, handler, msg),
+            Command::SendFrame(frame, tx) => match self.driver.send_frame(&mut self.conn, frame) {
                 Ok(()) => self.ack_after_queued(Ack::Written(tx)),
                 Err(e) => {
-                    let _ = tx.send(Err(SendError::Encode(e)));
+                    let _ = tx.send(Err(e));
                 }
             },
             Command::Send(frame) => {
-                if !open {
-                    tracing::debug!(target: "wsx", "dropping a queued frame: not connected");
-                } else if let Err(e) = self.driver.send(&mut self.conn, frame) {
-                    tracing::warn!(target: "wsx", error = %e, "dropping a queued frame that cannot be sent");
+                if let Err(e) = self.driver.send_frame(&mut self.conn, frame) {
+                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
                 }
                 self.ack_after_queued(Ack::Permits(1));
             }
-            Command::Close(frame) => {
-                if let Err(e) = self.driver.send(&mut self.conn, Frame::Close(frame)) {
-                    tracing::debug!(target: "wsx", error = %e, "close ignored");
-                }
-            }
+            Command::Close(frame) => self.driver.close(&mut self.conn, frame),
         }
     }
 
     /// Runs callbacks for every event the core has; returns the reason once it is closed.
     fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
-        while let Some(event) = self.conn.poll_event() {
-            let connected = matches!(event, Event::Connected(_));
-            let outcome = {
-                let _guard = CallbackGuard::enter(self.client);
-                self.driver.handle_event(&mut self.conn, handler, event, self.client)
-            };
-            if let Outcome::Closed(reason) = outcome {
-                return Some(reason);
-            }
-            if connected {
-                self.on_connected(handler);
+        let progress = self.driver.poll_events(&mut self.conn, handler);
+        if progress.connected {
+            self.connected = true;
+            self.client.shared.status.send_replace(Status::Connected);
+            if let Some(tx) = self.flags.first_attempt.take() {
+                let _ = tx.send(Ok(()));
             }
         }
-        None
-    }
-
-    fn on_connected(&mut self, handler: &mut H) {
-        self.connected = true;
-        self.client.shared.status.send_replace(Status::Connected);
-        if let Some(tx) = self.flags.first_attempt.take() {
-            let _ = tx.send(Ok(()));
-        }
-        for msg in std::mem::take(&mut self.deferred_casts) {
-            let _guard = CallbackGuard::enter(self.client);
-            self.driver.handle_cast(&mut self.conn, handler, msg, self.client);
-        }
-    }
-
-    fn next_deadline(&mut self) -> Option<Instant> {
-        let now = Instant::now();
-        for (delay, msg) in self.driver.scheduled.drain(..) {
-            self.timers.push((now + delay, msg));
-        }
-        let timers = self.timers.iter().map(|(at, _)| *at);
-        timers.chain(self.conn.poll_timeout()).min()
-    }
-
-    fn fire_timers(&mut self, handler: &mut H, now: Instant) {
-        if self.conn.state() != State::Open {
-            return;
-        }
-        let mut i = 0;
-        while i < self.timers.len() {
-            if self.timers[i].0 <= now {
-                let (_, msg) = self.timers.swap_remove(i);
-                let _guard = CallbackGuard::enter(self.client);
-                self.driver.handle_info(&mut self.conn, handler, msg, self.client);
-            } else {
-                i += 1;
-            }
-        }
+        progress.closed
     }
 
     /// Flushes what is left (typically a close frame), closes the socket, fails waiting senders.
