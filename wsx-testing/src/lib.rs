@@ -1,0 +1,150 @@
+//! # wsx-testing: one behaviour suite for every wsx adapter
+//!
+//! The same scenarios run against `wsx-tokio`, `wsx-async-std` and `wsx-blocking`:
+//!
+//! * [`server`]: a scripted WebSocket server on `std::net` and threads (so it works under any
+//!   runtime) that records what the client sent;
+//! * [`harness`]: the blocking-style API an adapter implements for the tests ([`TestAdapter`],
+//!   [`TestClient`]) and the handler the scenarios drive ([`Probe`]);
+//! * [`scenarios`]: the scenarios, each a `pub fn name<A: TestAdapter>()`;
+//! * [`behaviour_suite!`]: one `#[test]` per scenario for an adapter.
+//!
+//! An adapter's test file is then a few lines:
+//!
+//! ```ignore
+//! struct MyAdapter;
+//! impl wsx_testing::TestAdapter for MyAdapter { /* start, client_from_context */ }
+//! wsx_testing::behaviour_suite!(MyAdapter);
+//! ```
+//!
+//! To skip a scenario for one adapter while a bug is open, list it after `ignore`:
+//! `behaviour_suite!(MyAdapter; ignore { scenario_name: "bug: why" })`.
+
+pub mod harness;
+pub mod scenarios;
+pub mod server;
+
+pub use crate::harness::{
+    block_on, settings, Cmd, Ev, Events, Probe, StartOptions, TelemetryLog, TestAdapter, TestClient,
+};
+pub use crate::server::{
+    refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step, TestServer,
+};
+
+/// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
+///
+/// `behaviour_suite!(Adapter; ignore { name: "reason", ... })` marks the named scenarios
+/// `#[ignore = "reason"]` for this adapter (use only for a reported bug).
+#[macro_export]
+macro_rules! behaviour_suite {
+    ($adapter:ty $(; ignore { $($ignored:ident : $reason:literal),* $(,)? })?) => {
+        $crate::__wsx_behaviour_tests! {
+            $adapter;
+            [$($($ignored : $reason),*)?];
+            echo_text_via_handle_frame,
+            echo_binary_via_handle_frame,
+            send_frame_round_trip,
+            pipelined_send_keeps_order,
+            large_messages_intact,
+            fragments_delivered_when_enabled,
+            fragments_reassembled_by_default,
+            send_fragments,
+            handle_connect_sees_response,
+            request_headers_reach_server,
+            unoffered_subprotocol_fails,
+            invalid_request_headers_refused,
+            cast_reply_frame,
+            cast_before_connect_delivered,
+            handle_info_via_send_after,
+            default_ping_replies_pong,
+            handle_pong_called,
+            reply_continue_sends_nothing,
+            reply_close,
+            reply_close_with_code,
+            reply_close_with_invalid_code,
+            client_close_with,
+            remote_close_normal,
+            remote_close_without_code,
+            remote_close_with_code,
+            dropped_mid_frame,
+            local_close_times_out,
+            masked_server_frame_is_protocol_error,
+            invalid_utf8_is_protocol_error,
+            reserved_opcode_is_protocol_error,
+            handshake_rejected_404,
+            handshake_rejected_500,
+            handshake_wrong_accept,
+            handshake_times_out,
+            connection_refused,
+            bad_url,
+            async_start_returns_at_once,
+            initial_failure_returned,
+            async_start_initial_failure_terminates,
+            initial_failure_handled_when_asked,
+            reconnect_after_remote_close,
+            reconnect_attempts_count_failures,
+            reconnect_attempts_reset_after_success,
+            reconnect_with_new_settings,
+            send_frame_not_connected,
+            operations_after_termination_fail,
+            send_frame_encode_error,
+            send_frame_from_callback_fails,
+            stats_count_frames_and_bytes,
+            telemetry_events,
+        }
+    };
+}
+
+/// Implementation detail of [`behaviour_suite!`]: one test per scenario name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wsx_behaviour_tests {
+    ($adapter:ty; $ignore:tt; $($name:ident),* $(,)?) => {
+        $(
+            $crate::__wsx_behaviour_test!($adapter; $name; $ignore);
+        )*
+    };
+}
+
+/// Implementation detail of [`behaviour_suite!`]: one test, `#[ignore]`d if its name is in the
+/// list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wsx_behaviour_test {
+    ($adapter:ty; $name:ident; []) => {
+        #[test]
+        fn $name() {
+            $crate::scenarios::$name::<$adapter>();
+        }
+    };
+    ($adapter:ty; $name:ident; [$ignored:ident : $reason:literal $(, $rest:ident : $rest_reason:literal)*]) => {
+        $crate::__wsx_if_same_ident! {
+            ($) $name $ignored
+            {
+                #[test]
+                #[ignore = $reason]
+                fn $name() {
+                    $crate::scenarios::$name::<$adapter>();
+                }
+            }
+            {
+                $crate::__wsx_behaviour_test!($adapter; $name; [$($rest : $rest_reason),*]);
+            }
+        }
+    };
+}
+
+/// Implementation detail: `macro_rules` cannot compare identifiers directly, so this defines a
+/// throwaway macro whose only literal pattern is `$a` and applies it to `$b`. `($)` passes a
+/// literal `$` token in for the fallback pattern's metavariable.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wsx_if_same_ident {
+    (($d:tt) $a:ident $b:ident { $($then:tt)* } { $($else:tt)* }) => {
+        macro_rules! __wsx_ident_is {
+            ($a) => { $($then)* };
+            ($d other:ident) => { $($else)* };
+        }
+        __wsx_ident_is!($b);
+    };
+}
