@@ -1,1 +1,136 @@
-//! placeholder
+//! # wsx-blocking: WebSocket clients on plain threads, the WebSockex way
+//!
+//! The same callback trait as `wsx-tokio` and `wsx-async-std`, with no async runtime at all:
+//! `std::net::TcpStream`, one thread per connection driving the sans-IO core (plus one that
+//! reads the socket), rustls for `wss://`.
+//!
+//! ```no_run
+//! use wsx_blocking::{Client, Context, Frame, Handler, Reply};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     type Cast = String;
+//!     type Info = ();
+//!
+//!     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+//!         println!("received {frame:?}");
+//!         Reply::Continue
+//!     }
+//!
+//!     fn handle_cast(&mut self, text: String, _ctx: &mut Context<'_, Self>) -> Reply {
+//!         Reply::Frame(Frame::text(text))
+//!     }
+//! }
+//!
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::start("ws://127.0.0.1:9001/", Echo)?;
+//! client.cast("hello".to_string())?;
+//! client.send_frame(Frame::text("world"))?;
+//! client.close()?;
+//! println!("closed: {}", client.wait());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+mod client;
+mod stream;
+mod task;
+
+use std::sync::{mpsc, Arc};
+
+pub use wsx_proto::{
+    Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
+    DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
+    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
+    WsUrl,
+};
+
+pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
+use crate::client::{Shared, Watched, SEND_QUEUE_FRAMES};
+use crate::task::{run_client, StartFlags};
+
+/// Plain threads, as the `R` of [`wsx_proto::Builder`].
+#[derive(Debug)]
+pub enum Threads {}
+
+/// Start options: build with [`Client::builder`], finish with `.start(handler)`.
+pub type Builder = wsx_proto::Builder<Threads>;
+
+impl<H: Handler> wsx_proto::Start<H> for Threads {
+    type Output = Result<Client<H>, Error>;
+
+    fn start(options: StartOptions, handler: H) -> Self::Output {
+        start(options, handler)
+    }
+}
+
+/// Starts the client on its own thread.
+fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+    let settings = options.settings?;
+    settings.request.validate()?;
+    let (inbox, receiver) = mpsc::channel();
+    let stats = Arc::new(wsx_proto::Stats::default());
+    let client = Client {
+        shared: Arc::new(Shared {
+            inbox,
+            status: Watched::new(wsx_proto::Status::Connecting),
+            send_slots: Watched::new(SEND_QUEUE_FRAMES),
+            stats: stats.clone(),
+        }),
+    };
+    let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+    let driver = wsx_proto::Driver::new(
+        settings,
+        stats,
+        options.observers.into(),
+        std::time::SystemTime::now,
+        Box::new(client.clone()),
+        client.id(),
+    );
+    let (first_tx, first_rx) = mpsc::sync_channel(1);
+    let flags = StartFlags {
+        handle_initial_conn_failure: options.handle_initial_conn_failure,
+        first_attempt: (!options.async_start).then_some(first_tx),
+    };
+    let task_client = client.clone();
+    std::thread::Builder::new()
+        .name("wsx-connection".into())
+        .spawn(move || span.in_scope(|| run_client(handler, driver, task_client, receiver, flags)))?;
+    if options.async_start {
+        return Ok(client);
+    }
+    match first_rx.recv() {
+        Ok(Ok(())) => Ok(client),
+        Ok(Err(CloseReason::Error(e))) => Err(e),
+        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
+    }
+}
+
+impl<H: Handler> Client<H> {
+    /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler`; returns once
+    /// connected. See [`Client::builder`] for the other start options.
+    pub fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
+        Self::builder(settings).start(handler)
+    }
+
+    /// Start options for `settings`.
+    pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+        Builder::new(settings)
+    }
+}
+
+/// Reaching this adapter's [`Client`] from a callback's [`Context`].
+pub trait ContextExt<H: Handler> {
+    /// The running client's handle, e.g. to give to another thread.
+    fn client(&self) -> Client<H>;
+}
+
+impl<H: Handler> ContextExt<H> for Context<'_, H> {
+    fn client(&self) -> Client<H> {
+        self.adapter_client::<Client<H>>()
+            .expect("wsx-blocking callbacks always run with a wsx-blocking client")
+            .clone()
+    }
+}

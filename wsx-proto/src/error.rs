@@ -299,3 +299,14 @@ impl From<std::io::Error> for Error {
         Self::Io(Arc::new(e))
     }
 }
+
+/// Whether an I/O error means the peer went away (a reset, or a TLS stream cut without
+/// close_notify) rather than a local failure: adapters report it as
+/// [`CloseReason::Dropped`](crate::CloseReason::Dropped).
+pub fn is_abrupt_close(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+    )
+}

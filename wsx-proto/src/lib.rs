@@ -51,6 +51,7 @@ mod handshake;
 mod mask;
 mod message;
 mod settings;
+mod start;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod url;
@@ -61,13 +62,14 @@ pub use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, 
 pub use crate::config::Config;
 pub use crate::connection::{ClientConnection, Event, State};
 pub use crate::driver::{Driver, Next, Observer, Progress, Stats, StatsSnapshot, Telemetry, TelemetryKind};
-pub use crate::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError, UrlError};
+pub use crate::error::{is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RequestError, UrlError};
 pub use crate::extension::NegotiatedExtensions;
 pub use crate::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 pub use crate::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 pub use crate::handshake::{accept_key, RejectedResponse, Request, Response};
 pub use crate::mask::{apply_mask, rotate_mask_key};
 pub use crate::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
+pub use crate::start::{Builder, Start, StartOptions};
 pub use crate::url::WsUrl;
 pub use crate::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 pub use bytes::Bytes;

@@ -44,98 +44,74 @@ mod client;
 mod stream;
 mod task;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 pub use wsx_proto::{
     Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
-    Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
+    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
+    WsUrl,
 };
 
 pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
 use crate::client::{Shared, SEND_QUEUE_FRAMES};
 use crate::task::{run_client, StartFlags};
 
-/// How to start a client: build with [`Client::builder`], finish with [`Builder::start`].
-#[must_use = "a builder does nothing until `start` is called"]
-pub struct Builder {
-    settings: Result<ConnectSettings, Error>,
-    async_start: bool,
-    handle_initial_conn_failure: bool,
-    observers: Vec<Arc<dyn Observer>>,
-}
+/// The tokio runtime, as the `R` of [`wsx_proto::Builder`].
+#[derive(Debug)]
+pub enum Tokio {}
 
-impl std::fmt::Debug for Builder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder")
-            .field("settings", &self.settings)
-            .field("async_start", &self.async_start)
-            .field("handle_initial_conn_failure", &self.handle_initial_conn_failure)
-            .field("observers", &self.observers.len())
-            .finish()
+/// Start options: build with [`Client::builder`], finish with `.start(handler).await`.
+pub type Builder = wsx_proto::Builder<Tokio>;
+
+impl<H: Handler> wsx_proto::Start<H> for Tokio {
+    type Output = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
+
+    fn start(options: StartOptions, handler: H) -> Self::Output {
+        Box::pin(start(options, handler))
     }
 }
 
-impl Builder {
-    /// Return at once and connect in the background (WebSockex's `async: true`).
-    pub fn async_start(mut self, async_start: bool) -> Self {
-        self.async_start = async_start;
-        self
+/// Starts the client on the current tokio runtime.
+async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+    let settings = options.settings?;
+    settings.request.validate()?;
+    let (commands, receiver) = mpsc::unbounded_channel();
+    let stats = Arc::new(wsx_proto::Stats::default());
+    let client = Client {
+        shared: Arc::new(Shared {
+            commands,
+            send_permits: Semaphore::new(SEND_QUEUE_FRAMES),
+            status: watch::Sender::new(Status::Connecting),
+            stats: stats.clone(),
+        }),
+    };
+    let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+    let driver = wsx_proto::Driver::new(
+        settings,
+        stats,
+        options.observers.into(),
+        std::time::SystemTime::now,
+        Box::new(client.clone()),
+        client.id(),
+    );
+    let (first_tx, first_rx) = oneshot::channel();
+    let flags = StartFlags {
+        handle_initial_conn_failure: options.handle_initial_conn_failure,
+        first_attempt: (!options.async_start).then_some(first_tx),
+    };
+    let task = run_client(handler, driver, client.clone(), receiver, flags);
+    tokio::spawn(tracing::Instrument::instrument(task, span));
+    if options.async_start {
+        return Ok(client);
     }
-
-    /// Send a failed first connect to `handle_disconnect` instead of returning it
-    /// (WebSockex's `handle_initial_conn_failure: true`).
-    pub fn handle_initial_conn_failure(mut self, handle: bool) -> Self {
-        self.handle_initial_conn_failure = handle;
-        self
-    }
-
-    /// Registers a telemetry observer.
-    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
-        self.observers.push(observer);
-        self
-    }
-
-    /// Starts the client on the current tokio runtime. Without `async_start`, returns once the
-    /// WebSocket is open (and `handle_connect` has run), or the error of the first attempt.
-    pub async fn start<H: Handler>(self, handler: H) -> Result<Client<H>, Error> {
-        let settings = self.settings?;
-        settings.request.validate()?;
-        let (commands, receiver) = mpsc::unbounded_channel();
-        let stats = Arc::new(wsx_proto::Stats::default());
-        let client = Client {
-            shared: Arc::new(Shared {
-                commands,
-                send_permits: Semaphore::new(SEND_QUEUE_FRAMES),
-                status: watch::Sender::new(Status::Connecting),
-                stats: stats.clone(),
-            }),
-        };
-        let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
-        let driver = wsx_proto::Driver::new(
-            settings,
-            stats,
-            self.observers.into(),
-            std::time::SystemTime::now,
-            Box::new(client.clone()),
-            client.id(),
-        );
-        let (first_tx, first_rx) = oneshot::channel();
-        let flags = StartFlags {
-            handle_initial_conn_failure: self.handle_initial_conn_failure,
-            first_attempt: (!self.async_start).then_some(first_tx),
-        };
-        let task = run_client(handler, driver, client.clone(), receiver, flags);
-        tokio::spawn(tracing::Instrument::instrument(task, span));
-        if self.async_start {
-            return Ok(client);
-        }
-        match first_rx.await {
-            Ok(Ok(())) => Ok(client),
-            Ok(Err(CloseReason::Error(e))) => Err(e),
-            Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
-        }
+    match first_rx.await {
+        Ok(Ok(())) => Ok(client),
+        Ok(Err(CloseReason::Error(e))) => Err(e),
+        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
     }
 }
 
@@ -148,12 +124,7 @@ impl<H: Handler> Client<H> {
 
     /// Start options for `settings`.
     pub fn builder(settings: impl IntoConnectSettings) -> Builder {
-        Builder {
-            settings: settings.into_connect_settings().map_err(Error::from),
-            async_start: false,
-            handle_initial_conn_failure: false,
-            observers: Vec::new(),
-        }
+        Builder::new(settings)
     }
 }
 

@@ -193,7 +193,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, self.conn.read_buffer()) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Step::Eof),
             Poll::Ready(Ok(_)) => return Poll::Ready(Step::Read),
-            Poll::Ready(Err(e)) if is_abrupt_close(&e) => return Poll::Ready(Step::Eof),
+            Poll::Ready(Err(e)) if wsx_proto::is_abrupt_close(&e) => return Poll::Ready(Step::Eof),
             Poll::Ready(Err(e)) => return Poll::Ready(Step::Failed(e)),
             Poll::Pending => {}
         }
@@ -318,15 +318,4 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         }
     }
-}
-
-/// A reset or a TLS stream cut without close_notify: the peer went away, not a local failure.
-fn is_abrupt_close(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::BrokenPipe
-    )
 }

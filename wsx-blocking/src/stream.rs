@@ -1,0 +1,171 @@
+//! Opening the socket (TCP with a timeout, then TLS), and the reader thread that turns the
+//! blocking socket into messages for the connection thread.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::time::Instant;
+
+use rustls::ClientConnection as TlsConnection;
+use wsx_proto::{ConnectSettings, Error};
+
+/// What the reader thread passes on.
+pub(crate) enum Received {
+    Bytes(Vec<u8>),
+    Eof,
+    Failed(io::Error),
+}
+
+/// A connected socket: plain, or with a rustls session that the connection thread drives.
+pub(crate) struct Socket {
+    tcp: TcpStream,
+    tls: Option<Box<TlsConnection>>,
+}
+
+/// Connects within the connect timeout (tried on each resolved address in turn).
+pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
+    let url = settings.url();
+    let deadline = Instant::now() + settings.connect_timeout;
+    let mut last_error = None;
+    let mut tcp = None;
+    for addr in (url.host(), url.port()).to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::ConnectTimeout);
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Error::ConnectTimeout),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let tcp = match (tcp, last_error) {
+        (Some(tcp), _) => tcp,
+        (None, Some(e)) => return Err(e.into()),
+        (None, None) => return Err(io::Error::new(io::ErrorKind::NotFound, "host has no addresses").into()),
+    };
+    tcp.set_nodelay(settings.tcp_nodelay)?;
+    let tls = if url.is_secure() {
+        let config = wsx_proto::tls::client_config(&settings.tls)?;
+        let name = wsx_proto::tls::server_name(url.host())?;
+        let session = TlsConnection::new(config, name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Some(Box::new(session))
+    } else {
+        None
+    };
+    let mut socket = Socket { tcp, tls };
+    if socket.tls.is_some() {
+        socket.complete_tls_handshake(deadline)?;
+    }
+    Ok(socket)
+}
+
+impl Socket {
+    /// Runs the TLS handshake on the calling thread, bounded by the connect deadline.
+    fn complete_tls_handshake(&mut self, deadline: Instant) -> Result<(), Error> {
+        let Some(tls) = self.tls.as_mut() else { return Ok(()) };
+        while tls.is_handshaking() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::ConnectTimeout);
+            }
+            self.tcp.set_read_timeout(Some(left))?;
+            match tls.complete_io(&mut self.tcp) {
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(Error::ConnectTimeout)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.tcp.set_read_timeout(None)?;
+        Ok(())
+    }
+
+    /// Starts the thread that reads the raw socket and sends what it reads to `sink`.
+    pub(crate) fn spawn_reader(&self, sink: impl Fn(Received) -> bool + Send + 'static) -> io::Result<()> {
+        let mut tcp = self.tcp.try_clone()?;
+        std::thread::Builder::new().name("wsx-reader".into()).spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let received = match tcp.read(&mut buf) {
+                    Ok(0) => Received::Eof,
+                    Ok(n) => Received::Bytes(buf[..n].to_vec()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => Received::Failed(e),
+                };
+                let more = matches!(received, Received::Bytes(_));
+                if !sink(received) || !more {
+                    return;
+                }
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Turns raw bytes from the reader into WebSocket bytes (decrypting for TLS), appending to `out`.
+    pub(crate) fn decode(&mut self, raw: &[u8], out: &mut bytes::BytesMut) -> io::Result<bool> {
+        let Some(tls) = self.tls.as_mut() else {
+            out.extend_from_slice(raw);
+            return Ok(false);
+        };
+        let mut rest = raw;
+        let mut closed = false;
+        while !rest.is_empty() {
+            tls.read_tls(&mut rest)?;
+            let state = tls
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            let mut n = state.plaintext_bytes_to_read();
+            while n > 0 {
+                let start = out.len();
+                out.resize(start + n, 0);
+                let read = tls.reader().read(&mut out[start..])?;
+                out.truncate(start + read);
+                n -= read.min(n);
+                if read == 0 {
+                    break;
+                }
+            }
+            closed |= state.peer_has_closed();
+        }
+        // Key updates and alerts produce TLS bytes to send back.
+        self.flush_tls()?;
+        Ok(closed)
+    }
+
+    /// Writes WebSocket bytes (encrypting for TLS). Blocks until the kernel takes them.
+    pub(crate) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self.tls.as_mut() {
+            None => self.tcp.write_all(data),
+            Some(tls) => {
+                tls.writer().write_all(data)?;
+                self.flush_tls()
+            }
+        }
+    }
+
+    fn flush_tls(&mut self) -> io::Result<()> {
+        if let Some(tls) = self.tls.as_mut() {
+            while tls.wants_write() {
+                tls.write_tls(&mut self.tcp)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_write_timeout(&self, timeout: Option<std::time::Duration>) {
+        let _ = self.tcp.set_write_timeout(timeout);
+    }
+
+    /// Closes the socket (TLS close_notify first), which also ends the reader thread.
+    pub(crate) fn shutdown(&mut self) {
+        if let Some(tls) = self.tls.as_mut() {
+            tls.send_close_notify();
+            let _ = self.flush_tls();
+        }
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
