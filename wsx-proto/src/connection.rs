@@ -95,7 +95,8 @@ impl ClientConnection {
             assembler: MessageAssembler::new(&config),
             config,
             state: Phase::Connecting(handshake),
-            read_buf: BytesMut::with_capacity(8 * 1024),
+            // Allocated by the first read: idle connections should cost next to nothing.
+            read_buf: BytesMut::new(),
             write_buf,
             rng,
             outgoing: OutgoingState::default(),
@@ -129,6 +130,18 @@ impl ClientConnection {
     /// instead of calling [`receive`](Self::receive). Only append to it.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// Frees the receive buffer if it holds no unprocessed bytes, so an idle connection keeps
+    /// no buffer; call after [`poll_event`](Self::poll_event) returned `None`. Returns whether
+    /// it was freed.
+    pub fn release_read_buffer(&mut self) -> bool {
+        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+            self.read_buf = BytesMut::new();
+            true
+        } else {
+            false
+        }
     }
 
     /// The socket reached end-of-file: the peer closed TCP.

@@ -34,6 +34,39 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
         .map_err(|_| Error::ConnectTimeout)?
 }
 
+/// Free space made in the read buffer before each read.
+const READ_RESERVE: usize = 16 * 1024;
+
+impl Stream {
+    /// Reads into `buf`. A plain socket with an empty buffer waits for readiness first and
+    /// allocates only then, so an idle connection holds no read buffer.
+    pub(crate) fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut bytes::BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Stream::Plain(tcp) if buf.is_empty() => loop {
+                std::task::ready!(tcp.poll_read_ready(cx))?;
+                buf.reserve(READ_RESERVE);
+                match tcp.try_read_buf(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        *buf = bytes::BytesMut::new();
+                        continue;
+                    }
+                    result => return Poll::Ready(result),
+                }
+            },
+            _ => {
+                if buf.capacity() - buf.len() < READ_RESERVE {
+                    buf.reserve(READ_RESERVE);
+                }
+                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
+            }
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {

@@ -18,8 +18,6 @@ use crate::stream::{self, Stream};
 
 /// Commands handled per wake-up before the socket gets a turn again.
 const COMMAND_BATCH: usize = 256;
-/// Free space kept in the read buffer before each read.
-const READ_RESERVE: usize = 16 * 1024;
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -186,11 +184,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         if let Poll::Ready(Some(command)) = commands.poll_recv(cx) {
             return Poll::Ready(Step::Command(command));
         }
-        let buf = self.conn.read_buffer();
-        if buf.capacity() - buf.len() < READ_RESERVE {
-            buf.reserve(READ_RESERVE);
-        }
-        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, self.conn.read_buffer()) {
+        match self.stream.poll_read_into(cx, self.conn.read_buffer()) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Step::Eof),
             Poll::Ready(Ok(_)) => return Poll::Ready(Step::Read),
             Poll::Ready(Err(e)) if wsx_proto::is_abrupt_close(&e) => return Poll::Ready(Step::Eof),
@@ -286,6 +280,7 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// Runs callbacks for every event the core has; returns the reason once it is closed.
     fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
         let progress = self.driver.poll_events(&mut self.conn, handler);
+        self.conn.release_read_buffer();
         if progress.connected {
             self.connected = true;
             self.client.shared.status.send_replace(Status::Connected);
