@@ -55,8 +55,14 @@ use crate::task::{run_client, StartFlags};
 #[derive(Debug)]
 pub enum Threads {}
 
-/// Start options: build with [`Client::builder`], finish with `.start(handler)`.
+/// Start options: build with [`builder`], finish with `.start(handler)`.
 pub type Builder = wsx_proto::Builder<Threads>;
+
+/// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
+/// connect failure handling, telemetry observers.
+pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+    Builder::new(settings)
+}
 
 impl<H: Handler> wsx_proto::Start<H> for Threads {
     type Output = Result<Client<H>, Error>;
@@ -110,14 +116,9 @@ fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Err
 
 impl<H: Handler> Client<H> {
     /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler`; returns once
-    /// connected. See [`Client::builder`] for the other start options.
+    /// connected. See [`builder`] for the other start options.
     pub fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
-        Self::builder(settings).start(handler)
-    }
-
-    /// Start options for `settings`.
-    pub fn builder(settings: impl IntoConnectSettings) -> Builder {
-        Builder::new(settings)
+        builder(settings).start(handler)
     }
 }
 

@@ -57,6 +57,7 @@ pub(crate) fn run_client<H: Handler>(
         if first && !was_connected && !flags.handle_initial_conn_failure {
             if let Some(tx) = flags.first_attempt.take() {
                 // A synchronous start returns the error; the handler stays untouched.
+                drop(inbox);
                 client.shared.status.update(|s| *s = Status::Terminated(reason.clone()));
                 let _ = tx.send(Err(reason));
                 return;
@@ -69,6 +70,9 @@ pub(crate) fn run_client<H: Handler>(
         }
     };
     driver.terminate(&mut handler, &reason);
+    // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
+    // silently dropped.
+    drop(inbox);
     client.shared.status.update(|s| *s = Status::Terminated(reason.clone()));
     client.shared.send_slots.update(|_| {});
     if let Some(tx) = flags.first_attempt.take() {

@@ -120,6 +120,8 @@ pub struct Driver<H: Handler> {
     timers: Vec<(Instant, H::Info)>,
     /// Casts that arrived while connecting, delivered once connected.
     deferred_casts: Vec<H::Cast>,
+    /// A close asked for while connecting, sent once connected.
+    deferred_close: Option<Option<CloseFrame>>,
     response: Option<Response>,
     /// Consecutive failed attempts (WebSockex's `attempt_number`).
     attempt: u32,
@@ -177,6 +179,7 @@ impl<H: Handler> Driver<H> {
             scheduled: Vec::new(),
             timers: Vec::new(),
             deferred_casts: Vec::new(),
+            deferred_close: None,
             client,
             client_id,
             response: None,
@@ -223,6 +226,11 @@ impl<H: Handler> Driver<H> {
     /// the attempt count.
     pub fn disconnected(&mut self, handler: &mut H, reason: CloseReason, was_connected: bool) -> Next {
         tracing::debug!(target: "wsx", %reason, "disconnected");
+        if self.deferred_close.take().is_some() {
+            // The user asked to close before this connection opened: do not reconnect.
+            self.emit(TelemetryKind::Disconnected(&reason));
+            return Next::Stop(reason);
+        }
         self.response = None;
         self.attempt = if was_connected { 1 } else { self.attempt + 1 };
         self.emit(TelemetryKind::Disconnected(&reason));
@@ -271,6 +279,9 @@ impl<H: Handler> Driver<H> {
                     );
                     for msg in std::mem::take(&mut self.deferred_casts) {
                         self.with_context(|handler, ctx| handler.handle_cast(msg, ctx), conn, handler);
+                    }
+                    if let Some(frame) = self.deferred_close.take() {
+                        self.close(conn, frame);
                     }
                 }
                 Event::Frame(frame) => {
@@ -323,8 +334,13 @@ impl<H: Handler> Driver<H> {
         self.send(conn, frame).map_err(SendError::Encode)
     }
 
-    /// Starts the close handshake for the client handle; ignored unless open.
+    /// Starts the close handshake for the client handle; while connecting, as soon as the
+    /// connection is open.
     pub fn close(&mut self, conn: &mut ClientConnection, frame: Option<CloseFrame>) {
+        if conn.state() == State::Connecting {
+            self.deferred_close = Some(frame);
+            return;
+        }
         if let Err(e) = self.send(conn, Frame::Close(frame)) {
             tracing::debug!(target: "wsx", error = %e, "close ignored");
         }

@@ -41,7 +41,7 @@ pub trait Start<H: Handler> {
     fn start(options: StartOptions, handler: H) -> Self::Output;
 }
 
-/// Start options for a client on runtime `R`: the adapter's `Client::builder` makes one.
+/// Start options for a client on runtime `R`: the adapter's `builder` function makes one.
 #[must_use = "a builder does nothing until `start` is called"]
 pub struct Builder<R> {
     options: StartOptions,

@@ -64,8 +64,14 @@ use crate::task::{run_client, StartFlags};
 #[derive(Debug)]
 pub enum Tokio {}
 
-/// Start options: build with [`Client::builder`], finish with `.start(handler).await`.
+/// Start options: build with [`builder`], finish with `.start(handler).await`.
 pub type Builder = wsx_proto::Builder<Tokio>;
+
+/// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
+/// connect failure handling, telemetry observers.
+pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+    Builder::new(settings)
+}
 
 impl<H: Handler> wsx_proto::Start<H> for Tokio {
     type Output = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
@@ -117,14 +123,9 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
 
 impl<H: Handler> Client<H> {
     /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler`; returns once
-    /// connected. See [`Client::builder`] for the other start options.
+    /// connected. See [`builder`] for the other start options.
     pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
-        Self::builder(settings).start(handler).await
-    }
-
-    /// Start options for `settings`.
-    pub fn builder(settings: impl IntoConnectSettings) -> Builder {
-        Builder::new(settings)
+        builder(settings).start(handler).await
     }
 }
 

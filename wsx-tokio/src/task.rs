@@ -54,6 +54,7 @@ pub(crate) async fn run_client<H: Handler>(
         if first && !was_connected && !flags.handle_initial_conn_failure {
             if let Some(tx) = flags.first_attempt.take() {
                 // A synchronous start returns the error; the handler stays untouched.
+                commands.close();
                 client.shared.status.send_replace(Status::Terminated(reason.clone()));
                 let _ = tx.send(Err(reason));
                 return;
@@ -66,6 +67,9 @@ pub(crate) async fn run_client<H: Handler>(
         }
     };
     driver.terminate(&mut handler, &reason);
+    // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
+    // silently dropped.
+    commands.close();
     client.shared.send_permits.close();
     client.shared.status.send_replace(Status::Terminated(reason.clone()));
     if let Some(tx) = flags.first_attempt.take() {

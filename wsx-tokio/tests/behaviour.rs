@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::runtime::{Builder, Runtime};
-use wsx_testing::{block_on, StartOptions, TestAdapter, TestClient};
+use wsx_testing::{block_on, TestAdapter, TestClient, TestOptions};
 use wsx_tokio::{
     Client, CloseCode, CloseReason, Context, ContextExt, Error, Frame, Handler, IntoConnectSettings, SendError,
     StatsSnapshot, Status,
@@ -87,9 +87,9 @@ impl TestAdapter for Tokio {
     fn start<H: Handler>(
         settings: impl IntoConnectSettings,
         handler: H,
-        options: StartOptions,
+        options: TestOptions,
     ) -> Result<TokioClient<H>, Error> {
-        let mut builder = Client::<H>::builder(settings)
+        let mut builder = wsx_tokio::Builder::new(settings)
             .async_start(options.async_start)
             .handle_initial_conn_failure(options.handle_initial_conn_failure);
         for observer in options.observers {
