@@ -19,9 +19,10 @@ use wsx_proto::{
     Observer, Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry, TelemetryKind,
 };
 
-/// Start options, as every adapter's builder has them.
+/// Start options, as every adapter's builder has them (the harness's own, adapter-neutral
+/// form of `wsx_proto::StartOptions`).
 #[derive(Clone, Default)]
-pub struct StartOptions {
+pub struct TestOptions {
     /// Return at once and connect in the background.
     pub async_start: bool,
     /// Route a failed first connect to `handle_disconnect` instead of returning it.
@@ -30,9 +31,9 @@ pub struct StartOptions {
     pub observers: Vec<Arc<dyn Observer>>,
 }
 
-impl fmt::Debug for StartOptions {
+impl fmt::Debug for TestOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartOptions")
+        f.debug_struct("TestOptions")
             .field("async_start", &self.async_start)
             .field("handle_initial_conn_failure", &self.handle_initial_conn_failure)
             .field("observers", &self.observers.len())
@@ -40,7 +41,7 @@ impl fmt::Debug for StartOptions {
     }
 }
 
-impl StartOptions {
+impl TestOptions {
     /// Sets `async_start`.
     pub fn async_start(mut self, on: bool) -> Self {
         self.async_start = on;
@@ -90,7 +91,7 @@ pub trait TestAdapter: Sized + 'static {
     fn start<H: Handler>(
         settings: impl IntoConnectSettings,
         handler: H,
-        options: StartOptions,
+        options: TestOptions,
     ) -> Result<Self::Client<H>, Error>;
 
     /// The client handle reachable from a callback's context (the adapter's `ContextExt`).
@@ -142,6 +143,9 @@ pub enum Cmd {
     /// `handle_cast` calls the client's blocking `send_frame` on itself (must fail with
     /// [`SendError::FromCallback`]) and records the result as [`Ev::SendResult`].
     SendFrameFromCallback(Frame),
+    /// `handle_cast` casts the inner command to its own client (through the context) and
+    /// records the result as [`Ev::SendResult`].
+    CastToSelf(Box<Cmd>),
 }
 
 /// What a [`Probe`]'s callbacks saw, in order.
@@ -269,6 +273,11 @@ impl<A: TestAdapter> Handler for Probe<A> {
             Cmd::SendFrameFromCallback(frame) => {
                 let client = A::client_from_context(ctx);
                 let result = client.send_frame(frame, Duration::from_secs(2));
+                self.record(Ev::SendResult(result));
+                Reply::Continue
+            }
+            Cmd::CastToSelf(inner) => {
+                let result = A::client_from_context(ctx).cast(*inner);
                 self.record(Ev::SendResult(result));
                 Reply::Continue
             }

@@ -25,10 +25,10 @@ pub mod scenarios;
 pub mod server;
 
 pub use crate::harness::{
-    block_on, settings, Cmd, Ev, Events, Probe, StartOptions, TelemetryLog, TestAdapter, TestClient,
+    block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
 pub use crate::server::{
-    refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step, TestServer,
+    encode, refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step, TestServer,
 };
 
 /// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
@@ -49,12 +49,17 @@ macro_rules! behaviour_suite {
             fragments_delivered_when_enabled,
             fragments_reassembled_by_default,
             send_fragments,
+            outgoing_frame_size_splits,
+            frames_in_handshake_packet_delivered,
+            burst_of_frames_in_order,
+            message_too_big_closes_1009,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,
             invalid_request_headers_refused,
             cast_reply_frame,
             cast_before_connect_delivered,
+            cast_from_callback_delivered,
             handle_info_via_send_after,
             default_ping_replies_pong,
             handle_pong_called,
@@ -68,6 +73,10 @@ macro_rules! behaviour_suite {
             remote_close_with_code,
             dropped_mid_frame,
             local_close_times_out,
+            local_close_completes_when_server_keeps_tcp,
+            remote_close_completes_when_server_keeps_tcp,
+            send_frame_while_closing_not_connected,
+            protocol_error_without_close_reply,
             masked_server_frame_is_protocol_error,
             invalid_utf8_is_protocol_error,
             reserved_opcode_is_protocol_error,
@@ -75,9 +84,11 @@ macro_rules! behaviour_suite {
             handshake_rejected_500,
             handshake_wrong_accept,
             handshake_times_out,
+            handshake_hangup_incomplete,
             connection_refused,
             bad_url,
             async_start_returns_at_once,
+            close_while_connecting_not_lost,
             initial_failure_returned,
             async_start_initial_failure_terminates,
             initial_failure_handled_when_asked,
@@ -85,8 +96,10 @@ macro_rules! behaviour_suite {
             reconnect_attempts_count_failures,
             reconnect_attempts_reset_after_success,
             reconnect_with_new_settings,
+            send_after_survives_reconnect,
             send_frame_not_connected,
             operations_after_termination_fail,
+            operations_right_after_wait_fail,
             send_frame_encode_error,
             send_frame_from_callback_fails,
             stats_count_frames_and_bytes,

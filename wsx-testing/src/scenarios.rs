@@ -15,8 +15,8 @@ use wsx_proto::{
     OpCode, ProtocolError, Reconnect, Reply, RequestError, SendError, StatsSnapshot, Status, UrlError,
 };
 
-use crate::harness::{settings, Cmd, Ev, Events, Probe, StartOptions, TelemetryLog, TestAdapter, TestClient};
-use crate::server::{refused_url, Gate, Handshake, Script, Step, TestServer};
+use crate::harness::{settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions};
+use crate::server::{encode, refused_url, Gate, Handshake, Script, Step, TestServer};
 
 /// The generous bound on every wait.
 pub const T: Duration = Duration::from_secs(5);
@@ -26,7 +26,7 @@ pub const SHORT: Duration = Duration::from_millis(300);
 type ClientOf<A> = <A as TestAdapter>::Client<Probe<A>>;
 
 fn start<A: TestAdapter>(url: &str, probe: Probe<A>) -> ClientOf<A> {
-    A::start(url, probe, StartOptions::default()).expect("the client should connect")
+    A::start(url, probe, TestOptions::default()).expect("the client should connect")
 }
 
 fn coded(code: u16, reason: &str) -> CloseStatus {
@@ -167,7 +167,7 @@ pub fn fragments_delivered_when_enabled<A: TestAdapter>() {
     let server = TestServer::start(Script::new(fragment_steps()));
     let (probe, mut events) = Probe::<A>::new();
     let s = settings(&server.url()).config(Config::default().deliver_fragments(true));
-    let client = A::start(s, probe, StartOptions::default()).expect("connect");
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
     assert_eq!(
         events.frame(T),
         Frame::Fragment(DataKind::Text, Bytes::from_static(b"Hel"))
@@ -237,6 +237,71 @@ pub fn send_fragments<A: TestAdapter>() {
     close_normally::<A>(&client, &server, &mut events);
 }
 
+/// With `outgoing_frame_size`, a long message leaves in frames of at most that size.
+pub fn outgoing_frame_size_splits<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).config(Config::default().outgoing_frame_size(Some(4)));
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    client.send_frame(Frame::text("abcdefghij"), T).expect("send");
+    let got: Vec<_> = (0..3)
+        .map(|_| {
+            let f = server.expect_frame(T);
+            (f.fin, f.opcode, f.payload)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (false, OpCode::Text, Bytes::from_static(b"abcd")),
+            (false, OpCode::Continuation, Bytes::from_static(b"efgh")),
+            (true, OpCode::Continuation, Bytes::from_static(b"ij")),
+        ]
+    );
+    close_normally::<A>(&client, &server, &mut events);
+}
+
+/// Frames that arrive in the same packet as the handshake response are delivered at once.
+pub fn frames_in_handshake_packet_delivered<A: TestAdapter>() {
+    let mut trailing = encode(true, OpCode::Text, b"early bird");
+    trailing.extend(encode(true, OpCode::Ping, b"p"));
+    let server = TestServer::start(Script::new(vec![Step::Listen]).handshake(Handshake::AcceptWithTrailing(trailing)));
+    let (probe, mut events) = Probe::<A>::new();
+    let client = start::<A>(&server.url(), probe);
+    assert_eq!(events.frame(T), Frame::text("early bird"));
+    let pong = server.expect_frame(T);
+    assert_eq!((pong.opcode, &pong.payload[..]), (OpCode::Pong, &b"p"[..]));
+    close_normally::<A>(&client, &server, &mut events);
+}
+
+/// A burst of 1000 small frames in one write all arrive, in order.
+pub fn burst_of_frames_in_order<A: TestAdapter>() {
+    let burst: Vec<u8> = (0..1000)
+        .flat_map(|i| encode(true, OpCode::Text, format!("n{i}").as_bytes()))
+        .collect();
+    let server = TestServer::start(Script::new(vec![Step::SendRaw(burst), Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let client = start::<A>(&server.url(), probe);
+    for i in 0..1000 {
+        assert_eq!(events.frame(T), Frame::text(format!("n{i}")));
+    }
+    close_normally::<A>(&client, &server, &mut events);
+}
+
+/// A message over `max_message_size` fails the connection with 1009.
+pub fn message_too_big_closes_1009<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::binary(&[0u8; 2000]), Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).config(Config::default().max_message_size(1000));
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    assert_eq!(server.expect_close(T).close_code(), Some(1009));
+    match finish::<A>(&client, &mut events) {
+        CloseReason::Error(Error::Protocol(e)) => assert_eq!(e.close_code(), CloseCode::MESSAGE_TOO_BIG, "{e:?}"),
+        other => panic!("expected a 1009 protocol error, got {other:?}"),
+    }
+    assert_eq!(events.count(|e| matches!(e, Ev::Frame(_))), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connect, headers, subprotocols
 
@@ -245,7 +310,7 @@ pub fn handle_connect_sees_response<A: TestAdapter>() {
     let server = TestServer::start(Script::echo().handshake(Handshake::AcceptProtocol("v2".into())));
     let (probe, mut events) = Probe::<A>::new();
     let s = settings(&server.url()).subprotocol("v1").subprotocol("v2");
-    let client = A::start(s, probe, StartOptions::default()).expect("connect");
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
     assert_eq!(client.status(), Status::Connected);
     let ev = events.wait_for("handle_connect", T, |ev| {
         matches!(ev, Ev::Connected { .. }).then(|| ev.clone())
@@ -271,7 +336,7 @@ pub fn request_headers_reach_server<A: TestAdapter>() {
         .header("Authorization", "Bearer secret")
         .subprotocol("v1")
         .subprotocol("v2");
-    let client = A::start(s, probe, StartOptions::default()).expect("connect");
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let r = &requests[0];
@@ -299,7 +364,7 @@ pub fn unoffered_subprotocol_fails<A: TestAdapter>() {
     let server = TestServer::start(Script::echo().handshake(Handshake::AcceptProtocol("v9".into())));
     let (probe, _events) = Probe::<A>::new();
     let s = settings(&server.url()).subprotocol("v1");
-    match A::start(s, probe, StartOptions::default()) {
+    match A::start(s, probe, TestOptions::default()) {
         Err(Error::Handshake(HandshakeError::UnofferedSubprotocol(p))) => assert_eq!(p, "v9"),
         other => panic!("expected UnofferedSubprotocol, got {other:?}"),
     }
@@ -311,13 +376,13 @@ pub fn invalid_request_headers_refused<A: TestAdapter>() {
     let (probe, _e) = Probe::<A>::new();
     let s = settings(&server.url()).header("Sec-WebSocket-Key", "x");
     assert!(matches!(
-        A::start(s, probe, StartOptions::default()),
+        A::start(s, probe, TestOptions::default()),
         Err(Error::Request(RequestError::ReservedHeader(_)))
     ));
     let (probe, _e) = Probe::<A>::new();
     let s = settings(&server.url()).header("Bad Name", "x");
     assert!(matches!(
-        A::start(s, probe, StartOptions::default()),
+        A::start(s, probe, TestOptions::default()),
         Err(Error::Request(RequestError::InvalidHeaderName(_)))
     ));
     assert_eq!(
@@ -348,7 +413,7 @@ pub fn cast_before_connect_delivered<A: TestAdapter>() {
     let gate = Gate::new();
     let server = TestServer::start(Script::new(vec![Step::Listen]).handshake(Handshake::AcceptWhen(gate.clone())));
     let (probe, mut events) = Probe::<A>::new();
-    let client = A::start(server.url(), probe, StartOptions::default().async_start(true)).expect("async start");
+    let client = A::start(server.url(), probe, TestOptions::default().async_start(true)).expect("async start");
     client
         .cast(Cmd::Reply(Reply::Frame(Frame::text("early"))))
         .expect("cast while connecting");
@@ -364,6 +429,22 @@ pub fn cast_before_connect_delivered<A: TestAdapter>() {
         "the early cast ran twice"
     );
     assert_eq!(connected(&mut events), 1);
+    close_normally::<A>(&client, &server, &mut events);
+}
+
+/// A callback can cast to its own client; the message is handled after the callback returns.
+pub fn cast_from_callback_delivered<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let client = start::<A>(&server.url(), probe);
+    let inner = Cmd::Reply(Reply::Frame(Frame::text("relayed")));
+    client.cast(Cmd::CastToSelf(Box::new(inner))).expect("cast");
+    let result = events.wait_for("the callback's cast result", T, |e| match e {
+        Ev::SendResult(r) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(result, Ok(()));
+    assert_eq!(server.expect_frame(T).text(), Some("relayed"));
     close_normally::<A>(&client, &server, &mut events);
 }
 
@@ -549,7 +630,7 @@ pub fn local_close_times_out<A: TestAdapter>() {
     let server = TestServer::start(Script::new(vec![Step::IgnoreClose]));
     let (probe, mut events) = Probe::<A>::new();
     let s = settings(&server.url()).close_timeout(SHORT);
-    let client = A::start(s, probe, StartOptions::default()).expect("connect");
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
     let t0 = Instant::now();
     client.close().expect("close");
     assert_eq!(server.expect_close(T).close_code(), Some(1000));
@@ -563,11 +644,96 @@ pub fn local_close_times_out<A: TestAdapter>() {
     );
 }
 
+/// Records the client's frames until its close, answers it, then keeps TCP open.
+fn answer_close_keep_tcp() -> Step {
+    Step::custom(|conn| {
+        while let Some(frame) = conn.recv_frame()? {
+            if frame.opcode == OpCode::Close {
+                if !conn.close_sent() {
+                    conn.send_close(frame.close_code().map(|c| (c, "")))?;
+                }
+                conn.hold(Duration::from_secs(10));
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The server answers the client's close but never closes TCP: the client ends anyway after
+/// the close timeout, with the agreed local reason (not `LocalTimedOut`).
+pub fn local_close_completes_when_server_keeps_tcp<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![answer_close_keep_tcp()]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).close_timeout(SHORT);
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    client.close_with(CloseCode(4003), "over").expect("close");
+    assert_eq!(server.expect_close(T).close_code(), Some(4003));
+    assert_eq!(
+        finish::<A>(&client, &mut events),
+        CloseReason::Local(coded(4003, "over"))
+    );
+}
+
+/// The server closes, gets the client's answer, and never closes TCP: the client ends after
+/// the close timeout with the remote reason.
+pub fn remote_close_completes_when_server_keeps_tcp<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::close(4000, "bye"), answer_close_keep_tcp()]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).close_timeout(SHORT);
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    assert_eq!(server.expect_close(T).close_code(), Some(4000));
+    assert_eq!(
+        finish::<A>(&client, &mut events),
+        CloseReason::Remote(coded(4000, "bye"))
+    );
+}
+
+/// While the close handshake runs, `send_frame` fails with `NotConnected`.
+pub fn send_frame_while_closing_not_connected<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::IgnoreClose]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).close_timeout(Duration::from_secs(1));
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    client.close().expect("close");
+    assert_eq!(server.expect_close(T).close_code(), Some(1000));
+    assert_eq!(
+        client.send_frame(Frame::text("too late"), T),
+        Err(SendError::NotConnected)
+    );
+    assert_eq!(
+        finish::<A>(&client, &mut events),
+        CloseReason::LocalTimedOut(CloseStatus::Normal)
+    );
+    assert!(
+        server.next_frame(Duration::ZERO).is_none(),
+        "nothing may follow the close"
+    );
+}
+
+/// A protocol error whose close the server never answers still ends, after the close
+/// timeout, with the protocol error.
+pub fn protocol_error_without_close_reply<A: TestAdapter>() {
+    let step = Step::SendMasked {
+        opcode: OpCode::Binary,
+        payload: vec![1, 2, 3],
+    };
+    let server = TestServer::start(Script::new(vec![step, Step::IgnoreClose]));
+    let (probe, mut events) = Probe::<A>::new();
+    let s = settings(&server.url()).close_timeout(SHORT);
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
+    assert_eq!(server.expect_close(T).close_code(), Some(1002));
+    assert_eq!(
+        finish::<A>(&client, &mut events),
+        CloseReason::Error(Error::Protocol(ProtocolError::MaskedFrame))
+    );
+}
+
 fn protocol_error_case<A: TestAdapter>(step: Step, code: u16, error: ProtocolError) {
     let server = TestServer::start(Script::new(vec![step, Step::Listen]));
     let (probe, mut events) = Probe::<A>::new();
     let s = settings(&server.url()).close_timeout(Duration::from_secs(2));
-    let client = A::start(s, probe, StartOptions::default()).expect("connect");
+    let client = A::start(s, probe, TestOptions::default()).expect("connect");
     assert_eq!(server.expect_close(T).close_code(), Some(code));
     assert_eq!(
         finish::<A>(&client, &mut events),
@@ -605,7 +771,7 @@ fn rejected_case<A: TestAdapter>(status: u16, reason: &str, body: &str) {
         body: body.into(),
     }));
     let (probe, _events) = Probe::<A>::new();
-    match A::start(server.url(), probe, StartOptions::default()) {
+    match A::start(server.url(), probe, TestOptions::default()) {
         Err(Error::Handshake(HandshakeError::Rejected(r))) => {
             assert_eq!(r.status, status);
             assert_eq!(r.reason, reason);
@@ -631,7 +797,7 @@ pub fn handshake_wrong_accept<A: TestAdapter>() {
     let server = TestServer::start(Script::only(Handshake::WrongAccept));
     let (probe, _events) = Probe::<A>::new();
     assert_eq!(
-        A::start(server.url(), probe, StartOptions::default()).err(),
+        A::start(server.url(), probe, TestOptions::default()).err(),
         Some(Error::Handshake(HandshakeError::InvalidAccept))
     );
 }
@@ -643,17 +809,27 @@ pub fn handshake_times_out<A: TestAdapter>() {
     let s = settings(&server.url()).handshake_timeout(SHORT);
     let t0 = Instant::now();
     assert_eq!(
-        A::start(s, probe, StartOptions::default()).err(),
+        A::start(s, probe, TestOptions::default()).err(),
         Some(Error::Handshake(HandshakeError::TimedOut))
     );
     let took = t0.elapsed();
     assert!(took >= SHORT - Duration::from_millis(20) && took < T, "took {took:?}");
 }
 
+/// The server closes without answering the upgrade: `Handshake(Incomplete)`.
+pub fn handshake_hangup_incomplete<A: TestAdapter>() {
+    let server = TestServer::start(Script::only(Handshake::Hangup));
+    let (probe, _events) = Probe::<A>::new();
+    assert_eq!(
+        A::start(server.url(), probe, TestOptions::default()).err(),
+        Some(Error::Handshake(HandshakeError::Incomplete))
+    );
+}
+
 /// Nothing listening: an I/O error (connection refused).
 pub fn connection_refused<A: TestAdapter>() {
     let (probe, _events) = Probe::<A>::new();
-    match A::start(refused_url(), probe, StartOptions::default()) {
+    match A::start(refused_url(), probe, TestOptions::default()) {
         Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused),
         other => panic!("expected Io(ConnectionRefused), got {other:?}"),
     }
@@ -670,7 +846,7 @@ pub fn bad_url<A: TestAdapter>() {
         ("ws://127.0.0.1:1/#fragment", |e| matches!(e, UrlError::Fragment)),
     ] {
         let (probe, _events) = Probe::<A>::new();
-        match A::start(url, probe, StartOptions::default()) {
+        match A::start(url, probe, TestOptions::default()) {
             Err(Error::Url(e)) => assert!(check(&e), "{url}: {e:?}"),
             other => panic!("{url}: expected Error::Url, got {other:?}"),
         }
@@ -685,7 +861,7 @@ pub fn async_start_returns_at_once<A: TestAdapter>() {
     let gate = Gate::new();
     let server = TestServer::start(Script::new(vec![Step::Echo]).handshake(Handshake::AcceptWhen(gate.clone())));
     let (probe, mut events) = Probe::<A>::new();
-    let client = A::start(server.url(), probe, StartOptions::default().async_start(true)).expect("async start");
+    let client = A::start(server.url(), probe, TestOptions::default().async_start(true)).expect("async start");
     // The server has not answered, so start cannot have waited for the connection.
     assert!(!gate.is_open());
     assert_eq!(client.status(), Status::Connecting);
@@ -695,10 +871,38 @@ pub fn async_start_returns_at_once<A: TestAdapter>() {
     close_normally::<A>(&client, &server, &mut events);
 }
 
+/// `close()` while connecting is not silently lost: it either fails with `NotConnected`, or
+/// it is honoured (the client stops instead of staying open).
+pub fn close_while_connecting_not_lost<A: TestAdapter>() {
+    let gate = Gate::new();
+    let server = TestServer::start(Script::new(vec![Step::Echo]).handshake(Handshake::AcceptWhen(gate.clone())));
+    let (probe, mut events) = Probe::<A>::new();
+    let client = A::start(server.url(), probe, TestOptions::default().async_start(true)).expect("async start");
+    let result = client.close();
+    gate.open();
+    match result {
+        Ok(()) => {
+            let reason = client.wait(T);
+            assert!(
+                reason.is_some(),
+                "close() while connecting returned Ok but was dropped: the client connected and stayed open ({:?})",
+                client.status()
+            );
+            finish::<A>(&client, &mut events);
+        }
+        Err(e) => {
+            assert_eq!(e, SendError::NotConnected);
+            connected(&mut events);
+            eventually("status is Connected", || client.status() == Status::Connected);
+            close_normally::<A>(&client, &server, &mut events);
+        }
+    }
+}
+
 /// By default a failed first connect is returned from start; the handler is untouched.
 pub fn initial_failure_returned<A: TestAdapter>() {
     let (probe, mut events) = Probe::<A>::new();
-    let result = A::start(refused_url(), probe, StartOptions::default());
+    let result = A::start(refused_url(), probe, TestOptions::default());
     assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
     let all = events.drain(Duration::from_millis(500));
     assert!(all.is_empty(), "no callback may run: {all:#?}");
@@ -707,7 +911,7 @@ pub fn initial_failure_returned<A: TestAdapter>() {
 /// With async start, a failed first connect terminates the client (no `handle_disconnect`).
 pub fn async_start_initial_failure_terminates<A: TestAdapter>() {
     let (probe, mut events) = Probe::<A>::new();
-    let client = A::start(refused_url(), probe, StartOptions::default().async_start(true)).expect("async start");
+    let client = A::start(refused_url(), probe, TestOptions::default().async_start(true)).expect("async start");
     let reason = finish::<A>(&client, &mut events);
     assert!(is_io(&reason), "{reason:?}");
     assert!(disconnects(&events).is_empty());
@@ -724,7 +928,7 @@ pub fn initial_failure_handled_when_asked<A: TestAdapter>() {
         CloseReason::Error(Error::Io(_)) => Reconnect::ReconnectWith(good.clone()),
         _ => Reconnect::Stop,
     });
-    let options = StartOptions::default().handle_initial_conn_failure(true);
+    let options = TestOptions::default().handle_initial_conn_failure(true);
     let client = A::start(refused.as_str(), probe, options).expect("start after handled failure");
     assert_eq!(client.status(), Status::Connected);
     assert_eq!(connected(&mut events), 1);
@@ -788,7 +992,7 @@ pub fn reconnect_attempts_count_failures<A: TestAdapter>() {
             Reconnect::Stop
         }
     });
-    let options = StartOptions::default().handle_initial_conn_failure(true);
+    let options = TestOptions::default().handle_initial_conn_failure(true);
     let result = A::start(refused_url(), probe, options);
     assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
     events.wait_for("terminate", T, |e| matches!(e, Ev::Terminate(_)).then_some(()));
@@ -845,6 +1049,42 @@ pub fn reconnect_with_new_settings<A: TestAdapter>() {
     close_normally::<A>(&client, &second, &mut events);
 }
 
+/// A message scheduled with `send_after` before a reconnect is delivered on the new connection.
+pub fn send_after_survives_reconnect<A: TestAdapter>() {
+    let gate = Gate::new();
+    let first = gate.clone();
+    let server = TestServer::start_with(move |n| match n {
+        0 => Script::new(vec![
+            Step::WaitFor(first.clone()),
+            Step::close(1001, "again"),
+            Step::Listen,
+        ]),
+        _ => Script::new(vec![Step::Listen]),
+    });
+    let (probe, mut events) = Probe::<A>::new();
+    let probe = probe.on_disconnect(|s| match s.reason {
+        CloseReason::Remote(_) => Reconnect::Reconnect,
+        _ => Reconnect::Stop,
+    });
+    let client = start::<A>(&server.url(), probe);
+    client.cast(Cmd::SendAfter(Duration::from_secs(1), 5)).expect("cast");
+    events.wait_for("handle_cast", T, |e| (*e == Ev::Cast).then_some(()));
+    gate.open();
+    // (Connected 1 came before the cast.)
+    assert_eq!(connected(&mut events), 2);
+    events.wait_for("handle_info(5) after the reconnect", T, |e| {
+        (*e == Ev::Info(5)).then_some(())
+    });
+    let info = loop {
+        let f = server.expect_frame(T);
+        if f.opcode == OpCode::Text {
+            break f;
+        }
+    };
+    assert_eq!((info.conn, info.text()), (1, Some("info 5")));
+    close_normally::<A>(&client, &server, &mut events);
+}
+
 // ---------------------------------------------------------------------------------------------
 // send_frame errors
 
@@ -853,7 +1093,7 @@ pub fn send_frame_not_connected<A: TestAdapter>() {
     let gate = Gate::new();
     let server = TestServer::start(Script::new(vec![Step::Echo]).handshake(Handshake::AcceptWhen(gate.clone())));
     let (probe, mut events) = Probe::<A>::new();
-    let client = A::start(server.url(), probe, StartOptions::default().async_start(true)).expect("async start");
+    let client = A::start(server.url(), probe, TestOptions::default().async_start(true)).expect("async start");
     assert_eq!(
         client.send_frame(Frame::text("too early"), T),
         Err(SendError::NotConnected)
@@ -882,6 +1122,24 @@ pub fn operations_after_termination_fail<A: TestAdapter>() {
     assert_eq!(client.wait(T), Some(CloseReason::Local(CloseStatus::Normal)));
     events.drain(Duration::from_millis(100));
     assert_eq!(events.count(|e| matches!(e, Ev::Terminate(_))), 1);
+}
+
+/// Once `wait()` has returned, `cast` and `close` fail at once with `ConnectionFailed`, every
+/// time (checked over many clients, since the failure mode is a race).
+pub fn operations_right_after_wait_fail<A: TestAdapter>() {
+    let server = TestServer::echo();
+    for i in 0..40 {
+        let (probe, _events) = Probe::<A>::new();
+        let client = start::<A>(&server.url(), probe);
+        client.close().expect("close");
+        assert!(client.wait(T).is_some());
+        let cast = client.cast(Cmd::Reply(Reply::Continue));
+        let close = client.close();
+        assert!(
+            matches!(cast, Err(SendError::ConnectionFailed(_))) && matches!(close, Err(SendError::ConnectionFailed(_))),
+            "client {i}: after wait() returned, cast gave {cast:?} and close gave {close:?} (silently dropped)"
+        );
+    }
 }
 
 /// A frame that cannot be encoded (126-byte ping, invalid close code) is refused and the
@@ -966,7 +1224,7 @@ pub fn stats_count_frames_and_bytes<A: TestAdapter>() {
 pub fn telemetry_events<A: TestAdapter>() {
     let server = TestServer::echo();
     let logs = [Arc::new(TelemetryLog::default()), Arc::new(TelemetryLog::default())];
-    let mut options = StartOptions::default();
+    let mut options = TestOptions::default();
     for log in &logs {
         options = options.observer(log.clone());
     }

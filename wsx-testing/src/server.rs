@@ -114,6 +114,11 @@ pub enum Handshake {
     AcceptProtocol(String),
     /// Like [`Handshake::Accept`], once the gate is opened.
     AcceptWhen(Gate),
+    /// Like [`Handshake::Accept`], with these bytes (e.g. [`encode`]d frames) in the same write
+    /// as the response.
+    AcceptWithTrailing(Vec<u8>),
+    /// Closes the connection without answering.
+    Hangup,
     /// Answers with this status and body instead of upgrading, then closes.
     Reject {
         /// HTTP status, e.g. 404.
@@ -423,6 +428,14 @@ impl Drop for TestServer {
     }
 }
 
+/// One unmasked server frame, encoded (for [`Step::SendRaw`] bursts and
+/// [`Handshake::AcceptWithTrailing`]).
+pub fn encode(fin: bool, opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, fin, opcode, payload, None);
+    out.to_vec()
+}
+
 /// A `ws://` URL on which nothing listens: connecting is refused.
 pub fn refused_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port to release");
@@ -568,6 +581,12 @@ impl ServerConn {
         }
     }
 
+    /// Keeps the connection open, reading and discarding, until the client closes it, `max`
+    /// passes or the server stops.
+    pub fn hold(&mut self, max: Duration) {
+        self.drain(max);
+    }
+
     /// Closes the TCP connection at once, both directions.
     pub fn close_tcp(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -657,6 +676,16 @@ impl ServerConn {
                 }
                 accept(None)
             }
+            Handshake::AcceptWithTrailing(bytes) => {
+                let mut response = accept(None).into_bytes();
+                response.extend_from_slice(bytes);
+                self.stream.write_all(&response)?;
+                return self.run_steps(&script.steps);
+            }
+            Handshake::Hangup => {
+                self.close_tcp();
+                return Ok(());
+            }
             Handshake::Reject { status, body } => {
                 let reason = match status {
                     400 => "Bad Request",
@@ -690,7 +719,11 @@ impl ServerConn {
             self.drain(LINGER);
             return Ok(());
         }
-        for step in &script.steps {
+        self.run_steps(&script.steps)
+    }
+
+    fn run_steps(&mut self, steps: &[Step]) -> io::Result<()> {
+        for step in steps {
             if self.stopping() || !self.run_step(step)? {
                 return Ok(());
             }

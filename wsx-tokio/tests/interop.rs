@@ -1,9 +1,8 @@
 //! wsx-tokio against an independent implementation (a tokio-tungstenite server), over plain TCP
-//! and over TLS with certificates made in the test (rcgen, tokio-rustls); and the
-//! WebSockex-style trace messages.
+//! and over TLS with certificates made in the test (rcgen, tokio-rustls). The trace messages are
+//! checked in `tracing.rs`, a binary of its own.
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,7 +17,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TClose
 use tokio_tungstenite::tungstenite::protocol::CloseFrame as TCloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use wsx_testing::{Script, Step, TestServer};
 use wsx_tokio::{
     Bytes, Client, CloseCode, CloseFrame, CloseReason, CloseStatus, ConnectSettings, Context, Error, Frame, Handler,
     Reply,
@@ -303,80 +301,4 @@ async fn tls_insecure_mode_succeeds() {
         .unwrap()
         .insecure_skip_verify(true);
     tls_round_trip(settings).await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tracing
-
-/// Collects the messages of events with target `wsx`.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() != "wsx" {
-            return;
-        }
-        struct Message<'a>(&'a mut String);
-        impl tracing::field::Visit for Message<'_> {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" {
-                    *self.0 = format!("{value:?}");
-                }
-            }
-        }
-        let mut message = String::new();
-        event.record(&mut Message(&mut message));
-        self.0.lock().unwrap().push(message);
-    }
-}
-
-/// Runs `f` with a `Capture` as this thread's subscriber. The test runtime is single-threaded,
-/// so the client's task runs on this thread and its events are captured.
-async fn captured<F: Future<Output = ()>>(f: F) -> Vec<String> {
-    use tracing_subscriber::layer::SubscriberExt;
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let _default = tracing::subscriber::set_default(subscriber);
-    f.await;
-    let messages = capture.0.lock().unwrap().clone();
-    messages
-}
-
-#[tokio::test]
-async fn traces_websockex_style_messages() {
-    let messages = captured(async {
-        // Ping first, then echo: by the time the echo arrives the ping has been answered.
-        let server = TestServer::start(Script::new(vec![Step::ping(b"hb"), Step::Echo]));
-        let (handler, mut got) = recorder();
-        let client = Client::start(server.url(), handler).await.expect("connect");
-        client.send_frame(Frame::text("traced")).await.unwrap();
-        assert_eq!(next(&mut got).await, Got::Frame(Frame::text("traced")));
-        client.close().unwrap();
-        assert_eq!(wait(&client).await, CloseReason::Local(CloseStatus::Normal));
-
-        // A server that never answers the close.
-        let silent = TestServer::start(Script::new(vec![Step::IgnoreClose]));
-        let settings = ConnectSettings::new(&silent.url())
-            .unwrap()
-            .close_timeout(Duration::from_millis(200));
-        let client = Client::start(settings, recorder().0).await.expect("connect");
-        client.close().unwrap();
-        assert_eq!(wait(&client).await, CloseReason::LocalTimedOut(CloseStatus::Normal));
-    })
-    .await;
-    for expected in [
-        "attempting to connect",
-        "successfully connected",
-        "sending frame",
-        "received frame",
-        "replying from handle_ping",
-        "closing with local reason",
-        "forcefully closed",
-    ] {
-        assert!(
-            messages.iter().any(|m| m.contains(expected)),
-            "no trace message containing {expected:?} in {messages:#?}"
-        );
-    }
 }
