@@ -1,1 +1,203 @@
-//! placeholder
+//! # wsx-async-std: WebSocket clients on async-std and smol, the WebSockex way
+//!
+//! Write one struct that implements [`Handler`], start it with a URL, and the client connects,
+//! answers pings, runs your callbacks, closes with codes and reconnects when you say so.
+//!
+//! ```no_run
+//! use wsx_async_std::{Client, Context, Frame, Handler, Reply};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     type Cast = String;
+//!     type Info = ();
+//!
+//!     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+//!         println!("received {frame:?}");
+//!         Reply::Continue
+//!     }
+//!
+//!     fn handle_cast(&mut self, text: String, _ctx: &mut Context<'_, Self>) -> Reply {
+//!         Reply::Frame(Frame::text(text))
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::start("ws://127.0.0.1:9001/", Echo).await?;
+//! client.cast("hello".to_string())?;
+//! client.send_frame(Frame::text("world")).await?;
+//! client.close()?;
+//! println!("closed: {}", client.wait().await);
+//! # Ok(()) }
+//! ```
+//!
+//! The code above runs as it is under async-std (`#[async_std::main]`,
+//! `async_std::task::block_on`) and under smol (`smol::block_on`), and from any other
+//! executor or a plain thread. The callback trait and every type in it come from
+//! [`wsx_proto`]; the same handler compiles against `wsx-tokio` and `wsx-blocking`.
+//!
+//! ## Executors
+//!
+//! Each client runs one connection task, built only from runtime-neutral pieces: async-io's
+//! `Async<TcpStream>` and `Timer` (one reactor, shared by async-std and smol), futures-rustls
+//! for `wss://`, async-channel and event-listener for the handle's messages. Nothing in it is
+//! tied to a runtime, so the only choice left is whose threads poll it. That choice is the
+//! executor type of the [`Builder`] (the `R` of the shared [`wsx_proto::Builder`]):
+//!
+//! | executor | spawns with | Cargo feature |
+//! | --- | --- | --- |
+//! | `AsyncStd` | `async_std::task::spawn` | `async-std` (on by default) |
+//! | `Smol` | `smol::spawn` | `smol` |
+//! | [`OwnThread`] | a thread of its own, async-io's `block_on` | none |
+//! | [`Custom<S>`](Custom) | your [`Spawn`] impl, e.g. a `smol::Executor` of yours | none |
+//!
+//! [`Client::start`] and [`builder`] use the [`DefaultExecutor`]: `AsyncStd` when its
+//! feature is on, else `Smol`, else `OwnThread`. A smol application typically depends on this
+//! crate with `default-features = false, features = ["smol"]`, so async-std is not built at
+//! all; with both features on, pick per client with `Builder::<Smol>::new(url)`.
+//!
+//! ```no_run
+//! # use wsx_async_std::{Builder, Handler};
+//! # struct Echo;
+//! # impl Handler for Echo { type Cast = (); type Info = (); }
+//! # #[cfg(feature = "smol")]
+//! smol::block_on(async {
+//!     let client = Builder::<wsx_async_std::Smol>::new("ws://127.0.0.1:9001/")
+//!         .start(Echo)
+//!         .await?;
+//!     client.wait().await;
+//!     Ok::<_, wsx_async_std::Error>(())
+//! })?;
+//! # Ok::<_, wsx_async_std::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+mod client;
+mod executor;
+mod stream;
+mod task;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use wsx_proto::{
+    Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
+    DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
+    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
+    WsUrl,
+};
+
+pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
+use crate::client::{SendPermits, Shared, StatusCell, SEND_QUEUE_FRAMES};
+#[cfg(feature = "async-std")]
+pub use crate::executor::AsyncStd;
+#[cfg(feature = "smol")]
+pub use crate::executor::Smol;
+pub use crate::executor::{ConnectionTask, Custom, DefaultExecutor, OwnThread, Spawn};
+use crate::task::{run_client, StartFlags};
+
+/// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
+/// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
+pub type Builder<E = DefaultExecutor> = wsx_proto::Builder<E>;
+
+/// Start options for `settings` (a URL or [`ConnectSettings`]) on the [`DefaultExecutor`]:
+/// async start, initial connect failure handling, telemetry observers.
+pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+    Builder::new(settings)
+}
+
+/// What `Builder::start` returns: resolves once connected (or at once with `async_start`).
+pub type StartFuture<H> = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
+
+macro_rules! impl_start {
+    ($($(#[$attr:meta])* $executor:ty),* $(,)?) => {$(
+        $(#[$attr])*
+        impl<H: Handler> wsx_proto::Start<H> for $executor {
+            type Output = StartFuture<H>;
+
+            fn start(options: StartOptions, handler: H) -> Self::Output {
+                Box::pin(start::<$executor, H>(options, handler))
+            }
+        }
+    )*};
+}
+
+impl_start!(
+    #[cfg(feature = "async-std")]
+    AsyncStd,
+    #[cfg(feature = "smol")]
+    Smol,
+    OwnThread,
+);
+
+impl<S: Spawn, H: Handler> wsx_proto::Start<H> for Custom<S> {
+    type Output = StartFuture<H>;
+
+    fn start(options: StartOptions, handler: H) -> Self::Output {
+        Box::pin(start::<S, H>(options, handler))
+    }
+}
+
+/// Starts the client, spawning its connection task with `S`; callable from any executor.
+async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+    let settings = options.settings?;
+    settings.request.validate()?;
+    let (commands, receiver) = async_channel::unbounded();
+    let stats = Arc::new(wsx_proto::Stats::default());
+    let client = Client {
+        shared: Arc::new(Shared {
+            commands,
+            send_permits: SendPermits::new(SEND_QUEUE_FRAMES),
+            status: StatusCell::new(Status::Connecting),
+            stats: stats.clone(),
+        }),
+    };
+    let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+    let driver = wsx_proto::Driver::new(
+        settings,
+        stats,
+        options.observers.into(),
+        std::time::SystemTime::now,
+        Box::new(client.clone()),
+        client.id(),
+    );
+    let (first_tx, first_rx) = async_channel::bounded(1);
+    let flags = StartFlags {
+        handle_initial_conn_failure: options.handle_initial_conn_failure,
+        first_attempt: (!options.async_start).then_some(first_tx),
+    };
+    let task = run_client(handler, driver, client.clone(), receiver, flags);
+    S::spawn(Box::pin(tracing::Instrument::instrument(task, span)))?;
+    if options.async_start {
+        return Ok(client);
+    }
+    match first_rx.recv().await {
+        Ok(Ok(())) => Ok(client),
+        Ok(Err(CloseReason::Error(e))) => Err(e),
+        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
+    }
+}
+
+impl<H: Handler> Client<H> {
+    /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler` on the
+    /// [`DefaultExecutor`]; returns once connected. See [`builder`] for the other start options.
+    pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
+        builder(settings).start(handler).await
+    }
+}
+
+/// Reaching this adapter's [`Client`] from a callback's [`Context`].
+pub trait ContextExt<H: Handler> {
+    /// The running client's handle, e.g. to give to another task.
+    fn client(&self) -> Client<H>;
+}
+
+impl<H: Handler> ContextExt<H> for Context<'_, H> {
+    fn client(&self) -> Client<H> {
+        self.adapter_client::<Client<H>>()
+            .expect("wsx-async-std callbacks always run with a wsx-async-std client")
+            .clone()
+    }
+}

@@ -1,0 +1,107 @@
+//! Where connection tasks run. The task itself is runtime-neutral (async-io's reactor and
+//! timers, which every async-std and smol executor shares), so choosing an executor only
+//! chooses whose threads poll it. Executors are marker types, the `R` of the shared
+//! [`wsx_proto::Builder`].
+
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+/// A client's connection task, boxed for [`Spawn::spawn`].
+pub type ConnectionTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// What an executor marker does: run connection tasks in the background. Implement it for a
+/// marker type of your own to use your own executor, through [`Custom`].
+pub trait Spawn: 'static {
+    /// Runs `task` to completion in the background. Detach it, don't drop it: a task dropped
+    /// early ends its client as if its connection had failed.
+    fn spawn(task: ConnectionTask) -> io::Result<()>;
+}
+
+/// async-std's global executor (`async_std::task::spawn`). Needs the `async-std` feature (on by
+/// default).
+#[cfg(feature = "async-std")]
+#[derive(Debug)]
+pub enum AsyncStd {}
+
+#[cfg(feature = "async-std")]
+impl Spawn for AsyncStd {
+    fn spawn(task: ConnectionTask) -> io::Result<()> {
+        // Dropping the handle detaches the task.
+        async_std::task::spawn(task);
+        Ok(())
+    }
+}
+
+/// smol's global executor (`smol::spawn`, with `SMOL_THREADS` threads). Needs the `smol`
+/// feature.
+#[cfg(feature = "smol")]
+#[derive(Debug)]
+pub enum Smol {}
+
+#[cfg(feature = "smol")]
+impl Spawn for Smol {
+    fn spawn(task: ConnectionTask) -> io::Result<()> {
+        smol::spawn(task).detach();
+        Ok(())
+    }
+}
+
+/// A thread of its own per client (named `wsx-async-std`), polling the task with async-io's
+/// `block_on`: no executor at all.
+#[derive(Debug)]
+pub enum OwnThread {}
+
+impl Spawn for OwnThread {
+    fn spawn(task: ConnectionTask) -> io::Result<()> {
+        std::thread::Builder::new()
+            .name("wsx-async-std".into())
+            .spawn(move || async_io::block_on(task))?;
+        Ok(())
+    }
+}
+
+/// An executor of your own: `Builder<Custom<S>>` spawns with `S`'s [`Spawn::spawn`].
+///
+/// ```
+/// use wsx_async_std::{Builder, ConnectionTask, Custom, Spawn};
+///
+/// /// An executor the application runs on threads of its choosing.
+/// static EXECUTOR: smol::Executor<'static> = smol::Executor::new();
+///
+/// enum Mine {}
+///
+/// impl Spawn for Mine {
+///     fn spawn(task: ConnectionTask) -> std::io::Result<()> {
+///         EXECUTOR.spawn(task).detach();
+///         Ok(())
+///     }
+/// }
+///
+/// let builder = Builder::<Custom<Mine>>::new("ws://127.0.0.1:9001/");
+/// # let _ = builder;
+/// ```
+pub struct Custom<S: Spawn>(PhantomData<fn() -> S>);
+
+impl<S: Spawn> std::fmt::Debug for Custom<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Custom<{}>", std::any::type_name::<S>())
+    }
+}
+
+/// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
+/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
+/// else [`OwnThread`].
+#[cfg(feature = "async-std")]
+pub type DefaultExecutor = AsyncStd;
+/// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
+/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
+/// else [`OwnThread`].
+#[cfg(all(feature = "smol", not(feature = "async-std")))]
+pub type DefaultExecutor = Smol;
+/// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
+/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
+/// else [`OwnThread`].
+#[cfg(not(any(feature = "async-std", feature = "smol")))]
+pub type DefaultExecutor = OwnThread;

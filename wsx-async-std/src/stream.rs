@@ -1,0 +1,105 @@
+//! Opening the socket: TCP with a timeout, then TLS for `wss://`. Only runtime-neutral pieces:
+//! async-io's `Async<TcpStream>` and `Timer`, futures-rustls, and `blocking`'s thread pool for
+//! name resolution (which the standard library only offers as a blocking call).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_io::{Async, Timer};
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use futures_lite::FutureExt;
+use futures_rustls::client::TlsStream;
+use wsx_proto::{ConnectSettings, Error};
+
+/// A plain or TLS stream.
+pub(crate) enum Stream {
+    Plain(Async<TcpStream>),
+    Tls(Box<TlsStream<Async<TcpStream>>>),
+}
+
+/// Connects and, for `wss://`, runs the TLS handshake, all within the connect timeout.
+pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
+    let url = settings.url();
+    let open = async {
+        let tcp = connect_tcp(url.host(), url.port()).await?;
+        tcp.get_ref().set_nodelay(settings.tcp_nodelay)?;
+        if !url.is_secure() {
+            return Ok(Stream::Plain(tcp));
+        }
+        let config = wsx_proto::tls::client_config(&settings.tls)?;
+        let name = wsx_proto::tls::server_name(url.host())?;
+        let tls = futures_rustls::TlsConnector::from(config).connect(name, tcp).await?;
+        Ok(Stream::Tls(Box::new(tls)))
+    };
+    let timeout = async {
+        Timer::after(settings.connect_timeout).await;
+        Err(Error::ConnectTimeout)
+    };
+    open.or(timeout).await
+}
+
+/// Resolves `host` (off the executor, unless it is an IP address) and tries each address in
+/// turn, like `TcpStream::connect((host, port))`.
+async fn connect_tcp(host: &str, port: u16) -> io::Result<Async<TcpStream>> {
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => {
+            let host = host.to_owned();
+            blocking::unblock(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect)).await?
+        }
+    };
+    let mut last_error = None;
+    for addr in addrs {
+        match Async::<TcpStream>::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the host name resolved to no address")))
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_close(cx),
+            Stream::Tls(s) => Pin::new(s).poll_close(cx),
+        }
+    }
+}

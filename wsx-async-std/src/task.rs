@@ -1,0 +1,417 @@
+//! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
+//! Runtime-neutral: it needs only a waker, so any executor can poll it.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use bytes::{Buf, Bytes};
+use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use futures_lite::FutureExt;
+use wsx_proto::{ClientConnection, CloseReason, Driver, Error, Handler, Next, SendError, Status};
+
+use crate::client::{Client, Command, WrittenTx};
+use crate::stream::{self, Stream};
+
+/// Commands handled per wake-up before the socket gets a turn again.
+const COMMAND_BATCH: usize = 256;
+/// Free space made in the read buffer before each read.
+const READ_RESERVE: usize = 16 * 1024;
+/// Queued buffers handed to one vectored write.
+const MAX_IOV: usize = 16;
+/// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The command channel; pinned because its receiver is a stream that is not `Unpin`.
+type Commands<H> = Pin<Box<async_channel::Receiver<Command<H>>>>;
+
+pub(crate) struct StartFlags {
+    pub(crate) handle_initial_conn_failure: bool,
+    /// Set for a synchronous start: told the outcome of the first attempt.
+    pub(crate) first_attempt: Option<async_channel::Sender<Result<(), CloseReason>>>,
+}
+
+/// Runs a client until `handle_disconnect` says stop, then `terminate`.
+pub(crate) async fn run_client<H: Handler>(
+    mut handler: H,
+    mut driver: Driver<H>,
+    client: Client<H>,
+    commands: async_channel::Receiver<Command<H>>,
+    mut flags: StartFlags,
+) {
+    let mut commands: Commands<H> = Box::pin(commands);
+    let mut unfinished = Unfinished(Some(client.clone()));
+    let mut first = true;
+    let reason = loop {
+        driver.connecting();
+        client.shared.status.set(Status::Connecting);
+        let opened = async {
+            let conn = ClientConnection::new(&driver.settings.request, driver.settings.config.clone())?;
+            Ok::<_, Error>((conn, stream::connect(&driver.settings).await?))
+        };
+        let (reason, was_connected) = match opened.await {
+            Ok((conn, stream)) => {
+                let mut connection = Connection::new(stream, conn, &mut driver, &client, &mut flags);
+                connection.run(&mut handler, &mut commands).await
+            }
+            Err(e) => (CloseReason::Error(e), false),
+        };
+        client.shared.status.set(Status::Connecting);
+        if first && !was_connected && !flags.handle_initial_conn_failure {
+            if let Some(tx) = flags.first_attempt.take() {
+                // A synchronous start returns the error; the handler stays untouched.
+                unfinished.0 = None;
+                commands.close();
+                client.shared.send_permits.close();
+                client.shared.status.set(Status::Terminated(reason.clone()));
+                let _ = tx.try_send(Err(reason));
+                return;
+            }
+            break reason;
+        }
+        first = false;
+        if let Next::Stop(reason) = driver.disconnected(&mut handler, reason, was_connected) {
+            break reason;
+        }
+    };
+    driver.terminate(&mut handler, &reason);
+    unfinished.0 = None;
+    // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
+    // silently dropped.
+    commands.close();
+    client.shared.send_permits.close();
+    client.shared.status.set(Status::Terminated(reason.clone()));
+    if let Some(tx) = flags.first_attempt.take() {
+        let _ = tx.try_send(Err(reason));
+    }
+}
+
+/// Set while the task runs: if it is dropped before the end (a callback panicked, or the
+/// executor was shut down), the client is marked terminated so `wait` and `send` don't hang.
+struct Unfinished<H: Handler>(Option<Client<H>>);
+
+impl<H: Handler> Drop for Unfinished<H> {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            let error = io::Error::other("the connection task stopped before terminating (a callback panicked?)");
+            client.shared.commands.close();
+            client.shared.send_permits.close();
+            client
+                .shared
+                .status
+                .set(Status::Terminated(CloseReason::Error(Error::Io(Arc::new(error)))));
+        }
+    }
+}
+
+/// Something to do once a range of written bytes has left.
+enum Ack {
+    /// A `send_frame` caller waiting for its frame.
+    Written(WrittenTx),
+    /// Pipelined `send` slots to give back.
+    Permits(usize),
+}
+
+enum Step<H: Handler> {
+    Command(Command<H>),
+    Read,
+    Eof,
+    Timer,
+    Failed(io::Error),
+}
+
+/// One connection's worth of state.
+struct Connection<'a, H: Handler> {
+    stream: Stream,
+    conn: ClientConnection,
+    driver: &'a mut Driver<H>,
+    client: &'a Client<H>,
+    flags: &'a mut StartFlags,
+    /// Alternates which of the socket and the commands is polled first, so neither starves.
+    read_first: bool,
+    /// Bytes handed out by the core and not yet written, in order.
+    out: VecDeque<Bytes>,
+    queued_total: u64,
+    written_total: u64,
+    /// Each ack fires once `written_total` reaches its offset.
+    acks: VecDeque<(u64, Ack)>,
+    timer: Timer,
+    /// The deadline `timer` is set to, if any.
+    armed: Option<Instant>,
+    connected: bool,
+    needs_flush: bool,
+}
+
+impl<'a, H: Handler> Connection<'a, H> {
+    fn new(
+        stream: Stream,
+        conn: ClientConnection,
+        driver: &'a mut Driver<H>,
+        client: &'a Client<H>,
+        flags: &'a mut StartFlags,
+    ) -> Self {
+        Self {
+            stream,
+            conn,
+            driver,
+            client,
+            flags,
+            read_first: false,
+            out: VecDeque::new(),
+            queued_total: 0,
+            written_total: 0,
+            acks: VecDeque::new(),
+            timer: Timer::never(),
+            armed: None,
+            connected: false,
+            needs_flush: false,
+        }
+    }
+
+    async fn run(&mut self, handler: &mut H, commands: &mut Commands<H>) -> (CloseReason, bool) {
+        let mut closed = self.poll_events(handler);
+        while closed.is_none() {
+            self.take_transmit();
+            self.arm_timer();
+            let step = poll_fn(|cx| self.poll_step(cx, commands)).await;
+            closed = match step {
+                Step::Command(command) => {
+                    self.on_command(handler, command);
+                    for _ in 0..COMMAND_BATCH {
+                        match commands.try_recv() {
+                            Ok(command) => self.on_command(handler, command),
+                            Err(_) => break,
+                        }
+                    }
+                    self.poll_events(handler)
+                }
+                Step::Read => self.poll_events(handler),
+                Step::Eof => {
+                    self.conn.receive_eof();
+                    self.poll_events(handler)
+                }
+                Step::Timer => {
+                    self.driver.handle_timeout(&mut self.conn, handler, Instant::now());
+                    self.poll_events(handler)
+                }
+                Step::Failed(e) => Some(CloseReason::Error(e.into())),
+            };
+        }
+        let reason = closed.unwrap_or(CloseReason::Dropped);
+        self.shutdown(&reason).await;
+        (reason, self.connected)
+    }
+
+    /// Sets the timer to the earliest deadline: the core's (handshake, close) or a callback's.
+    fn arm_timer(&mut self) {
+        let deadline = self.driver.next_deadline(&self.conn, Instant::now());
+        if deadline != self.armed {
+            match deadline {
+                Some(at) => self.timer.set_at(at),
+                None => self.timer = Timer::never(),
+            }
+            self.armed = deadline;
+        }
+    }
+
+    fn poll_step(&mut self, cx: &mut Context<'_>, commands: &mut Commands<H>) -> Poll<Step<H>> {
+        if let Err(e) = self.poll_write(cx) {
+            return Poll::Ready(Step::Failed(e));
+        }
+        self.read_first = !self.read_first;
+        if self.read_first {
+            if let Poll::Ready(step) = self.poll_read(cx) {
+                return Poll::Ready(step);
+            }
+        }
+        // The client holds a sender, so the channel never reports its end here.
+        if let Poll::Ready(Some(command)) = futures_lite::Stream::poll_next(commands.as_mut(), cx) {
+            return Poll::Ready(Step::Command(command));
+        }
+        if !self.read_first {
+            if let Poll::Ready(step) = self.poll_read(cx) {
+                return Poll::Ready(step);
+            }
+        }
+        if self.armed.is_some() && Pin::new(&mut self.timer).poll(cx).is_ready() {
+            self.armed = None;
+            return Poll::Ready(Step::Timer);
+        }
+        Poll::Pending
+    }
+
+    /// Reads straight into the core's receive buffer. With nothing buffered, a plain socket
+    /// waits for readiness before the buffer is allocated, so an idle connection holds none.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Step<H>> {
+        let buf = self.conn.read_buffer();
+        let len = buf.len();
+        if let (Stream::Plain(tcp), 0) = (&self.stream, len) {
+            if let Err(e) = ready!(tcp.poll_readable(cx)) {
+                return Poll::Ready(Step::Failed(e));
+            }
+        }
+        // futures-io reads into initialized memory: zero the spare room first.
+        buf.resize(len + READ_RESERVE, 0);
+        let read = Pin::new(&mut self.stream).poll_read(cx, &mut buf[len..]);
+        let n = match &read {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        };
+        buf.truncate(len + n);
+        if len == 0 && read.is_pending() {
+            self.conn.release_read_buffer();
+        }
+        read.map(|result| match result {
+            Ok(0) => Step::Eof,
+            Ok(_) => Step::Read,
+            Err(e) if wsx_proto::is_abrupt_close(&e) => Step::Eof,
+            Err(e) => Step::Failed(e),
+        })
+    }
+
+    /// Writes as much queued output as the socket takes, firing acks as bytes leave.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        while !self.out.is_empty() {
+            let written = if self.out.len() == 1 {
+                Pin::new(&mut self.stream).poll_write(cx, &self.out[0])
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                let count = self.out.len().min(MAX_IOV);
+                for (slice, bytes) in slices.iter_mut().zip(&self.out) {
+                    *slice = IoSlice::new(bytes);
+                }
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
+            };
+            match written {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    self.consume_out(n);
+                    self.written_total += n as u64;
+                    self.needs_flush = true;
+                    self.fire_acks();
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(()),
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops `n` written bytes from the front of the write queue.
+    fn consume_out(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else { return };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out.pop_front();
+        }
+    }
+
+    fn fire_acks(&mut self) {
+        while let Some((end, _)) = self.acks.front() {
+            if *end > self.written_total {
+                break;
+            }
+            if let Some((_, ack)) = self.acks.pop_front() {
+                match ack {
+                    Ack::Written(tx) => {
+                        let _ = tx.try_send(Ok(()));
+                    }
+                    Ack::Permits(n) => self.client.shared.send_permits.add(n),
+                }
+            }
+        }
+    }
+
+    /// Moves what the core wants sent into the write queue.
+    fn take_transmit(&mut self) {
+        if let Some(bytes) = self.conn.poll_transmit(Instant::now()) {
+            self.queued_total += bytes.len() as u64;
+            self.out.push_back(bytes);
+        }
+    }
+
+    fn ack_after_queued(&mut self, ack: Ack) {
+        self.take_transmit();
+        match (&ack, self.acks.back_mut()) {
+            (Ack::Permits(n), Some((end, Ack::Permits(m)))) if *end == self.queued_total => *m += n,
+            _ => self.acks.push_back((self.queued_total, ack)),
+        }
+        self.fire_acks();
+    }
+
+    fn on_command(&mut self, handler: &mut H, command: Command<H>) {
+        match command {
+            Command::Cast(msg) => self.driver.cast(&mut self.conn, handler, msg),
+            Command::SendFrame(frame, tx) => match self.driver.send_frame(&mut self.conn, frame) {
+                Ok(()) => self.ack_after_queued(Ack::Written(tx)),
+                Err(e) => {
+                    let _ = tx.try_send(Err(e));
+                }
+            },
+            Command::Send(frame) => {
+                if let Err(e) = self.driver.send_frame(&mut self.conn, frame) {
+                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
+                }
+                self.ack_after_queued(Ack::Permits(1));
+            }
+            Command::Close(frame) => self.driver.close(&mut self.conn, frame),
+        }
+    }
+
+    /// Runs callbacks for every event the core has; returns the reason once it is closed.
+    fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
+        let progress = self.driver.poll_events(&mut self.conn, handler);
+        self.conn.release_read_buffer();
+        if progress.connected {
+            self.connected = true;
+            self.client.shared.status.set(Status::Connected);
+            if let Some(tx) = self.flags.first_attempt.take() {
+                let _ = tx.try_send(Ok(()));
+            }
+        }
+        progress.closed
+    }
+
+    /// Flushes what is left (typically a close frame), closes the socket, fails waiting senders.
+    async fn shutdown(&mut self, reason: &CloseReason) {
+        self.take_transmit();
+        let flush = async {
+            poll_fn(|cx| match self.poll_write(cx) {
+                Err(e) => Poll::Ready(Err(e)),
+                Ok(()) if self.out.is_empty() && !self.needs_flush => Poll::Ready(Ok(())),
+                Ok(()) => Poll::Pending,
+            })
+            .await?;
+            self.stream.close().await
+        };
+        let give_up = async {
+            Timer::after(FINAL_FLUSH_TIMEOUT).await;
+            Ok(())
+        };
+        let _ = flush.or(give_up).await;
+        for (_, ack) in self.acks.drain(..) {
+            match ack {
+                Ack::Written(tx) => {
+                    let _ = tx.try_send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+                }
+                Ack::Permits(n) => self.client.shared.send_permits.add(n),
+            }
+        }
+    }
+}
