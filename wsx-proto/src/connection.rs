@@ -33,9 +33,10 @@ pub enum State {
 pub enum Event {
     /// The server accepted the upgrade.
     Connected(Response),
-    /// A message, fragment, ping or pong from the server. Pings are not answered
+    /// A message, fragment, ping, pong or close frame from the server. Pings are not answered
     /// automatically: send [`Frame::Pong`] with the same payload (the callback trait's
-    /// default `handle_ping` does).
+    /// default `handle_ping` does). A close frame is for information: the connection answers
+    /// it itself and reports the outcome in [`Event::Closed`].
     Frame(Frame),
     /// The connection is over; this is the last event.
     Closed(CloseReason),
@@ -63,6 +64,9 @@ pub struct ClientConnection {
     pending: VecDeque<Event>,
     /// Set when closing begins: how the connection will be reported as ended.
     close_reason: Option<CloseReason>,
+    /// After a protocol error the input can no longer be framed: it is dropped until the peer
+    /// closes TCP or the close timeout passes.
+    ignore_input: bool,
 }
 
 #[derive(Debug)]
@@ -103,6 +107,7 @@ impl ClientConnection {
             timer: Timer::Pending,
             pending: VecDeque::new(),
             close_reason: None,
+            ignore_input: false,
         })
     }
 
@@ -123,7 +128,9 @@ impl ClientConnection {
 
     /// Feeds bytes read from the socket. Events come out of [`poll_event`](Self::poll_event).
     pub fn receive(&mut self, data: &[u8]) {
-        self.read_buf.extend_from_slice(data);
+        if !self.ignore_input {
+            self.read_buf.extend_from_slice(data);
+        }
     }
 
     /// The receive buffer, for drivers that read straight into it (e.g. tokio's `read_buf`)
@@ -186,13 +193,20 @@ impl ClientConnection {
     }
 
     fn poll_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if self.ignore_input {
+            self.read_buf.clear();
+            return Ok(None);
+        }
         loop {
             let discard_data = matches!(self.state, Phase::Closing { discard_data: true, .. });
             let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
                 return Ok(None);
             };
             match header.opcode {
-                OpCode::Close => self.on_close_frame(payload)?,
+                OpCode::Close => {
+                    let frame = self.on_close_frame(payload)?;
+                    return Ok(Some(Event::Frame(Frame::Close(frame))));
+                }
                 _ if discard_data => {}
                 OpCode::Ping => return Ok(Some(Event::Frame(Frame::Ping(payload)))),
                 OpCode::Pong => return Ok(Some(Event::Frame(Frame::Pong(payload)))),
@@ -208,8 +222,9 @@ impl ClientConnection {
         }
     }
 
-    fn on_close_frame(&mut self, payload: Bytes) -> Result<(), ProtocolError> {
+    fn on_close_frame(&mut self, payload: Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
         let frame = parse_close_payload(payload)?;
+        let received = frame.clone();
         match self.state {
             Phase::Open => {
                 // Echo the status code (RFC 6455 section 5.5.1), without the reason.
@@ -229,7 +244,7 @@ impl ClientConnection {
             }
             Phase::Connecting(_) | Phase::Closed => {}
         }
-        Ok(())
+        Ok(received)
     }
 
     /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
@@ -297,7 +312,11 @@ impl ClientConnection {
         match &self.state {
             Phase::Open => {
                 let code = match &error {
-                    Error::Protocol(e) => e.close_code(),
+                    Error::Protocol(e) => {
+                        self.ignore_input = true;
+                        self.read_buf.clear();
+                        e.close_code()
+                    }
                     _ => CloseCode::INTERNAL_ERROR,
                 };
                 self.queue_close_frame(Some(&CloseFrame::new(code, "")));

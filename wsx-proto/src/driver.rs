@@ -298,6 +298,8 @@ impl<H: Handler> Driver<H> {
                                 reply
                             }
                             Frame::Pong(payload) => handler.handle_pong(payload, ctx),
+                            // Answered by the connection; the outcome arrives as `Closed`.
+                            Frame::Close(_) => Reply::Continue,
                             other => handler.handle_frame(other, ctx),
                         },
                         conn,
