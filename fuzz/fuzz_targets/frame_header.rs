@@ -10,12 +10,19 @@ fuzz_target!(|data: &[u8]| {
     let parsed = FrameHeader::parse(data);
     // Only the first MAX_HEADER_LEN bytes can matter.
     if data.len() > MAX_HEADER_LEN {
-        assert_eq!(FrameHeader::parse(&data[..MAX_HEADER_LEN]), parsed, "parse looked past the header");
+        assert_eq!(
+            FrameHeader::parse(&data[..MAX_HEADER_LEN]),
+            parsed,
+            "parse looked past the header"
+        );
     }
     let (header, len) = match parsed {
         Ok(Some(h)) => h,
         Ok(None) => {
-            assert!(data.len() < MAX_HEADER_LEN, "needs more than {MAX_HEADER_LEN} bytes: {data:02x?}");
+            assert!(
+                data.len() < MAX_HEADER_LEN,
+                "needs more than {MAX_HEADER_LEN} bytes: {data:02x?}"
+            );
             return;
         }
         Err(_) => return,
@@ -40,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(header.payload_len < 1 << 63);
     if header.opcode.is_control() {
-        assert!(header.fin && header.payload_len <= 125, "bad control header accepted: {header:?}");
+        assert!(
+            header.fin && header.payload_len <= 125,
+            "bad control header accepted: {header:?}"
+        );
     }
 
     // Every strict prefix needs more bytes; the exact header parses the same.
@@ -52,16 +62,19 @@ fuzz_target!(|data: &[u8]| {
     // Round trip: encode uses the shortest length form and parses back to the same header.
     let mut out = BytesMut::new();
     header.encode(&mut out);
-    let minimal = 2
-        + match header.payload_len {
+    let minimal =
+        2 + match header.payload_len {
             0..=125 => 0,
             126..=0xffff => 2,
             _ => 8,
-        }
-        + if masked { 4 } else { 0 };
+        } + if masked { 4 } else { 0 };
     assert_eq!(out.len(), minimal, "encode of {header:?}: {:02x?}", &out[..]);
     assert!(out.len() <= len);
-    assert_eq!(FrameHeader::parse(&out), Ok(Some((header, out.len()))), "round trip of {header:?}");
+    assert_eq!(
+        FrameHeader::parse(&out),
+        Ok(Some((header, out.len()))),
+        "round trip of {header:?}"
+    );
     // Non-minimal length forms are accepted on parse; the re-encoding is canonical.
     if out.len() == len {
         assert_eq!(&out[..], &data[..len]);

@@ -93,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
         conn.handle_timeout(now + handshake_timeout - Duration::from_millis(1));
         assert_eq!(conn.state(), State::Connecting, "timed out early");
         conn.handle_timeout(now + handshake_timeout);
-        assert!(matches!(conn.poll_event(), Some(Event::Closed(CloseReason::Error(_)))), "handshake did not time out");
+        assert!(
+            matches!(conn.poll_event(), Some(Event::Closed(CloseReason::Error(_)))),
+            "handshake did not time out"
+        );
         assert_eq!(conn.poll_event(), None);
     }
 });

@@ -19,7 +19,10 @@ fn run(v: &mut Utf8Validator, data: &[u8], points: &[usize]) -> Result<bool, usi
             Ok(()) => {
                 // Not failed yet: the text so far must still be a prefix of some valid text.
                 if let Err(e) = std::str::from_utf8(&data[..end]) {
-                    assert!(e.error_len().is_none(), "missed invalid UTF-8 ending at {end}: {data:02x?} cuts {points:?}");
+                    assert!(
+                        e.error_len().is_none(),
+                        "missed invalid UTF-8 ending at {end}: {data:02x?} cuts {points:?}"
+                    );
                 }
             }
             Err(_) => failed_at = Some(end),

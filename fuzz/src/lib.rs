@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use wsx_proto::{accept_key, apply_mask, parse_close_payload, Bytes, ClientConnection, Config, FrameHeader, OpCode, Request, WsUrl};
+use wsx_proto::{
+    accept_key, apply_mask, parse_close_payload, Bytes, ClientConnection, Config, FrameHeader, OpCode, Request, WsUrl,
+};
 
 /// Reads the fuzz input front to back; runs out gracefully (zeros / empty slices).
 pub struct Input<'a> {
@@ -55,7 +57,13 @@ impl<'a> Input<'a> {
 pub fn split_points(data: &[u8], cuts: &[u8]) -> Vec<usize> {
     let mut points: Vec<usize> = cuts
         .iter()
-        .map(|&c| if data.is_empty() { 0 } else { c as usize * data.len() / 255 })
+        .map(|&c| {
+            if data.is_empty() {
+                0
+            } else {
+                c as usize * data.len() / 255
+            }
+        })
         .collect();
     points.sort_unstable();
     points
@@ -104,7 +112,10 @@ pub fn response_for(request: &[u8]) -> Vec<u8> {
 pub fn new_connection(config: Config, now: Instant) -> (ClientConnection, Vec<u8>) {
     let mut conn = ClientConnection::new(&request(), config).expect("fixed request is valid");
     let req = conn.poll_transmit(now).expect("upgrade request is queued").to_vec();
-    assert!(conn.poll_transmit(now).is_none(), "poll_transmit hands out everything at once");
+    assert!(
+        conn.poll_transmit(now).is_none(),
+        "poll_transmit hands out everything at once"
+    );
     (conn, req)
 }
 
@@ -135,7 +146,10 @@ impl OutgoingChecker {
             let (header, len) = match parsed {
                 Ok(Some(h)) => h,
                 Ok(None) => return,
-                Err(e) => panic!("client sent an invalid frame header: {e:?} in {:02x?}", &self.buf[..self.buf.len().min(14)]),
+                Err(e) => panic!(
+                    "client sent an invalid frame header: {e:?} in {:02x?}",
+                    &self.buf[..self.buf.len().min(14)]
+                ),
             };
             assert!(!self.closed, "client sent a frame after its close frame: {header:?}");
             assert!(header.mask.is_some(), "client frame not masked: {header:?}");
