@@ -1,7 +1,6 @@
 //! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
 //! Runtime-neutral: it needs only a waker, so any executor can poll it.
 
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -10,12 +9,11 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use bytes::{Buf, Bytes};
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use futures_lite::FutureExt;
-use wsx_proto::{ClientConnection, CloseReason, Driver, Error, Handler, Next, SendError, Status};
+use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Error, Handler, Next, SendError, Status, WriteQueue};
 
-use crate::client::{Client, Command, WrittenTx};
+use crate::client::{Client, Command, Shared, WrittenTx};
 use crate::stream::{self, Stream};
 
 /// Commands handled per wake-up before the socket gets a turn again.
@@ -109,14 +107,6 @@ impl<H: Handler> Drop for Unfinished<H> {
     }
 }
 
-/// Something to do once a range of written bytes has left.
-enum Ack {
-    /// A `send_frame` caller waiting for its frame.
-    Written(WrittenTx),
-    /// Pipelined `send` slots to give back.
-    Permits(usize),
-}
-
 enum Step<H: Handler> {
     Command(Command<H>),
     Read,
@@ -135,11 +125,7 @@ struct Connection<'a, H: Handler> {
     /// Alternates which of the socket and the commands is polled first, so neither starves.
     read_first: bool,
     /// Bytes handed out by the core and not yet written, in order.
-    out: VecDeque<Bytes>,
-    queued_total: u64,
-    written_total: u64,
-    /// Each ack fires once `written_total` reaches its offset.
-    acks: VecDeque<(u64, Ack)>,
+    out: WriteQueue<WrittenTx>,
     timer: Timer,
     /// The deadline `timer` is set to, if any.
     armed: Option<Instant>,
@@ -162,10 +148,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             client,
             flags,
             read_first: false,
-            out: VecDeque::new(),
-            queued_total: 0,
-            written_total: 0,
-            acks: VecDeque::new(),
+            out: WriteQueue::default(),
             timer: Timer::never(),
             armed: None,
             connected: false,
@@ -274,26 +257,18 @@ impl<'a, H: Handler> Connection<'a, H> {
         })
     }
 
-    /// Writes as much queued output as the socket takes, firing acks as bytes leave.
+    /// Writes as much queued output as the socket takes (all queued buffers in one vectored
+    /// write), firing acks as bytes leave.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         while !self.out.is_empty() {
-            let written = if self.out.len() == 1 {
-                Pin::new(&mut self.stream).poll_write(cx, &self.out[0])
-            } else {
-                let mut slices = [IoSlice::new(&[]); MAX_IOV];
-                let count = self.out.len().min(MAX_IOV);
-                for (slice, bytes) in slices.iter_mut().zip(&self.out) {
-                    *slice = IoSlice::new(bytes);
-                }
-                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
-            };
-            match written {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let count = self.out.io_slices(&mut slices);
+            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
-                    self.consume_out(n);
-                    self.written_total += n as u64;
+                    let shared = &self.client.shared;
+                    self.out.advance(n, |ack| fire(shared, ack));
                     self.needs_flush = true;
-                    self.fire_acks();
                 }
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => return Ok(()),
@@ -309,50 +284,16 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    /// Drops `n` written bytes from the front of the write queue.
-    fn consume_out(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(front) = self.out.front_mut() else { return };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.out.pop_front();
-        }
-    }
-
-    fn fire_acks(&mut self) {
-        while let Some((end, _)) = self.acks.front() {
-            if *end > self.written_total {
-                break;
-            }
-            if let Some((_, ack)) = self.acks.pop_front() {
-                match ack {
-                    Ack::Written(tx) => {
-                        let _ = tx.try_send(Ok(()));
-                    }
-                    Ack::Permits(n) => self.client.shared.send_permits.add(n),
-                }
-            }
-        }
-    }
-
     /// Moves what the core wants sent into the write queue.
     fn take_transmit(&mut self) {
-        if let Some(bytes) = self.conn.poll_transmit(Instant::now()) {
-            self.queued_total += bytes.len() as u64;
-            self.out.push_back(bytes);
-        }
+        self.out.take_from(&mut self.conn, Instant::now());
     }
 
-    fn ack_after_queued(&mut self, ack: Ack) {
+    fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
         self.take_transmit();
-        match (&ack, self.acks.back_mut()) {
-            (Ack::Permits(n), Some((end, Ack::Permits(m)))) if *end == self.queued_total => *m += n,
-            _ => self.acks.push_back((self.queued_total, ack)),
+        if let Some(ack) = self.out.ack_when_written(ack) {
+            fire(&self.client.shared, ack);
         }
-        self.fire_acks();
     }
 
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
@@ -405,7 +346,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             Ok(())
         };
         let _ = flush.or(give_up).await;
-        for (_, ack) in self.acks.drain(..) {
+        for ack in self.out.drain_acks() {
             match ack {
                 Ack::Written(tx) => {
                     let _ = tx.try_send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
@@ -413,5 +354,15 @@ impl<'a, H: Handler> Connection<'a, H> {
                 Ack::Permits(n) => self.client.shared.send_permits.add(n),
             }
         }
+    }
+}
+
+/// Tells a `send_frame` caller its frame left, or gives pipelined `send` slots back.
+fn fire<H: Handler>(shared: &Shared<H>, ack: Ack<WrittenTx>) {
+    match ack {
+        Ack::Written(tx) => {
+            let _ = tx.try_send(Ok(()));
+        }
+        Ack::Permits(n) => shared.send_permits.add(n),
     }
 }

@@ -56,6 +56,7 @@ mod start;
 pub mod tls;
 mod url;
 mod utf8;
+mod write_queue;
 
 pub use crate::client::{CallbackGuard, SendError, Status};
 pub use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
@@ -72,4 +73,5 @@ pub use crate::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
 pub use crate::start::{Builder, Start, StartOptions};
 pub use crate::url::WsUrl;
 pub use crate::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
+pub use crate::write_queue::{Ack, WriteQueue};
 pub use bytes::Bytes;

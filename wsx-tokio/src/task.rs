@@ -1,23 +1,23 @@
 //! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
 
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
-use wsx_proto::{ClientConnection, CloseReason, Driver, Handler, Next, SendError, Status};
+use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Handler, Next, SendError, Status, WriteQueue};
 
-use crate::client::{Client, Command};
+use crate::client::{Client, Command, Shared};
 use crate::stream::{self, Stream};
 
 /// Commands handled per wake-up before the socket gets a turn again.
 const COMMAND_BATCH: usize = 256;
+/// Queued buffers handed to one vectored write.
+const MAX_IOV: usize = 64;
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -77,13 +77,8 @@ pub(crate) async fn run_client<H: Handler>(
     }
 }
 
-/// Something to do once a range of written bytes has left.
-enum Ack {
-    /// A `send_frame` caller waiting for its frame.
-    Written(oneshot::Sender<Result<(), SendError>>),
-    /// Pipelined `send` slots to give back.
-    Permits(usize),
-}
+/// What a `send_frame` caller waits on.
+type WrittenTx = oneshot::Sender<Result<(), SendError>>;
 
 enum Step<H: Handler> {
     Command(Command<H>),
@@ -100,12 +95,7 @@ struct Connection<'a, H: Handler> {
     driver: &'a mut Driver<H>,
     client: &'a Client<H>,
     flags: &'a mut StartFlags,
-    /// Bytes handed out by the core and not yet written, in order.
-    out: VecDeque<Bytes>,
-    queued_total: u64,
-    written_total: u64,
-    /// Each ack fires once `written_total` reaches its offset.
-    acks: VecDeque<(u64, Ack)>,
+    out: WriteQueue<WrittenTx>,
     sleep: Pin<Box<Sleep>>,
     connected: bool,
     needs_flush: bool,
@@ -125,10 +115,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             driver,
             client,
             flags,
-            out: VecDeque::new(),
-            queued_total: 0,
-            written_total: 0,
-            acks: VecDeque::new(),
+            out: WriteQueue::default(),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             connected: false,
             needs_flush: false,
@@ -201,19 +188,18 @@ impl<'a, H: Handler> Connection<'a, H> {
         Poll::Pending
     }
 
-    /// Writes as much queued output as the socket takes, firing acks as bytes leave.
+    /// Writes as much queued output as the socket takes (all queued buffers in one vectored
+    /// write), firing acks as bytes leave.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        while let Some(front) = self.out.front_mut() {
-            match Pin::new(&mut self.stream).poll_write(cx, front) {
+        while !self.out.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let count = self.out.io_slices(&mut slices);
+            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
-                    front.advance(n);
-                    if front.is_empty() {
-                        self.out.pop_front();
-                    }
-                    self.written_total += n as u64;
+                    let shared = &self.client.shared;
+                    self.out.advance(n, |ack| fire(shared, ack));
                     self.needs_flush = true;
-                    self.fire_acks();
                 }
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => return Ok(()),
@@ -229,37 +215,16 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    fn fire_acks(&mut self) {
-        while let Some((end, _)) = self.acks.front() {
-            if *end > self.written_total {
-                break;
-            }
-            if let Some((_, ack)) = self.acks.pop_front() {
-                match ack {
-                    Ack::Written(tx) => {
-                        let _ = tx.send(Ok(()));
-                    }
-                    Ack::Permits(n) => self.client.shared.send_permits.add_permits(n),
-                }
-            }
-        }
-    }
-
     /// Moves what the core wants sent into the write queue.
     fn take_transmit(&mut self) {
-        if let Some(bytes) = self.conn.poll_transmit(Instant::now()) {
-            self.queued_total += bytes.len() as u64;
-            self.out.push_back(bytes);
-        }
+        self.out.take_from(&mut self.conn, Instant::now());
     }
 
-    fn ack_after_queued(&mut self, ack: Ack) {
+    fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
         self.take_transmit();
-        match (&ack, self.acks.back_mut()) {
-            (Ack::Permits(n), Some((end, Ack::Permits(m)))) if *end == self.queued_total => *m += n,
-            _ => self.acks.push_back((self.queued_total, ack)),
+        if let Some(ack) = self.out.ack_when_written(ack) {
+            fire(&self.client.shared, ack);
         }
-        self.fire_acks();
     }
 
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
@@ -308,7 +273,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             tokio::io::AsyncWriteExt::shutdown(&mut self.stream).await
         };
         let _ = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, flush).await;
-        for (_, ack) in self.acks.drain(..) {
+        for ack in self.out.drain_acks() {
             match ack {
                 Ack::Written(tx) => {
                     let _ = tx.send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
@@ -316,5 +281,15 @@ impl<'a, H: Handler> Connection<'a, H> {
                 Ack::Permits(n) => self.client.shared.send_permits.add_permits(n),
             }
         }
+    }
+}
+
+/// Tells a `send_frame` caller its frame left, or gives pipelined `send` slots back.
+fn fire<H: Handler>(shared: &Shared<H>, ack: Ack<WrittenTx>) {
+    match ack {
+        Ack::Written(tx) => {
+            let _ = tx.send(Ok(()));
+        }
+        Ack::Permits(n) => shared.send_permits.add_permits(n),
     }
 }
