@@ -29,7 +29,6 @@ const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 type Commands<H> = Pin<Box<async_channel::Receiver<Command<H>>>>;
 
 pub(crate) struct StartFlags {
-    pub(crate) handle_initial_conn_failure: bool,
     /// Set for a synchronous start: told the outcome of the first attempt.
     pub(crate) first_attempt: Option<async_channel::Sender<Result<(), CloseReason>>>,
 }
@@ -44,8 +43,7 @@ pub(crate) async fn run_client<H: Handler>(
 ) {
     let mut commands: Commands<H> = Box::pin(commands);
     let mut unfinished = Unfinished(Some(client.clone()));
-    let mut first = true;
-    let reason = loop {
+    let (reason, start_failed) = loop {
         driver.connecting();
         client.shared.status.set(Status::Connecting);
         let opened = async {
@@ -60,24 +58,15 @@ pub(crate) async fn run_client<H: Handler>(
             Err(e) => (CloseReason::Error(e), false),
         };
         client.shared.status.set(Status::Connecting);
-        if first && !was_connected && !flags.handle_initial_conn_failure {
-            if let Some(tx) = flags.first_attempt.take() {
-                // A synchronous start returns the error; the handler stays untouched.
-                unfinished.0 = None;
-                commands.close();
-                client.shared.send_permits.close();
-                client.shared.status.set(Status::Terminated(reason.clone()));
-                let _ = tx.try_send(Err(reason));
-                return;
-            }
-            break reason;
-        }
-        first = false;
-        if let Next::Stop(reason) = driver.disconnected(&mut handler, reason, was_connected) {
-            break reason;
+        match driver.disconnected(&mut handler, reason, was_connected) {
+            Next::Reconnect => {}
+            Next::Stop(reason) => break (reason, false),
+            Next::StartFailed(reason) => break (reason, true),
         }
     };
-    driver.terminate(&mut handler, &reason);
+    if !start_failed {
+        driver.terminate(&mut handler, &reason);
+    }
     unfinished.0 = None;
     // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
     // silently dropped.

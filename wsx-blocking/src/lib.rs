@@ -74,8 +74,6 @@ impl<H: Handler> wsx_proto::Start<H> for Threads {
 
 /// Starts the client on its own thread.
 fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let settings = options.settings?;
-    settings.request.validate()?;
     let (inbox, receiver) = mpsc::channel();
     let stats = Arc::new(wsx_proto::Stats::default());
     let client = Client {
@@ -86,25 +84,24 @@ fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Err
             stats: stats.clone(),
         }),
     };
-    let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+    let async_start = options.async_start;
     let driver = wsx_proto::Driver::new(
-        settings,
+        options,
         stats,
-        options.observers.into(),
         std::time::SystemTime::now,
         Box::new(client.clone()),
         client.id(),
-    );
+    )?;
+    let span = tracing::debug_span!(target: "wsx", "connection", url = %driver.settings.url());
     let (first_tx, first_rx) = mpsc::sync_channel(1);
     let flags = StartFlags {
-        handle_initial_conn_failure: options.handle_initial_conn_failure,
-        first_attempt: (!options.async_start).then_some(first_tx),
+        first_attempt: (!async_start).then_some(first_tx),
     };
     let task_client = client.clone();
     std::thread::Builder::new()
         .name("wsx-connection".into())
         .spawn(move || span.in_scope(|| run_client(handler, driver, task_client, receiver, flags)))?;
-    if options.async_start {
+    if async_start {
         return Ok(client);
     }
     match first_rx.recv() {

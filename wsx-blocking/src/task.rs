@@ -15,7 +15,6 @@ const COMMAND_BATCH: usize = 256;
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub(crate) struct StartFlags {
-    pub(crate) handle_initial_conn_failure: bool,
     /// Set for a synchronous start: told the outcome of the first attempt.
     pub(crate) first_attempt: Option<mpsc::SyncSender<Result<(), CloseReason>>>,
 }
@@ -28,9 +27,8 @@ pub(crate) fn run_client<H: Handler>(
     inbox: mpsc::Receiver<Input<H>>,
     mut flags: StartFlags,
 ) {
-    let mut first = true;
     let mut generation = 0;
-    let reason = loop {
+    let (reason, start_failed) = loop {
         driver.connecting();
         generation += 1;
         let opened = ClientConnection::new(&driver.settings.request, driver.settings.config.clone())
@@ -54,22 +52,15 @@ pub(crate) fn run_client<H: Handler>(
             Err(e) => (CloseReason::Error(e), false),
         };
         client.shared.status.update(|s| *s = Status::Connecting);
-        if first && !was_connected && !flags.handle_initial_conn_failure {
-            if let Some(tx) = flags.first_attempt.take() {
-                // A synchronous start returns the error; the handler stays untouched.
-                drop(inbox);
-                client.shared.status.update(|s| *s = Status::Terminated(reason.clone()));
-                let _ = tx.send(Err(reason));
-                return;
-            }
-            break reason;
-        }
-        first = false;
-        if let Next::Stop(reason) = driver.disconnected(&mut handler, reason, was_connected) {
-            break reason;
+        match driver.disconnected(&mut handler, reason, was_connected) {
+            Next::Reconnect => {}
+            Next::Stop(reason) => break (reason, false),
+            Next::StartFailed(reason) => break (reason, true),
         }
     };
-    driver.terminate(&mut handler, &reason);
+    if !start_failed {
+        driver.terminate(&mut handler, &reason);
+    }
     // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
     // silently dropped.
     drop(inbox);

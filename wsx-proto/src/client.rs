@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use crate::close::CloseReason;
 use crate::error::EncodeError;
+use crate::frame::Frame;
 
 /// Why a frame could not be sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,26 @@ pub enum Status {
     Connected,
     /// Stopped for good, with the final reason.
     Terminated(CloseReason),
+}
+
+impl Status {
+    /// Whether a client in this status can take `frame` now; the error says why not.
+    pub fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
+        frame.validate().map_err(SendError::Encode)?;
+        match self {
+            Status::Connected => Ok(()),
+            Status::Connecting => Err(SendError::NotConnected),
+            Status::Terminated(reason) => Err(SendError::ConnectionFailed(Some(reason.clone()))),
+        }
+    }
+
+    /// The error for a command the connection task can no longer take.
+    pub fn gone_error(&self) -> SendError {
+        match self {
+            Status::Terminated(reason) => SendError::ConnectionFailed(Some(reason.clone())),
+            _ => SendError::ConnectionFailed(None),
+        }
+    }
 }
 
 thread_local! {

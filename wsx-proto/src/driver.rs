@@ -15,6 +15,7 @@ use crate::frame::Frame;
 use crate::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 use crate::handshake::Response;
 use crate::settings::ConnectSettings;
+use crate::start::StartOptions;
 
 /// Frame and byte counters of a client, over all its connections (WebSockex's `:sys`
 /// statistics). Shared between the connection task and the client handles.
@@ -125,6 +126,9 @@ pub struct Driver<H: Handler> {
     response: Option<Response>,
     /// Consecutive failed attempts (WebSockex's `attempt_number`).
     attempt: u32,
+    /// Until the first connection opens: what a failed attempt does without
+    /// `handle_initial_conn_failure`. `None` once connected or when failures are handled.
+    initial_failure: Option<InitialFailure>,
     stats: Arc<Stats>,
     observers: Arc<[Arc<dyn Observer>]>,
     clock: fn() -> SystemTime,
@@ -153,28 +157,43 @@ impl<H: Handler> std::fmt::Debug for Driver<H> {
     }
 }
 
+/// What an unhandled failure of the first connect does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InitialFailure {
+    /// A synchronous start returns it.
+    Return,
+    /// An async start terminates with it.
+    Terminate,
+}
+
 /// What `handle_disconnect` decided.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Next {
     /// Stop for good with this reason: call [`Driver::terminate`].
     Stop(CloseReason),
     /// Connect again with [`Driver::settings`].
     Reconnect,
+    /// The first attempt of a synchronous start failed and the failure is not handled
+    /// (WebSockex's `start_link` returning `{:error, e}`): give the reason to the caller of
+    /// `start`; no callback runs, not even `terminate`.
+    StartFailed(CloseReason),
 }
 
 impl<H: Handler> Driver<H> {
-    /// A driver for `settings`. `client` is the adapter's handle (given to callbacks through
+    /// A driver for the settings in `options`. `client` is the adapter's handle (given to callbacks through
     /// their context) and `client_id` identifies it for the [`CallbackGuard`].
+    ///
+    /// Fails if the settings in `options` are unusable (a bad URL or header).
     pub fn new(
-        settings: ConnectSettings,
+        options: StartOptions,
         stats: Arc<Stats>,
-        observers: Arc<[Arc<dyn Observer>]>,
         clock: fn() -> SystemTime,
         client: Box<dyn Any + Send + Sync>,
         client_id: usize,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let settings = options.settings?;
+        settings.request.validate()?;
+        Ok(Self {
             settings,
             scheduled: Vec::new(),
             timers: Vec::new(),
@@ -184,10 +203,15 @@ impl<H: Handler> Driver<H> {
             client_id,
             response: None,
             attempt: 0,
+            initial_failure: match (options.handle_initial_conn_failure, options.async_start) {
+                (true, _) => None,
+                (false, false) => Some(InitialFailure::Return),
+                (false, true) => Some(InitialFailure::Terminate),
+            },
             stats,
-            observers,
+            observers: options.observers.into(),
             clock,
-        }
+        })
     }
 
     /// The shared counters.
@@ -221,11 +245,17 @@ impl<H: Handler> Driver<H> {
         tracing::debug!(target: "wsx", url = %self.settings.url(), attempt = self.attempt + 1, "attempting to connect");
     }
 
-    /// After a connection ended (or could not be made): tells the observers, asks
-    /// `handle_disconnect`, and takes new settings if it returns them. `was_connected` resets
-    /// the attempt count.
+    /// After a connection ended (or could not be made): applies the start options to a failed
+    /// first connect, otherwise tells the observers, asks `handle_disconnect`, and takes new
+    /// settings if it returns them. `was_connected` resets the attempt count.
     pub fn disconnected(&mut self, handler: &mut H, reason: CloseReason, was_connected: bool) -> Next {
         tracing::debug!(target: "wsx", %reason, "disconnected");
+        match self.initial_failure.take() {
+            _ if was_connected => {}
+            Some(InitialFailure::Return) => return Next::StartFailed(reason),
+            Some(InitialFailure::Terminate) => return Next::Stop(reason),
+            None => {}
+        }
         if self.deferred_close.take().is_some() {
             // The user asked to close before this connection opened: do not reconnect.
             self.emit(TelemetryKind::Disconnected(&reason));

@@ -54,19 +54,11 @@ impl<H: Handler> Client<H> {
     }
 
     fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
-        frame.validate().map_err(SendError::Encode)?;
-        match &*self.shared.status.borrow() {
-            Status::Connected => Ok(()),
-            Status::Connecting => Err(SendError::NotConnected),
-            Status::Terminated(reason) => Err(SendError::ConnectionFailed(Some(reason.clone()))),
-        }
+        self.shared.status.borrow().check_sendable(frame)
     }
 
     fn terminated(&self) -> SendError {
-        match &*self.shared.status.borrow() {
-            Status::Terminated(reason) => SendError::ConnectionFailed(Some(reason.clone())),
-            _ => SendError::ConnectionFailed(None),
-        }
+        self.shared.status.borrow().gone_error()
     }
 
     /// Delivers `msg` to the handler's `handle_cast` (WebSockex's `cast/2`). Never waits.

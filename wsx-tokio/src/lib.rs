@@ -83,8 +83,6 @@ impl<H: Handler> wsx_proto::Start<H> for Tokio {
 
 /// Starts the client on the current tokio runtime.
 async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let settings = options.settings?;
-    settings.request.validate()?;
     let (commands, receiver) = mpsc::unbounded_channel();
     let stats = Arc::new(wsx_proto::Stats::default());
     let client = Client {
@@ -95,23 +93,22 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
             stats: stats.clone(),
         }),
     };
-    let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+    let async_start = options.async_start;
     let driver = wsx_proto::Driver::new(
-        settings,
+        options,
         stats,
-        options.observers.into(),
         std::time::SystemTime::now,
         Box::new(client.clone()),
         client.id(),
-    );
+    )?;
+    let span = tracing::debug_span!(target: "wsx", "connection", url = %driver.settings.url());
     let (first_tx, first_rx) = oneshot::channel();
     let flags = StartFlags {
-        handle_initial_conn_failure: options.handle_initial_conn_failure,
-        first_attempt: (!options.async_start).then_some(first_tx),
+        first_attempt: (!async_start).then_some(first_tx),
     };
     let task = run_client(handler, driver, client.clone(), receiver, flags);
     tokio::spawn(tracing::Instrument::instrument(task, span));
-    if options.async_start {
+    if async_start {
         return Ok(client);
     }
     match first_rx.await {

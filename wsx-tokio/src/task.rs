@@ -22,7 +22,6 @@ const MAX_IOV: usize = 64;
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub(crate) struct StartFlags {
-    pub(crate) handle_initial_conn_failure: bool,
     /// Set for a synchronous start: told the outcome of the first attempt.
     pub(crate) first_attempt: Option<oneshot::Sender<Result<(), CloseReason>>>,
 }
@@ -35,8 +34,7 @@ pub(crate) async fn run_client<H: Handler>(
     mut commands: mpsc::UnboundedReceiver<Command<H>>,
     mut flags: StartFlags,
 ) {
-    let mut first = true;
-    let reason = loop {
+    let (reason, start_failed) = loop {
         driver.connecting();
         client.shared.status.send_replace(Status::Connecting);
         let opened = async {
@@ -51,22 +49,15 @@ pub(crate) async fn run_client<H: Handler>(
             Err(e) => (CloseReason::Error(e), false),
         };
         client.shared.status.send_replace(Status::Connecting);
-        if first && !was_connected && !flags.handle_initial_conn_failure {
-            if let Some(tx) = flags.first_attempt.take() {
-                // A synchronous start returns the error; the handler stays untouched.
-                commands.close();
-                client.shared.status.send_replace(Status::Terminated(reason.clone()));
-                let _ = tx.send(Err(reason));
-                return;
-            }
-            break reason;
-        }
-        first = false;
-        if let Next::Stop(reason) = driver.disconnected(&mut handler, reason, was_connected) {
-            break reason;
+        match driver.disconnected(&mut handler, reason, was_connected) {
+            Next::Reconnect => {}
+            Next::Stop(reason) => break (reason, false),
+            Next::StartFailed(reason) => break (reason, true),
         }
     };
-    driver.terminate(&mut handler, &reason);
+    if !start_failed {
+        driver.terminate(&mut handler, &reason);
+    }
     // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
     // silently dropped.
     commands.close();
