@@ -172,8 +172,8 @@ async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Resul
     }
     match first_rx.recv().await {
         Ok(Ok(())) => Ok(client),
-        Ok(Err(CloseReason::Error(e))) => Err(e),
-        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
+        Ok(Err(reason)) => Err(reason.into_connect_error()),
+        Err(_) => Err(HandshakeError::Incomplete.into()),
     }
 }
 

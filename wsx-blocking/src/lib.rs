@@ -106,8 +106,8 @@ fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Err
     }
     match first_rx.recv() {
         Ok(Ok(())) => Ok(client),
-        Ok(Err(CloseReason::Error(e))) => Err(e),
-        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
+        Ok(Err(reason)) => Err(reason.into_connect_error()),
+        Err(_) => Err(HandshakeError::Incomplete.into()),
     }
 }
 

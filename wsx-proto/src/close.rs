@@ -137,6 +137,15 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The error of a connection that ended before it opened: the error itself, or
+    /// [`HandshakeError::Incomplete`](crate::HandshakeError::Incomplete) for a close without one.
+    pub fn into_connect_error(self) -> Error {
+        match self {
+            Self::Error(e) => e,
+            _ => crate::HandshakeError::Incomplete.into(),
+        }
+    }
+
     /// True for a close that both sides agreed on with code 1000 or no code.
     pub fn is_normal(&self) -> bool {
         matches!(

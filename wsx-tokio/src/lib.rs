@@ -113,8 +113,8 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
     }
     match first_rx.await {
         Ok(Ok(())) => Ok(client),
-        Ok(Err(CloseReason::Error(e))) => Err(e),
-        Ok(Err(_)) | Err(_) => Err(HandshakeError::Incomplete.into()),
+        Ok(Err(reason)) => Err(reason.into_connect_error()),
+        Err(_) => Err(HandshakeError::Incomplete.into()),
     }
 }
 
