@@ -23,6 +23,7 @@
 pub mod harness;
 pub mod scenarios;
 pub mod server;
+pub mod tls;
 
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
@@ -30,6 +31,7 @@ pub use crate::harness::{
 pub use crate::server::{
     encode, refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step, TestServer,
 };
+pub use crate::tls::TestPki;
 
 /// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
 ///
@@ -104,6 +106,10 @@ macro_rules! behaviour_suite {
             send_frame_from_callback_fails,
             stats_count_frames_and_bytes,
             telemetry_events,
+            tls_trusted_ca_echoes,
+            tls_untrusted_ca_fails,
+            tls_hostname_mismatch_fails,
+            tls_insecure_mode_succeeds,
         }
     };
 }

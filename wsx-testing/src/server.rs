@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use wsx_proto::{accept_key, apply_mask, encode_frame, FrameHeader, OpCode};
 
+use crate::tls::{TestPki, Transport};
+
 /// How often blocked server threads look at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
 /// How long a finished connection waits for the client to close before dropping the socket.
@@ -310,6 +312,7 @@ struct Shared {
     errors: Mutex<Vec<String>>,
     frames: Sender<ServerFrame>,
     script: ScriptFn,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The server: listens on `127.0.0.1` on a free port until dropped.
@@ -337,6 +340,16 @@ impl TestServer {
 
     /// Connection `n` (counting from 0) runs `script(n)`: for reconnect tests.
     pub fn start_with(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> Self {
+        Self::start_inner(Box::new(script), None)
+    }
+
+    /// Every connection is TLS with `pki`'s `localhost` certificate, then runs `script`;
+    /// [`url`](Self::url) is `wss://localhost:PORT/`.
+    pub fn start_tls(script: Script, pki: &TestPki) -> Self {
+        Self::start_inner(Box::new(move |_| script.clone()), Some(pki.server_config.clone()))
+    }
+
+    fn start_inner(script: ScriptFn, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the test server");
         let addr = listener.local_addr().expect("test server address");
         let (tx, rx) = mpsc::channel();
@@ -346,7 +359,8 @@ impl TestServer {
             requests: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             frames: tx,
-            script: Box::new(script),
+            script,
+            tls,
         });
         let accept_shared = shared.clone();
         let accept_thread = thread::Builder::new()
@@ -371,9 +385,12 @@ impl TestServer {
         self.addr
     }
 
-    /// `ws://127.0.0.1:PORT/`.
+    /// `ws://127.0.0.1:PORT/`, or `wss://localhost:PORT/` for a TLS server.
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        match self.shared.tls {
+            None => format!("ws://{}/", self.addr),
+            Some(_) => format!("wss://localhost:{}/", self.addr.port()),
+        }
     }
 
     /// Connections accepted so far.
@@ -456,8 +473,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             .name(format!("wsx-test-conn-{index}"))
             .spawn(move || {
                 let script = (shared.script)(index);
-                let mut conn = ServerConn::new(stream, index, shared.clone());
-                if let Err(e) = conn.run(script) {
+                let result = Transport::new(stream, shared.tls.as_ref())
+                    .and_then(|transport| ServerConn::new(transport, index, shared.clone()).run(script));
+                if let Err(e) = result {
                     if !shared.stop.load(Ordering::SeqCst) {
                         shared.errors.lock().unwrap().push(format!("connection {index}: {e}"));
                     }
@@ -471,7 +489,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 /// The server side of one connection, for [`Step::Custom`] closures.
 pub struct ServerConn {
-    stream: TcpStream,
+    stream: Transport,
     index: usize,
     buf: BytesMut,
     shared: Arc<Shared>,
@@ -487,9 +505,9 @@ impl fmt::Debug for ServerConn {
 }
 
 impl ServerConn {
-    fn new(stream: TcpStream, index: usize, shared: Arc<Shared>) -> Self {
-        let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(POLL));
+    fn new(stream: Transport, index: usize, shared: Arc<Shared>) -> Self {
+        let _ = stream.tcp().set_nodelay(true);
+        let _ = stream.tcp().set_read_timeout(Some(POLL));
         Self {
             stream,
             index,
@@ -589,7 +607,7 @@ impl ServerConn {
 
     /// Closes the TCP connection at once, both directions.
     pub fn close_tcp(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
     }
 
     fn error(&self, what: &str) {
@@ -646,7 +664,7 @@ impl ServerConn {
 
     /// Stops writing, then waits for the client to close (so it sees a clean EOF, not a reset).
     fn finish(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
+        self.stream.shutdown(Shutdown::Write);
         self.drain(LINGER);
     }
 

@@ -1,0 +1,126 @@
+//! Certificates made for one test run (a CA and a `localhost` leaf it signed), and the
+//! server-side TLS stream of the test server.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+/// A fresh CA and a server certificate for `localhost` signed by it.
+#[derive(Clone)]
+pub struct TestPki {
+    /// The CA certificate (DER), to trust in the client.
+    pub ca_der: Vec<u8>,
+    pub(crate) server_config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for TestPki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPki").finish_non_exhaustive()
+    }
+}
+
+impl TestPki {
+    /// Makes the CA and the `localhost` certificate.
+    pub fn new() -> Self {
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "wsx test CA");
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+
+        let key = KeyPair::generate().expect("server key");
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("server params");
+        leaf.distinguished_name.push(DnType::CommonName, "localhost");
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = leaf.signed_by(&key, &ca_cert, &ca_key).expect("server certificate");
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server_config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server TLS config");
+        Self {
+            ca_der: ca_cert.der().to_vec(),
+            server_config: Arc::new(server_config),
+        }
+    }
+}
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The test server's socket: plain, or TLS terminated in the server thread.
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+}
+
+impl Transport {
+    pub(crate) fn new(tcp: TcpStream, tls: Option<&Arc<ServerConfig>>) -> io::Result<Self> {
+        Ok(match tls {
+            None => Self::Plain(tcp),
+            Some(config) => {
+                let session = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+                Self::Tls(Box::new(StreamOwned::new(session, tcp)))
+            }
+        })
+    }
+
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(tcp) => tcp,
+            Self::Tls(tls) => &tls.sock,
+        }
+    }
+
+    /// Half- or fully closes the connection (TLS: close_notify first).
+    pub(crate) fn shutdown(&mut self, how: Shutdown) {
+        if let Self::Tls(tls) = self {
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+        let _ = self.tcp().shutdown(how);
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.read(buf),
+            Self::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.write(buf),
+            Self::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.flush(),
+            Self::Tls(tls) => tls.flush(),
+        }
+    }
+}
