@@ -16,6 +16,19 @@ const MASK_BLOCK: usize = 64;
 /// `key` applies from the first byte of `payload`; to mask a payload in pieces, rotate the key
 /// with [`rotate_mask_key`] by the number of bytes already masked.
 pub fn apply_mask(payload: &mut [u8], key: [u8; 4]) {
+    if payload.len() < MASK_BLOCK {
+        // Small payloads: building the block key would cost more than the masking itself.
+        let word = u32::from_ne_bytes(key);
+        let mut words = payload.chunks_exact_mut(4);
+        for chunk in &mut words {
+            let masked = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ word;
+            chunk.copy_from_slice(&masked.to_ne_bytes());
+        }
+        for (byte, k) in words.into_remainder().iter_mut().zip(key) {
+            *byte ^= k;
+        }
+        return;
+    }
     let mut block_key = [0u8; MASK_BLOCK];
     for (i, byte) in block_key.iter_mut().enumerate() {
         *byte = key[i % 4];
@@ -66,8 +79,12 @@ impl RandomSource {
     }
 
     pub(crate) fn mask_key(&mut self) -> [u8; 4] {
+        if self.used + 4 > RANDOM_BATCH {
+            self.refill();
+        }
         let mut key = [0; 4];
-        self.fill(&mut key);
+        key.copy_from_slice(&self.pool[self.used..self.used + 4]);
+        self.used += 4;
         key
     }
 

@@ -119,13 +119,13 @@ impl Utf8Validator {
             self.partial_len += 1;
             match simdutf8::compat::from_utf8(&self.partial[..self.partial_len]) {
                 Ok(_) => self.partial_len = 0,
-                Err(e) if e.error_len().is_some() => return Err(InvalidUtf8),
+                Err(e) if e.error_len().is_some() => return self.fail(),
                 Err(_) => {}
             }
         }
         match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
-            Err(e) if e.error_len().is_some() => Err(InvalidUtf8),
+            Err(e) if e.error_len().is_some() => self.fail(),
             Err(e) => {
                 let tail = &input[e.valid_up_to()..];
                 self.partial[..tail.len()].copy_from_slice(tail);
@@ -133,6 +133,12 @@ impl Utf8Validator {
                 Ok(())
             }
         }
+    }
+
+    /// Reports invalid input and starts over, so the validator stays usable (and in bounds).
+    fn fail(&mut self) -> Result<(), InvalidUtf8> {
+        self.partial_len = 0;
+        Err(InvalidUtf8)
     }
 
     /// Ends the message: fails if it stops in the middle of a code point.
@@ -175,6 +181,16 @@ mod tests {
             v.feed(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4, 0x90]),
             Err(InvalidUtf8)
         );
+    }
+
+    #[test]
+    fn usable_after_an_error() {
+        // Found by fuzzing: an error completing a 4-byte sequence left the partial buffer full.
+        let mut v = Utf8Validator::default();
+        assert!(v.feed(&[0xf0, 0x90, 0x80]).is_ok());
+        assert_eq!(v.feed(b"A"), Err(InvalidUtf8));
+        assert!(v.feed(b"A").is_ok());
+        assert!(v.finish().is_ok());
     }
 
     #[test]
