@@ -1,0 +1,140 @@
+//! Runs one client on one workload against the echo server and prints one `result` line, or
+//! renders result lines as markdown.
+//!
+//! ```text
+//! wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID]
+//!             [--rtt-count N] [--warmup N] [--secs S] [--window-bytes N] [--conns N]
+//!             [--concurrency N] [--timeout S]
+//! wsx-e2e report FILE...
+//! wsx-e2e list
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use wsx_bench_e2e::sys::{raise_nofile, CpuMeter};
+use wsx_bench_e2e::{clients, report, Params, Workload, CLIENTS, WORKLOADS};
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
+         [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--concurrency N] [--timeout S]\n       \
+         wsx-e2e report FILE...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
+        CLIENTS.join(" "),
+        WORKLOADS.join(" ")
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("report") => {
+            let mut text = String::new();
+            for file in &args[1..] {
+                match std::fs::read_to_string(file) {
+                    Ok(t) => text.push_str(&t),
+                    Err(e) => {
+                        eprintln!("{file}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            print!("{}", report::render(&report::parse(&text)));
+            ExitCode::SUCCESS
+        }
+        Some("list") => {
+            println!("clients: {}\nworkloads: {}", CLIENTS.join(" "), WORKLOADS.join(" "));
+            ExitCode::SUCCESS
+        }
+        _ => usage(),
+    }
+}
+
+fn run(args: &[String]) -> ExitCode {
+    let mut client = None;
+    let mut workload = None;
+    let mut addr = None;
+    let mut server_pid = None;
+    let mut timeout = 120.0;
+    let mut p = Params {
+        addr: "127.0.0.1:9001".parse().unwrap(),
+        rtt_count: 20_000,
+        warmup: 1_000,
+        stream_time: Duration::from_secs(3),
+        window_bytes: 8 << 20,
+        conns: 5_000,
+        open_concurrency: 64,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else {
+            return usage();
+        };
+        let ok = match flag.as_str() {
+            "--client" => {
+                client = Some(value.clone());
+                true
+            }
+            "--workload" => {
+                workload = Some(value.clone());
+                true
+            }
+            "--addr" => value.parse().map(|a| addr = Some(a)).is_ok(),
+            "--server-pid" => value.parse::<u32>().map(|v| server_pid = Some(v)).is_ok(),
+            "--rtt-count" => value.parse().map(|v| p.rtt_count = v).is_ok(),
+            "--warmup" => value.parse().map(|v| p.warmup = v).is_ok(),
+            "--secs" => value
+                .parse()
+                .map(|v| p.stream_time = Duration::from_secs_f64(v))
+                .is_ok(),
+            "--window-bytes" => value.parse().map(|v| p.window_bytes = v).is_ok(),
+            "--conns" => value.parse().map(|v| p.conns = v).is_ok(),
+            "--concurrency" => value.parse().map(|v: usize| p.open_concurrency = v.max(1)).is_ok(),
+            "--timeout" => value.parse().map(|v| timeout = v).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("bad argument: {flag} {value}");
+            return usage();
+        }
+    }
+    let (Some(client), Some(workload_name), Some(addr)) = (client, workload, addr) else {
+        return usage();
+    };
+    let Some(workload) = Workload::parse(&workload_name) else {
+        return usage();
+    };
+    p.addr = addr;
+    if workload == Workload::Idle {
+        let want = p.conns as u64 + 256;
+        let got = raise_nofile(want);
+        if got < want {
+            eprintln!("open-file limit {got} is below the {want} the idle workload needs");
+            return ExitCode::FAILURE;
+        }
+    }
+    // A watchdog: a wedged client must not wedge the whole run.
+    let (c, w) = (client.clone(), workload_name.clone());
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(timeout));
+        println!("error\tclient={c}\tworkload={w}\tmsg=timed out after {timeout} s");
+        std::process::exit(3);
+    });
+    let server = server_pid.map(CpuMeter::start);
+    let me = CpuMeter::start(std::process::id());
+    match clients::run(&client, workload, &p) {
+        Ok(m) => {
+            // The CPU shares cover the whole run, connect included (negligible next to it).
+            let server_cpu = server.and_then(|s| s.share());
+            let client_cpu = me.share();
+            println!("{}", m.line(&client, &workload_name, server_cpu, client_cpu));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error\tclient={client}\tworkload={workload_name}\tmsg={e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! One driver per client library, and what they share: the sink pump (feed, flush every
+//! ~64 KiB or when the window is full), the idle-connection opener and the RSS accounting.
+
+pub mod fastwebsockets;
+pub mod io_only;
+pub mod tokio_tungstenite;
+pub mod tokio_websockets;
+pub mod wsx_blocking;
+pub mod wsx_tokio;
+pub mod yawc;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures_util::{Sink, SinkExt, StreamExt};
+
+use crate::window::Window;
+use crate::{clock_every, flush_every, BoxError, Measurement, Params, Result, Workload};
+
+/// Runs `client` on `workload`.
+pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
+    if client == "wsx-blocking" {
+        return match workload {
+            Workload::Rtt => wsx_blocking::rtt(p),
+            Workload::Stream(size) => wsx_blocking::stream(p, size),
+            Workload::Idle => wsx_blocking::idle(p),
+        };
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    macro_rules! dispatch {
+        ($m:ident) => {
+            match workload {
+                Workload::Rtt => rt.block_on($m::rtt(p)),
+                Workload::Stream(size) => rt.block_on($m::stream(p, size)),
+                Workload::Idle => rt.block_on($m::idle(p)),
+            }
+        };
+    }
+    match client {
+        "wsx-tokio" => dispatch!(wsx_tokio),
+        "tokio-tungstenite" => dispatch!(tokio_tungstenite),
+        "fastwebsockets" => dispatch!(fastwebsockets),
+        "tokio-websockets" => dispatch!(tokio_websockets),
+        "yawc" => dispatch!(yawc),
+        "io-only" => dispatch!(io_only),
+        other => Err(format!("unknown client {other}").into()),
+    }
+}
+
+/// A TCP connection to the server with `TCP_NODELAY`, as every driver uses (wsx sets it by
+/// default; the others are given a socket set up the same way).
+pub async fn tcp(p: &Params) -> Result<tokio::net::TcpStream> {
+    let sock = tokio::net::TcpStream::connect(p.addr).await?;
+    sock.set_nodelay(true)?;
+    Ok(sock)
+}
+
+/// Streams through a `Sink` the idiomatic way: `feed` messages, `flush` every ~64 KiB and
+/// whenever the window is full. Returns the messages sent once all are echoed.
+pub async fn pump_sink<S, M>(sink: &mut S, msg: impl Fn() -> M, window: &Window, size: usize, p: &Params) -> Result<u64>
+where
+    S: Sink<M> + Unpin,
+    S::Error: Into<BoxError>,
+{
+    let deadline = Instant::now() + p.stream_time;
+    let (flush_every, clock_every) = (flush_every(size), clock_every(size));
+    let mut sent = 0u64;
+    let mut unflushed = 0u64;
+    loop {
+        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+            break;
+        }
+        if !window.has_room(sent) {
+            if unflushed > 0 {
+                sink.flush().await.map_err(Into::into)?;
+                unflushed = 0;
+            }
+            window.room(sent).await;
+        }
+        sink.feed(msg()).await.map_err(Into::into)?;
+        sent += 1;
+        unflushed += 1;
+        if unflushed >= flush_every {
+            sink.flush().await.map_err(Into::into)?;
+            unflushed = 0;
+        }
+    }
+    sink.flush().await.map_err(Into::into)?;
+    window.until(sent).await;
+    Ok(sent)
+}
+
+/// The streaming measurement once `window` has counted every echo (of `size` bytes) since
+/// `start`.
+pub fn stream_result(window: &Window, size: usize, start: Instant) -> Measurement {
+    Measurement {
+        msgs: window.received(),
+        bytes: window.received() * size as u64,
+        secs: start.elapsed().as_secs_f64(),
+        ..Measurement::default()
+    }
+}
+
+/// Opens `p.conns` connections with `open` (at most `p.open_concurrency` handshakes at once),
+/// lets them settle idle, and measures the time to open them all and the RSS growth per
+/// connection. `open` must leave the connection being read, as an application would (a task
+/// awaiting the next message); what it returns is kept until the measurement is taken.
+pub async fn open_idle<F, Fut, T>(p: &Params, open: F) -> Result<Measurement>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut kept = Vec::with_capacity(p.conns);
+    let before = crate::sys::rss_bytes();
+    let start = Instant::now();
+    let mut opening = futures_util::stream::iter(0..p.conns)
+        .map(open)
+        .buffer_unordered(p.open_concurrency);
+    while let Some(conn) = opening.next().await {
+        kept.push(conn?);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(opening);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = crate::sys::rss_bytes();
+    let m = idle_result(p.conns, secs, before, after);
+    drop(kept);
+    Ok(m)
+}
+
+/// The idle measurement from RSS before and after.
+pub fn idle_result(conns: usize, secs: f64, before: Option<u64>, after: Option<u64>) -> Measurement {
+    Measurement {
+        secs,
+        conns: Some(conns),
+        bytes_per_conn: before
+            .zip(after)
+            .map(|(b, a)| (a.saturating_sub(b)) as f64 / conns.max(1) as f64),
+        ..Measurement::default()
+    }
+}

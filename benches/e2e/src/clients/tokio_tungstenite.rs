@@ -1,0 +1,73 @@
+//! tokio-tungstenite: `client_async` over our TCP socket, split into sink and stream, a reader
+//! task counting echoes, `feed` + `flush` to send.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::{open_idle, pump_sink, stream_result, tcp};
+use crate::window::Window;
+use crate::{Latencies, Measurement, Params, Result, TEXT16};
+
+async fn connect(p: &Params) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+    let (ws, _) = tokio_tungstenite::client_async(p.url(), tcp(p).await?).await?;
+    Ok(ws)
+}
+
+pub async fn rtt(p: &Params) -> Result<Measurement> {
+    let mut ws = connect(p).await?;
+    let mut lat = Latencies::with_capacity(p.rtt_count);
+    let mut start = Instant::now();
+    for i in 0..p.warmup + p.rtt_count {
+        if i == p.warmup {
+            start = Instant::now();
+        }
+        let t = Instant::now();
+        ws.send(Message::Text(Utf8Bytes::from_static(TEXT16))).await?;
+        match ws.next().await {
+            Some(Ok(Message::Text(_))) => {}
+            other => return Err(format!("unexpected {other:?}").into()),
+        }
+        if i >= p.warmup {
+            lat.record(t.elapsed());
+        }
+    }
+    Ok(lat.finish(start.elapsed().as_secs_f64()))
+}
+
+pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
+    let (mut sink, mut stream) = connect(p).await?.split();
+    let window = Arc::new(Window::new(p.window(size)));
+    let counter = window.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(Message::Binary(b)) => {
+                    let _ = b;
+                    counter.on_echo()
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    });
+    let payload = Bytes::from(vec![0x5a; size]);
+    let start = Instant::now();
+    let sent = pump_sink(&mut sink, || Message::Binary(payload.clone()), &window, size, p).await;
+    reader.abort();
+    sent?;
+    Ok(stream_result(&window, size, start))
+}
+
+pub async fn idle(p: &Params) -> Result<Measurement> {
+    open_idle(p, |_| async move {
+        let mut ws = connect(p).await?;
+        tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,87 @@
+//! wsx-tokio through its public API: `Client::start` with a handler whose `handle_frame`
+//! counts echoes, and `Client::send` (queued, batched into one write) to send.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use wsx_tokio::{Client, Context, Frame, Handler, Reply, Utf8Bytes};
+
+use super::{open_idle, stream_result};
+use crate::window::Window;
+use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
+
+/// Counts echoes into the shared window.
+struct Counter(Arc<Window>);
+
+impl Handler for Counter {
+    type Cast = ();
+    type Info = ();
+
+    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+        let _ = frame;
+        self.0.on_echo();
+        Reply::Continue
+    }
+}
+
+/// A handler that does nothing: an idle connection.
+struct Idle;
+
+impl Handler for Idle {
+    type Cast = ();
+    type Info = ();
+}
+
+pub async fn rtt(p: &Params) -> Result<Measurement> {
+    let window = Arc::new(Window::new(1));
+    let client = Client::start(p.url(), Counter(window.clone())).await?;
+    let msg = Frame::text(Utf8Bytes::from_static(TEXT16));
+    let mut lat = Latencies::with_capacity(p.rtt_count);
+    let mut start = Instant::now();
+    for i in 0..(p.warmup + p.rtt_count) as u64 {
+        if i == p.warmup as u64 {
+            start = Instant::now();
+        }
+        let t = Instant::now();
+        client.send(msg.clone()).await?;
+        window.until(i + 1).await;
+        if i >= p.warmup as u64 {
+            lat.record(t.elapsed());
+        }
+    }
+    let m = lat.finish(start.elapsed().as_secs_f64());
+    let _ = client.close();
+    Ok(m)
+}
+
+pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
+    let window = Arc::new(Window::new(p.window(size)));
+    let client = Client::start(p.url(), Counter(window.clone())).await?;
+    let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
+    let clock_every = clock_every(size);
+    let start = Instant::now();
+    let deadline = start + p.stream_time;
+    let mut sent = 0u64;
+    loop {
+        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+            break;
+        }
+        window.room(sent).await;
+        client.send(msg.clone()).await?;
+        sent += 1;
+    }
+    window.until(sent).await;
+    let m = stream_result(&window, size, start);
+    let _ = client.close();
+    Ok(m)
+}
+
+pub async fn idle(p: &Params) -> Result<Measurement> {
+    let url = p.url();
+    open_idle(p, |_| {
+        let url = url.clone();
+        async move { Ok(Client::start(url, Idle).await?) }
+    })
+    .await
+}

@@ -1,0 +1,74 @@
+//! yawc: `WebSocket::handshake` over our TCP socket (no compression, UTF-8 checked like every
+//! other client, a payload limit that admits 1 MiB messages), split into sink and stream, a
+//! reader task counting echoes, `feed` + `flush` to send.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use yawc::{Frame, OpCode, Options, WebSocket};
+
+use super::{open_idle, pump_sink, stream_result, tcp};
+use crate::window::Window;
+use crate::{Latencies, Measurement, Params, Result, TEXT16};
+
+async fn connect(p: &Params) -> Result<WebSocket<tokio::net::TcpStream>> {
+    // yawc's default payload limit (1 MiB, exclusive) would refuse the 1 MiB workload; 16 MiB
+    // matches tungstenite's and wsx's frame limit.
+    let options = Options::default()
+        .with_no_delay()
+        .with_utf8()
+        .with_limits(16 << 20, 32 << 20);
+    let url = p.url().parse()?;
+    Ok(WebSocket::handshake(url, tcp(p).await?, options).await?)
+}
+
+pub async fn rtt(p: &Params) -> Result<Measurement> {
+    let mut ws = connect(p).await?;
+    let mut lat = Latencies::with_capacity(p.rtt_count);
+    let mut start = Instant::now();
+    for i in 0..p.warmup + p.rtt_count {
+        if i == p.warmup {
+            start = Instant::now();
+        }
+        let t = Instant::now();
+        ws.send(Frame::text(Bytes::from_static(TEXT16.as_bytes()))).await?;
+        match ws.next().await {
+            Some(frame) if frame.opcode() == OpCode::Text => {}
+            other => return Err(format!("unexpected {:?}", other.map(|f| f.opcode())).into()),
+        }
+        if i >= p.warmup {
+            lat.record(t.elapsed());
+        }
+    }
+    Ok(lat.finish(start.elapsed().as_secs_f64()))
+}
+
+pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
+    let (mut sink, mut stream) = connect(p).await?.split();
+    let window = Arc::new(Window::new(p.window(size)));
+    let counter = window.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            if frame.opcode() == OpCode::Binary {
+                counter.on_echo();
+            }
+        }
+    });
+    let payload = Bytes::from(vec![0x5a; size]);
+    let start = Instant::now();
+    let sent = pump_sink(&mut sink, || Frame::binary(payload.clone()), &window, size, p).await;
+    reader.abort();
+    sent?;
+    Ok(stream_result(&window, size, start))
+}
+
+pub async fn idle(p: &Params) -> Result<Measurement> {
+    open_idle(p, |_| async move {
+        let mut ws = connect(p).await?;
+        tokio::spawn(async move { while ws.next().await.is_some() {} });
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,391 @@
+//! Result lines to markdown: medians per client and workload, each client's ratio to the best
+//! client (the I/O-only ceiling is not a client) and to the ceiling, and wsx-tokio against the
+//! issue's targets.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::{CLIENTS, WORKLOADS};
+
+/// The ceiling's name.
+const CEILING: &str = "io-only";
+/// The client the targets are about.
+const OURS: &str = "wsx-tokio";
+
+/// One `result` line.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Client name.
+    pub client: String,
+    /// Workload name.
+    pub workload: String,
+    /// Metrics.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// Parses the `result` lines of `text`; other lines are ignored.
+pub fn parse(text: &str) -> Vec<Record> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            if fields.next()? != "result" {
+                return None;
+            }
+            let mut client = None;
+            let mut workload = None;
+            let mut values = BTreeMap::new();
+            for field in fields {
+                let (k, v) = field.split_once('=')?;
+                match k {
+                    "client" => client = Some(v.to_string()),
+                    "workload" => workload = Some(v.to_string()),
+                    _ => {
+                        values.insert(k.to_string(), v.parse().ok()?);
+                    }
+                }
+            }
+            Some(Record {
+                client: client?,
+                workload: workload?,
+                values,
+            })
+        })
+        .collect()
+}
+
+/// The median of `v` (mean of the middle two for an even count).
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Medians of every metric of one client on one workload, and how many runs they summarise.
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    runs: usize,
+    medians: BTreeMap<String, f64>,
+}
+
+impl Cell {
+    fn get(&self, key: &str) -> Option<f64> {
+        self.medians.get(key).copied()
+    }
+}
+
+/// Runs and samples per metric, by (workload, client).
+type Samples = BTreeMap<(String, String), (usize, BTreeMap<String, Vec<f64>>)>;
+
+/// Medians by workload, then client.
+struct Table(BTreeMap<String, BTreeMap<String, Cell>>);
+
+impl Table {
+    fn new(records: &[Record]) -> Self {
+        let mut samples = Samples::new();
+        for r in records {
+            let entry = samples.entry((r.workload.clone(), r.client.clone())).or_default();
+            entry.0 += 1;
+            for (k, v) in &r.values {
+                entry.1.entry(k.clone()).or_default().push(*v);
+            }
+        }
+        let mut table: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
+        for ((workload, client), (runs, mut metrics)) in samples {
+            let medians = metrics
+                .iter_mut()
+                .filter_map(|(k, v)| Some((k.clone(), median(v)?)))
+                .collect();
+            table
+                .entry(workload)
+                .or_default()
+                .insert(client, Cell { runs, medians });
+        }
+        Self(table)
+    }
+
+    fn cell(&self, workload: &str, client: &str) -> Option<&Cell> {
+        self.0.get(workload)?.get(client)
+    }
+
+    /// Clients with results on `workload`, in the usual order, then any others.
+    fn clients(&self, workload: &str) -> Vec<String> {
+        let Some(cells) = self.0.get(workload) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = CLIENTS
+            .iter()
+            .filter(|c| cells.contains_key(**c))
+            .map(|c| c.to_string())
+            .collect();
+        names.extend(cells.keys().filter(|c| !CLIENTS.contains(&c.as_str())).cloned());
+        names
+    }
+
+    /// The best value of `key` among the clients (not the ceiling), `higher` being better;
+    /// `except` leaves one client out.
+    fn best(&self, workload: &str, key: &str, higher: bool, except: Option<&str>) -> Option<(String, f64)> {
+        let cells = self.0.get(workload)?;
+        cells
+            .iter()
+            .filter(|(c, _)| c.as_str() != CEILING && Some(c.as_str()) != except)
+            .filter_map(|(c, cell)| Some((c.clone(), cell.get(key)?)))
+            .reduce(|a, b| {
+                let b_better = if higher { b.1 > a.1 } else { b.1 < a.1 };
+                if b_better {
+                    b
+                } else {
+                    a
+                }
+            })
+    }
+}
+
+fn fmt_num(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if v >= 100_000.0 => {
+            // Thousands separators keep message rates readable.
+            let s = format!("{:.0}", v);
+            let mut out = String::new();
+            for (i, ch) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(ch);
+            }
+            out
+        }
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+fn fmt_ratio(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.2}×"))
+}
+
+fn fmt_pct(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    let (a, b) = (a?, b?);
+    (b != 0.0).then(|| a / b)
+}
+
+/// The markdown report of `records`.
+pub fn render(records: &[Record]) -> String {
+    let t = Table::new(records);
+    let mut out = String::new();
+    let label = |w: &str| {
+        match w {
+            "stream-16" => "16 B",
+            "stream-1k" => "1 KiB",
+            "stream-64k" => "64 KiB",
+            "stream-1m" => "1 MiB",
+            other => other,
+        }
+        .to_string()
+    };
+
+    if t.0.contains_key("rtt") {
+        let best = t.best("rtt", "msgs_per_s", true, None);
+        let ceiling = t.cell("rtt", CEILING).and_then(|c| c.get("msgs_per_s"));
+        out.push_str("### Round trips: 16-byte text, one at a time\n\n");
+        out.push_str(
+            "| client | round trips/s | × best | × ceiling | p50 µs | p99 µs | server CPU | client CPU | runs |\n",
+        );
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for c in t.clients("rtt") {
+            let cell = &t.0["rtt"][&c];
+            let v = cell.get("msgs_per_s");
+            let _ = writeln!(
+                out,
+                "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                fmt_num(v),
+                fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
+                fmt_ratio(ratio(v, ceiling)),
+                fmt_num(cell.get("p50_us")),
+                fmt_num(cell.get("p99_us")),
+                fmt_pct(cell.get("server_cpu")),
+                fmt_pct(cell.get("client_cpu")),
+                cell.runs
+            );
+        }
+        out.push('\n');
+    }
+
+    let streams: Vec<&str> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| w.starts_with("stream") && t.0.contains_key(*w))
+        .collect();
+    if !streams.is_empty() {
+        out.push_str("### Pipelined streaming: binary messages, sent while the echoes come back\n\n");
+        out.push_str("| size | client | msgs/s | MiB/s | × best | × ceiling | server CPU | client CPU | runs |\n");
+        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+        for w in &streams {
+            let best = t.best(w, "msgs_per_s", true, None);
+            let ceiling = t.cell(w, CEILING).and_then(|c| c.get("msgs_per_s"));
+            for c in t.clients(w) {
+                let cell = &t.0[*w][&c];
+                let v = cell.get("msgs_per_s");
+                let _ = writeln!(
+                    out,
+                    "| {} | {c} | {} | {} | {} | {} | {} | {} | {} |",
+                    label(w),
+                    fmt_num(v),
+                    fmt_num(cell.get("mib_per_s")),
+                    fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
+                    fmt_ratio(ratio(v, ceiling)),
+                    fmt_pct(cell.get("server_cpu")),
+                    fmt_pct(cell.get("client_cpu")),
+                    cell.runs
+                );
+            }
+        }
+        out.push('\n');
+    }
+
+    if t.0.contains_key("idle") {
+        let conns =
+            t.0.get("idle")
+                .and_then(|cells| cells.values().find_map(|c| c.get("conns")))
+                .unwrap_or(0.0);
+        let best_mem = t.best("idle", "bytes_per_conn", false, None);
+        let best_open = t.best("idle", "open_s", false, None);
+        let _ = writeln!(out, "### {conns:.0} idle connections from one process\n");
+        out.push_str("| client | RSS per connection (bytes) | × best | time to open all (s) | × best | runs |\n");
+        out.push_str("|---|--:|--:|--:|--:|--:|\n");
+        for c in t.clients("idle") {
+            let cell = &t.0["idle"][&c];
+            let mem = cell.get("bytes_per_conn");
+            let open = cell.get("open_s");
+            let _ = writeln!(
+                out,
+                "| {c} | {} | {} | {} | {} | {} |",
+                fmt_num(mem),
+                fmt_ratio(ratio(mem, best_mem.as_ref().map(|b| b.1))),
+                fmt_num(open),
+                fmt_ratio(ratio(open, best_open.as_ref().map(|b| b.1))),
+                cell.runs
+            );
+        }
+        out.push('\n');
+    }
+
+    out.push_str(&targets(&t));
+    out.push_str(
+        "× best: ratio to the best client on that row's workload (higher is better for rates, lower \
+         for memory and time); × ceiling: ratio to the I/O-only client. CPU: share of one core over \
+         the measured interval (server from /proc/PID/stat, 10 ms ticks).\n",
+    );
+    out
+}
+
+/// wsx-tokio against the issue's targets, where the table has the numbers.
+fn targets(t: &Table) -> String {
+    let mut lines = Vec::new();
+    let rate = |w: &str, c: &str| t.cell(w, c).and_then(|cell| cell.get("msgs_per_s"));
+    let verdict = |ok: bool| if ok { "met" } else { "**not met**" };
+    if let Some(ours) = rate("stream-16", OURS) {
+        for (peer, want) in [("tokio-tungstenite", 1.5), ("yawc", 1.15)] {
+            if let Some(r) = ratio(Some(ours), rate("stream-16", peer)) {
+                lines.push(format!(
+                    "| 16 B streaming ≥ {want}× {peer} | {r:.2}× | {} |",
+                    verdict(r >= want)
+                ));
+            }
+        }
+    }
+    for w in ["stream-64k", "stream-1m"] {
+        if let Some(r) = ratio(rate(w, OURS), rate(w, CEILING)) {
+            lines.push(format!(
+                "| {w}: within 5% of the I/O-only ceiling | {r:.2}× | {} |",
+                verdict(r >= 0.95)
+            ));
+        }
+    }
+    for w in WORKLOADS {
+        let (key, higher) = if w == "idle" {
+            ("bytes_per_conn", false)
+        } else {
+            ("msgs_per_s", true)
+        };
+        let Some(ours) = t.cell(w, OURS).and_then(|c| c.get(key)) else {
+            continue;
+        };
+        if let Some((peer, best)) = t.best(w, key, higher, Some(OURS)) {
+            let r = if higher { ours / best } else { best / ours };
+            lines.push(format!(
+                "| {w}: at least as good as the best other client ({peer}) | {r:.2}× | {} |",
+                verdict(r >= 1.0)
+            ));
+        }
+    }
+    if let Some(mem) = t.cell("idle", OURS).and_then(|c| c.get("bytes_per_conn")) {
+        lines.push(format!(
+            "| idle memory per connection < 4 KB | {mem:.0} B | {} |",
+            verdict(mem < 4000.0)
+        ));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("### wsx-tokio against the targets of issue 4\n\n| target | measured | |\n|---|--:|---|\n");
+    for l in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_tables() {
+        let text = "noise\n\
+            result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=3\tmib_per_s=1\n\
+            result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=1\tmib_per_s=1\n\
+            result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=2\tmib_per_s=1\n\
+            result\tclient=tokio-tungstenite\tworkload=stream-16\tmsgs_per_s=1\n\
+            result\tclient=io-only\tworkload=stream-16\tmsgs_per_s=4\n\
+            result\tclient=wsx-tokio\tworkload=idle\tconns=10\tbytes_per_conn=3000\topen_s=1\n\
+            result\tclient=yawc\tworkload=idle\tconns=10\tbytes_per_conn=6000\topen_s=0.5\n";
+        let records = parse(text);
+        assert_eq!(records.len(), 7);
+        let md = render(&records);
+        assert!(
+            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00 | 1.00× | 0.50× |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 16 B | tokio-tungstenite | 1.00 | – | 0.50× | 0.25× |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 16 B streaming ≥ 1.5× tokio-tungstenite | 2.00× | met |"),
+            "{md}"
+        );
+        assert!(md.contains("| wsx-tokio | 3000 | 1.00× | 1.00 | 2.00× | 1 |"), "{md}");
+        assert!(md.contains("idle memory per connection < 4 KB | 3000 B | met"), "{md}");
+    }
+
+    #[test]
+    fn even_median() {
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+}

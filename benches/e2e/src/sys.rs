@@ -1,0 +1,76 @@
+//! What the harness reads from Linux: memory, CPU time, file-descriptor limits.
+
+use std::time::Instant;
+
+/// This process's resident set size in bytes (`VmRSS` of `/proc/self/status`).
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// CPU time (user + system) of process `pid` so far, in seconds (`/proc/PID/stat`).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: the fields we want follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the man page (utime, stime) are 11 and 12 after the name and state.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / ticks)
+}
+
+/// CPU share of a process over an interval: start with [`CpuMeter::start`], end with
+/// [`CpuMeter::share`] (1.0 = one core busy the whole time).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMeter {
+    pid: u32,
+    cpu: Option<f64>,
+    at: Instant,
+}
+
+impl CpuMeter {
+    /// Starts measuring `pid`.
+    pub fn start(pid: u32) -> Self {
+        Self {
+            pid,
+            cpu: cpu_seconds(pid),
+            at: Instant::now(),
+        }
+    }
+
+    /// The share of one core used since `start`.
+    pub fn share(&self) -> Option<f64> {
+        let wall = self.at.elapsed().as_secs_f64();
+        Some((cpu_seconds(self.pid)? - self.cpu?) / wall.max(1e-9))
+    }
+}
+
+/// Raises the soft limit on open files to at least `wanted` (up to the hard limit); returns
+/// the soft limit in force afterwards.
+pub fn raise_nofile(wanted: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit to fill in and then pass back.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < wanted {
+            let new = libc::rlimit {
+                rlim_cur: wanted.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &new) == 0 {
+                lim = new;
+            }
+        }
+    }
+    lim.rlim_cur
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end loopback benchmarks (issue 4): every client on every workload, several times,
+# medians as markdown tables with each client's ratio to the best and to the I/O-only ceiling.
+#
+#   benches/run.sh [--smoke] [--reps N] [--out DIR] [FILTER...]
+#
+# FILTER words pick clients and/or workloads by substring: `benches/run.sh wsx stream-16`
+# runs wsx-tokio and wsx-blocking on 16-byte streaming; `benches/run.sh idle` runs every
+# client on the idle workload. Without filters everything runs (under 15 minutes on 2 cores).
+#
+#   clients:   wsx-tokio wsx-blocking tokio-tungstenite fastwebsockets tokio-websockets yawc io-only
+#   workloads: rtt stream-16 stream-1k stream-64k stream-1m idle
+#
+# --smoke: one tiny run of everything (well under a minute once built): proves the harness
+# builds and works; the numbers mean nothing.
+#
+# The echo server is pinned to CPU 0 and the client to CPU 1 (taskset), each on a
+# single-threaded tokio runtime. Knobs (environment): E2E_SECS (streaming time per run,
+# default 3), E2E_RTT (round trips, default 20000), E2E_CONNS (idle connections, default 5000).
+# Results (raw lines and the report) go to --out (default target/e2e/<date>).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all_clients=(wsx-tokio wsx-blocking tokio-tungstenite fastwebsockets tokio-websockets yawc io-only)
+all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m idle)
+
+reps=3
+smoke=0
+out=
+filters=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --smoke) smoke=1 ;;
+        --reps) reps=$2; shift ;;
+        --out) out=$2; shift ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "unknown option $1" >&2; exit 2 ;;
+        *) filters+=("$1") ;;
+    esac
+    shift
+done
+
+secs=${E2E_SECS:-3}
+rtt=${E2E_RTT:-20000}
+warmup=1000
+conns=${E2E_CONNS:-5000}
+if [ "$smoke" = 1 ]; then
+    reps=1 secs=0.1 rtt=200 warmup=20 conns=50
+fi
+
+# Pick clients and workloads.
+clients=()
+workloads=()
+for f in "${filters[@]+"${filters[@]}"}"; do
+    hit=0
+    for c in "${all_clients[@]}"; do
+        if [[ $c == *"$f"* ]]; then clients+=("$c"); hit=1; fi
+    done
+    for w in "${all_workloads[@]}"; do
+        if [[ $w == *"$f"* ]]; then workloads+=("$w"); hit=1; fi
+    done
+    if [ $hit = 0 ]; then
+        echo "filter '$f' matches no client (${all_clients[*]}) and no workload (${all_workloads[*]})" >&2
+        exit 2
+    fi
+done
+[ ${#clients[@]} -gt 0 ] || clients=("${all_clients[@]}")
+[ ${#workloads[@]} -gt 0 ] || workloads=("${all_workloads[@]}")
+# Keep the usual order, without duplicates.
+order() { local -n all=$1 picked=$2; local x y; for x in "${all[@]}"; do for y in "${picked[@]}"; do [ "$x" = "$y" ] && { echo "$x"; break; }; done; done; }
+mapfile -t clients < <(order all_clients clients)
+mapfile -t workloads < <(order all_workloads workloads)
+
+echo "== building wsx-bench-e2e (release)" >&2
+cargo build --release -p wsx-bench-e2e >&2
+target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+bin=$target_dir/release
+[ -n "$out" ] || out=$target_dir/e2e/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+results=$out/results.tsv
+: >"$results"
+
+pin_server=()
+pin_client=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    pin_server=(taskset -c 0)
+    pin_client=(taskset -c 1)
+else
+    echo "warning: not pinning (needs taskset and 2 CPUs)" >&2
+fi
+
+port_file=$out/port
+rm -f "$port_file"
+"${pin_server[@]}" "$bin/echo-server" --port-file "$port_file" >"$out/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    [ -s "$port_file" ] && break
+    sleep 0.05
+done
+[ -s "$port_file" ] || { echo "echo server did not start" >&2; cat "$out/server.log" >&2; exit 1; }
+addr=127.0.0.1:$(cat "$port_file")
+
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
+failures=0
+total=$(( reps * ${#workloads[@]} * ${#clients[@]} ))
+n=0
+for rep in $(seq 1 "$reps"); do
+    for w in "${workloads[@]}"; do
+        for c in "${clients[@]}"; do
+            n=$((n + 1))
+            printf '== [%d/%d] run %d: %s on %s\n' "$n" "$total" "$rep" "$c" "$w" >&2
+            line=$("${pin_client[@]}" "$bin/wsx-e2e" run --client "$c" --workload "$w" --addr "$addr" \
+                --server-pid "$server_pid" --rtt-count "$rtt" --warmup "$warmup" --secs "$secs" \
+                --conns "$conns" --timeout 120) || true
+            echo "$line" >>"$results"
+            case $line in
+                result*) echo "   ${line#result	}" >&2 ;;
+                *) echo "   FAILED: ${line:-no output}" >&2; failures=$((failures + 1)) ;;
+            esac
+        done
+    done
+done
+elapsed=$(( $(date +%s) - started ))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+    echo "Machine: $machine; $(uname -sr)."
+    echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')."
+    echo "Command: \`benches/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ "$reps" != 3 ] && [ "$smoke" = 0 ] && echo " --reps $reps") ${filters[*]+"${filters[*]}"}\`" \
+        "(E2E_SECS=$secs E2E_RTT=$rtt E2E_CONNS=$conns), $reps run(s) each, medians; took ${elapsed} s."
+    echo "Load average (1/5/15 min) before: $load_before; after: $load_after."
+    echo
+    "$bin/wsx-e2e" report "$results"
+} | tee "$out/report.md"
+echo "raw results: $results" >&2
+if [ "$failures" -gt 0 ]; then
+    echo "$failures run(s) failed" >&2
+    exit 1
+fi
