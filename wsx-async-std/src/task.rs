@@ -2,7 +2,7 @@
 //! Runtime-neutral: it needs only a waker, so any executor can poll it.
 
 use std::future::{poll_fn, Future};
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use futures_lite::FutureExt;
-use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Error, Handler, Next, SendError, Status, WriteQueue};
+use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Error, Handler, Next, PendingAcks, SendError, Status};
 
 use crate::client::{Client, Command, Shared, WrittenTx};
 use crate::stream::{self, Stream};
@@ -20,8 +20,6 @@ use crate::stream::{self, Stream};
 const COMMAND_BATCH: usize = 256;
 /// Free space made in the read buffer before each read.
 const READ_RESERVE: usize = 16 * 1024;
-/// Queued buffers handed to one vectored write.
-const MAX_IOV: usize = 16;
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -114,7 +112,9 @@ struct Connection<'a, H: Handler> {
     /// Alternates which of the socket and the commands is polled first, so neither starves.
     read_first: bool,
     /// Bytes handed out by the core and not yet written, in order.
-    out: WriteQueue<WrittenTx>,
+    acks: PendingAcks<WrittenTx>,
+    /// The time of the current wake-up: the clock is read once per loop turn.
+    now: Instant,
     timer: Timer,
     /// The deadline `timer` is set to, if any.
     armed: Option<Instant>,
@@ -137,7 +137,8 @@ impl<'a, H: Handler> Connection<'a, H> {
             client,
             flags,
             read_first: false,
-            out: WriteQueue::default(),
+            acks: PendingAcks::default(),
+            now: Instant::now(),
             timer: Timer::never(),
             armed: None,
             connected: false,
@@ -148,7 +149,7 @@ impl<'a, H: Handler> Connection<'a, H> {
     async fn run(&mut self, handler: &mut H, commands: &mut Commands<H>) -> (CloseReason, bool) {
         let mut closed = self.poll_events(handler);
         while closed.is_none() {
-            self.take_transmit();
+            self.now = Instant::now();
             self.arm_timer();
             let step = poll_fn(|cx| self.poll_step(cx, commands)).await;
             closed = match step {
@@ -181,7 +182,7 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Sets the timer to the earliest deadline: the core's (handshake, close) or a callback's.
     fn arm_timer(&mut self) {
-        let deadline = self.driver.next_deadline(&self.conn, Instant::now());
+        let deadline = self.driver.next_deadline(&mut self.conn, self.now);
         if deadline != self.armed {
             match deadline {
                 Some(at) => self.timer.set_at(at),
@@ -220,6 +221,7 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// Reads straight into the core's receive buffer. With nothing buffered, a plain socket
     /// waits for readiness before the buffer is allocated, so an idle connection holds none.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Step<H>> {
+        let room = self.conn.bytes_wanted().max(READ_RESERVE);
         let buf = self.conn.read_buffer();
         let len = buf.len();
         if let (Stream::Plain(tcp), 0) = (&self.stream, len) {
@@ -228,7 +230,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         }
         // futures-io reads into initialized memory: zero the spare room first.
-        buf.resize(len + READ_RESERVE, 0);
+        buf.resize(len + room, 0);
         let read = Pin::new(&mut self.stream).poll_read(cx, &mut buf[len..]);
         let n = match &read {
             Poll::Ready(Ok(n)) => *n,
@@ -246,17 +248,21 @@ impl<'a, H: Handler> Connection<'a, H> {
         })
     }
 
-    /// Writes as much queued output as the socket takes (all queued buffers in one vectored
-    /// write), firing acks as bytes leave.
+    /// Writes as much of the connection's output as the socket takes, straight from the
+    /// connection's buffer (every frame queued since the last write goes in one call), firing
+    /// acks as bytes leave.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        while !self.out.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let count = self.out.io_slices(&mut slices);
-            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
+        loop {
+            let pending = self.conn.pending_transmit(self.now);
+            if pending.is_empty() {
+                break;
+            }
+            match Pin::new(&mut self.stream).poll_write(cx, pending) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
+                    self.conn.consume_transmit(n);
                     let shared = &self.client.shared;
-                    self.out.advance(n, |ack| fire(shared, ack));
+                    self.acks.fire_written(&self.conn, |ack| fire(shared, ack));
                     self.needs_flush = true;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
@@ -273,14 +279,8 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    /// Moves what the core wants sent into the write queue.
-    fn take_transmit(&mut self) {
-        self.out.take_from(&mut self.conn, Instant::now());
-    }
-
     fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
-        self.take_transmit();
-        if let Some(ack) = self.out.ack_when_written(ack) {
+        if let Some(ack) = self.acks.ack_when_written(&self.conn, ack) {
             fire(&self.client.shared, ack);
         }
     }
@@ -307,7 +307,6 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// Runs callbacks for every event the core has; returns the reason once it is closed.
     fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
         let progress = self.driver.poll_events(&mut self.conn, handler);
-        self.conn.release_read_buffer();
         if progress.connected {
             self.connected = true;
             self.client.shared.status.set(Status::Connected);
@@ -320,11 +319,11 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Flushes what is left (typically a close frame), closes the socket, fails waiting senders.
     async fn shutdown(&mut self, reason: &CloseReason) {
-        self.take_transmit();
+        self.now = Instant::now();
         let flush = async {
             poll_fn(|cx| match self.poll_write(cx) {
                 Err(e) => Poll::Ready(Err(e)),
-                Ok(()) if self.out.is_empty() && !self.needs_flush => Poll::Ready(Ok(())),
+                Ok(()) if !self.conn.wants_write() && !self.needs_flush => Poll::Ready(Ok(())),
                 Ok(()) => Poll::Pending,
             })
             .await?;
@@ -335,7 +334,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             Ok(())
         };
         let _ = flush.or(give_up).await;
-        for ack in self.out.drain_acks() {
+        for ack in self.acks.drain() {
             match ack {
                 Ack::Written(tx) => {
                     let _ = tx.try_send(Err(SendError::ConnectionFailed(Some(reason.clone()))));

@@ -106,7 +106,7 @@ impl<H: Handler> Connection<'_, H> {
             if let Err(e) = self.write_pending() {
                 return CloseReason::Error(e.into());
             }
-            let input = match self.driver.next_deadline(&self.conn, Instant::now()) {
+            let input = match self.driver.next_deadline(&mut self.conn, Instant::now()) {
                 Some(at) => match inbox.recv_timeout(at.saturating_duration_since(Instant::now())) {
                     Ok(input) => Some(input),
                     Err(RecvTimeoutError::Timeout) => None,
@@ -195,8 +195,11 @@ impl<H: Handler> Connection<'_, H> {
     /// Writes everything the core has queued (one write for all queued frames), then tells
     /// the waiting senders.
     fn write_pending(&mut self) -> std::io::Result<()> {
-        if let Some(bytes) = self.conn.poll_transmit(Instant::now()) {
-            self.socket.write_all(&bytes)?;
+        let pending = self.conn.pending_transmit(Instant::now());
+        if !pending.is_empty() {
+            self.socket.write_all(pending)?;
+            let written = pending.len();
+            self.conn.consume_transmit(written);
         }
         for tx in self.written_acks.drain(..) {
             let _ = tx.send(Ok(()));

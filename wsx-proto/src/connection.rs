@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
 use crate::config::Config;
@@ -67,6 +67,8 @@ pub struct ClientConnection {
     /// After a protocol error the input can no longer be framed: it is dropped until the peer
     /// closes TCP or the close timeout passes.
     ignore_input: bool,
+    /// Bytes handed to the socket so far.
+    transmitted: u64,
 }
 
 #[derive(Debug)]
@@ -108,6 +110,7 @@ impl ClientConnection {
             pending: VecDeque::new(),
             close_reason: None,
             ignore_input: false,
+            transmitted: 0,
         })
     }
 
@@ -137,6 +140,12 @@ impl ClientConnection {
     /// instead of calling [`receive`](Self::receive). Only append to it.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         &mut self.read_buf
+    }
+
+    /// How many more bytes the frame being received needs (0 when none is in progress): a
+    /// driver can reserve that much read buffer at once instead of growing it piecemeal.
+    pub fn bytes_wanted(&self) -> usize {
+        self.assembler.bytes_wanted(self.read_buf.len())
     }
 
     /// Frees the receive buffer if it holds no unprocessed bytes, so an idle connection keeps
@@ -354,24 +363,60 @@ impl ClientConnection {
     }
 
     /// Bytes to write to the socket, all frames queued so far in one buffer; `now` starts the
-    /// handshake and close timers when their bytes leave.
+    /// handshake and close timers when their bytes leave. The simple form of
+    /// [`pending_transmit`](Self::pending_transmit) + [`consume_transmit`](Self::consume_transmit),
+    /// which write from the connection's own buffer without allocating.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         if self.write_buf.is_empty() {
             return None;
         }
-        if self.timer == Timer::Pending {
+        self.start_pending_timer(now);
+        self.transmitted += self.write_buf.len() as u64;
+        Some(self.write_buf.split().freeze())
+    }
+
+    /// The bytes waiting to be written, all queued frames in one contiguous slice (empty when
+    /// there are none); `now` starts the handshake and close timers. Write a prefix of it to the
+    /// socket, then call [`consume_transmit`](Self::consume_transmit) with its length. The
+    /// buffer is reused, so a busy connection does not allocate per write.
+    pub fn pending_transmit(&mut self, now: Instant) -> &[u8] {
+        self.start_pending_timer(now);
+        &self.write_buf
+    }
+
+    /// `n` bytes of [`pending_transmit`](Self::pending_transmit) were written.
+    pub fn consume_transmit(&mut self, n: usize) {
+        let n = n.min(self.write_buf.len());
+        self.write_buf.advance(n);
+        self.transmitted += n as u64;
+    }
+
+    /// Whether there are bytes to write.
+    pub fn wants_write(&self) -> bool {
+        !self.write_buf.is_empty()
+    }
+
+    /// Bytes queued for the socket since the connection was made (written or not): a frame
+    /// queued now is written once [`transmitted_bytes`](Self::transmitted_bytes) reaches this.
+    pub fn queued_bytes(&self) -> u64 {
+        self.transmitted + self.write_buf.len() as u64
+    }
+
+    /// Bytes handed to the socket so far (consumed or taken with `poll_transmit`).
+    pub fn transmitted_bytes(&self) -> u64 {
+        self.transmitted
+    }
+
+    /// Starts the handshake or close timer if the bytes it waits on are queued (the drivers
+    /// that write in place arm it once per loop turn, before asking for the deadline).
+    pub(crate) fn start_pending_timer(&mut self, now: Instant) {
+        if self.timer == Timer::Pending && !self.write_buf.is_empty() {
             let timeout = match self.state {
                 Phase::Connecting(_) => self.config.handshake_timeout,
                 _ => self.config.close_timeout,
             };
             self.timer = Timer::Deadline(now + timeout);
         }
-        Some(self.write_buf.split().freeze())
-    }
-
-    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes.
-    pub fn wants_write(&self) -> bool {
-        !self.write_buf.is_empty()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.

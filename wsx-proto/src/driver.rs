@@ -381,7 +381,8 @@ impl<H: Handler> Driver<H> {
     /// The next instant the adapter must call [`handle_timeout`](Self::handle_timeout): the
     /// connection's timer or a message scheduled with `send_after` (while open). `now` turns
     /// new `send_after` delays into deadlines.
-    pub fn next_deadline(&mut self, conn: &ClientConnection, now: Instant) -> Option<Instant> {
+    pub fn next_deadline(&mut self, conn: &mut ClientConnection, now: Instant) -> Option<Instant> {
+        conn.start_pending_timer(now);
         for (delay, msg) in self.scheduled.drain(..) {
             self.timers.push((now + delay, msg));
         }

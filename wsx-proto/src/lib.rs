@@ -73,5 +73,5 @@ pub use crate::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
 pub use crate::start::{Builder, Start, StartOptions};
 pub use crate::url::WsUrl;
 pub use crate::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
-pub use crate::write_queue::{Ack, WriteQueue};
+pub use crate::write_queue::{Ack, PendingAcks};
 pub use bytes::Bytes;

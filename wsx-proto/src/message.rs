@@ -50,6 +50,12 @@ impl MessageAssembler {
         }
     }
 
+    /// Bytes still missing from the frame whose header was parsed, given `buffered` bytes.
+    pub(crate) fn bytes_wanted(&self, buffered: usize) -> usize {
+        self.pending
+            .map_or(0, |p| (p.header_len + p.payload_len).saturating_sub(buffered))
+    }
+
     pub(crate) fn set_reserved_bits(&mut self, bits: u8) {
         self.reserved_bits = bits;
     }

@@ -38,32 +38,30 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
 const READ_RESERVE: usize = 16 * 1024;
 
 impl Stream {
-    /// Reads into `buf`. A plain socket with an empty buffer waits for readiness first and
-    /// allocates only then, so an idle connection holds no read buffer.
+    /// Reads into `buf`, reserving room for at least `wanted` bytes (the rest of a large frame)
+    /// or a 16 KiB chunk. A plain socket with no buffer waits for readiness before allocating
+    /// one, and drops an empty buffer when there is nothing to read, so an idle connection holds
+    /// no read buffer while a busy one keeps and reuses its own.
     pub(crate) fn poll_read_into(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut bytes::BytesMut,
+        wanted: usize,
     ) -> Poll<io::Result<usize>> {
-        match self {
-            Stream::Plain(tcp) if buf.is_empty() => loop {
+        if let Stream::Plain(tcp) = self {
+            if buf.capacity() == 0 {
                 std::task::ready!(tcp.poll_read_ready(cx))?;
-                buf.reserve(READ_RESERVE);
-                match tcp.try_read_buf(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        *buf = bytes::BytesMut::new();
-                        continue;
-                    }
-                    result => return Poll::Ready(result),
-                }
-            },
-            _ => {
-                if buf.capacity() - buf.len() < READ_RESERVE {
-                    buf.reserve(READ_RESERVE);
-                }
-                tokio_util::io::poll_read_buf(Pin::new(self), cx, buf)
             }
         }
+        let room = wanted.max(READ_RESERVE);
+        if buf.capacity() - buf.len() < room {
+            buf.reserve(room);
+        }
+        let result = tokio_util::io::poll_read_buf(Pin::new(&mut *self), cx, buf);
+        if result.is_pending() && buf.is_empty() && matches!(self, Stream::Plain(_)) {
+            *buf = bytes::BytesMut::new();
+        }
+        result
     }
 }
 

@@ -1,7 +1,7 @@
 //! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
 
 use std::future::{poll_fn, Future};
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -9,15 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
-use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Handler, Next, SendError, Status, WriteQueue};
+use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Handler, Next, PendingAcks, SendError, Status};
 
 use crate::client::{Client, Command, Shared};
 use crate::stream::{self, Stream};
 
 /// Commands handled per wake-up before the socket gets a turn again.
 const COMMAND_BATCH: usize = 256;
-/// Queued buffers handed to one vectored write.
-const MAX_IOV: usize = 64;
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -86,7 +84,9 @@ struct Connection<'a, H: Handler> {
     driver: &'a mut Driver<H>,
     client: &'a Client<H>,
     flags: &'a mut StartFlags,
-    out: WriteQueue<WrittenTx>,
+    acks: PendingAcks<WrittenTx>,
+    /// The time of the current wake-up: the clock is read once per loop turn.
+    now: Instant,
     sleep: Pin<Box<Sleep>>,
     connected: bool,
     needs_flush: bool,
@@ -106,7 +106,8 @@ impl<'a, H: Handler> Connection<'a, H> {
             driver,
             client,
             flags,
-            out: WriteQueue::default(),
+            acks: PendingAcks::default(),
+            now: Instant::now(),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             connected: false,
             needs_flush: false,
@@ -120,8 +121,8 @@ impl<'a, H: Handler> Connection<'a, H> {
     ) -> (CloseReason, bool) {
         let mut closed = self.poll_events(handler);
         while closed.is_none() {
-            self.take_transmit();
-            let deadline = self.driver.next_deadline(&self.conn, Instant::now());
+            self.now = Instant::now();
+            let deadline = self.driver.next_deadline(&mut self.conn, self.now);
             if let Some(at) = deadline {
                 self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
             }
@@ -166,7 +167,8 @@ impl<'a, H: Handler> Connection<'a, H> {
         if let Poll::Ready(Some(command)) = commands.poll_recv(cx) {
             return Poll::Ready(Step::Command(command));
         }
-        match self.stream.poll_read_into(cx, self.conn.read_buffer()) {
+        let wanted = self.conn.bytes_wanted();
+        match self.stream.poll_read_into(cx, self.conn.read_buffer(), wanted) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Step::Eof),
             Poll::Ready(Ok(_)) => return Poll::Ready(Step::Read),
             Poll::Ready(Err(e)) if wsx_proto::is_abrupt_close(&e) => return Poll::Ready(Step::Eof),
@@ -179,17 +181,21 @@ impl<'a, H: Handler> Connection<'a, H> {
         Poll::Pending
     }
 
-    /// Writes as much queued output as the socket takes (all queued buffers in one vectored
-    /// write), firing acks as bytes leave.
+    /// Writes as much of the connection's output as the socket takes, straight from the
+    /// connection's buffer (every frame queued since the last write goes in one call), firing
+    /// acks as bytes leave.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        while !self.out.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let count = self.out.io_slices(&mut slices);
-            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
+        loop {
+            let pending = self.conn.pending_transmit(self.now);
+            if pending.is_empty() {
+                break;
+            }
+            match Pin::new(&mut self.stream).poll_write(cx, pending) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(n)) => {
+                    self.conn.consume_transmit(n);
                     let shared = &self.client.shared;
-                    self.out.advance(n, |ack| fire(shared, ack));
+                    self.acks.fire_written(&self.conn, |ack| fire(shared, ack));
                     self.needs_flush = true;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
@@ -206,14 +212,8 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    /// Moves what the core wants sent into the write queue.
-    fn take_transmit(&mut self) {
-        self.out.take_from(&mut self.conn, Instant::now());
-    }
-
     fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
-        self.take_transmit();
-        if let Some(ack) = self.out.ack_when_written(ack) {
+        if let Some(ack) = self.acks.ack_when_written(&self.conn, ack) {
             fire(&self.client.shared, ack);
         }
     }
@@ -240,7 +240,6 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// Runs callbacks for every event the core has; returns the reason once it is closed.
     fn poll_events(&mut self, handler: &mut H) -> Option<CloseReason> {
         let progress = self.driver.poll_events(&mut self.conn, handler);
-        self.conn.release_read_buffer();
         if progress.connected {
             self.connected = true;
             self.client.shared.status.send_replace(Status::Connected);
@@ -253,18 +252,18 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Flushes what is left (typically a close frame), closes the socket, fails waiting senders.
     async fn shutdown(&mut self, reason: &CloseReason) {
-        self.take_transmit();
+        self.now = Instant::now();
         let flush = async {
             poll_fn(|cx| match self.poll_write(cx) {
                 Err(e) => Poll::Ready(Err(e)),
-                Ok(()) if self.out.is_empty() && !self.needs_flush => Poll::Ready(Ok(())),
+                Ok(()) if !self.conn.wants_write() && !self.needs_flush => Poll::Ready(Ok(())),
                 Ok(()) => Poll::Pending,
             })
             .await?;
             tokio::io::AsyncWriteExt::shutdown(&mut self.stream).await
         };
         let _ = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, flush).await;
-        for ack in self.out.drain_acks() {
+        for ack in self.acks.drain() {
             match ack {
                 Ack::Written(tx) => {
                     let _ = tx.send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
