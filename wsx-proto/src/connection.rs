@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
 use crate::frame::{encode_frame, Frame, OpCode};
 use crate::handshake::{ClientHandshake, Request, Response};
-use crate::mask::RandomSource;
+use crate::mask::random_mask_key;
 use crate::message::{MessageAssembler, OutgoingState};
 
 /// Where the connection is in its life.
@@ -55,7 +55,6 @@ pub struct ClientConnection {
     state: Phase,
     read_buf: BytesMut,
     write_buf: BytesMut,
-    rng: RandomSource,
     assembler: MessageAssembler,
     outgoing: OutgoingState,
     /// Armed when a timer starts; becomes an `Instant` at the next `poll_transmit(now)`.
@@ -94,9 +93,8 @@ enum Timer {
 impl ClientConnection {
     /// Starts a connection: the upgrade request is queued for [`poll_transmit`](Self::poll_transmit).
     pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
-        let mut rng = RandomSource::new();
         let mut write_buf = BytesMut::with_capacity(1024);
-        let handshake = ClientHandshake::start(request, &mut rng, &mut write_buf)?;
+        let handshake = ClientHandshake::start(request, &mut write_buf)?;
         Ok(Self {
             assembler: MessageAssembler::new(&config),
             config,
@@ -104,7 +102,6 @@ impl ClientConnection {
             // Allocated by the first read: idle connections should cost next to nothing.
             read_buf: BytesMut::new(),
             write_buf,
-            rng,
             outgoing: OutgoingState::default(),
             timer: Timer::Pending,
             pending: VecDeque::new(),
@@ -287,11 +284,11 @@ impl ClientConnection {
                         chunk_fin,
                         chunk_opcode,
                         chunk,
-                        Some(self.rng.mask_key()),
+                        Some(random_mask_key()),
                     );
                 }
             }
-            _ => encode_frame(&mut self.write_buf, fin, opcode, payload, Some(self.rng.mask_key())),
+            _ => encode_frame(&mut self.write_buf, fin, opcode, payload, Some(random_mask_key())),
         }
         Ok(())
     }
@@ -350,7 +347,7 @@ impl ClientConnection {
             true,
             OpCode::Close,
             &payload,
-            Some(self.rng.mask_key()),
+            Some(random_mask_key()),
         );
         self.timer = Timer::Pending;
     }

@@ -8,7 +8,7 @@ use sha1::{Digest, Sha1};
 
 use crate::error::{HandshakeError, RequestError};
 use crate::extension::NegotiatedExtensions;
-use crate::mask::RandomSource;
+use crate::mask::random_fill;
 use crate::url::WsUrl;
 
 const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -140,10 +140,10 @@ pub(crate) struct ClientHandshake {
 
 impl ClientHandshake {
     /// Writes the upgrade request into `out`.
-    pub(crate) fn start(request: &Request, rng: &mut RandomSource, out: &mut BytesMut) -> Result<Self, RequestError> {
+    pub(crate) fn start(request: &Request, out: &mut BytesMut) -> Result<Self, RequestError> {
         request.validate()?;
         let mut nonce = [0u8; 16];
-        rng.fill(&mut nonce);
+        random_fill(&mut nonce);
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
         let mut text = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
@@ -250,7 +250,7 @@ mod tests {
 
     fn start(request: &Request) -> (ClientHandshake, String) {
         let mut out = BytesMut::new();
-        let hs = ClientHandshake::start(request, &mut RandomSource::new(), &mut out).unwrap();
+        let hs = ClientHandshake::start(request, &mut out).unwrap();
         (hs, String::from_utf8(out.to_vec()).unwrap())
     }
 

@@ -52,6 +52,22 @@ pub fn rotate_mask_key(key: [u8; 4], offset: usize) -> [u8; 4] {
     rotated
 }
 
+thread_local! {
+    /// One pool per thread, shared by every connection driven on it: no per-connection
+    /// buffer, and one `getrandom` call per 64 keys whatever the number of connections.
+    static RANDOM: std::cell::RefCell<RandomSource> = const { std::cell::RefCell::new(RandomSource::new()) };
+}
+
+/// A fresh, unpredictable masking key.
+pub(crate) fn random_mask_key() -> [u8; 4] {
+    RANDOM.with(|r| r.borrow_mut().mask_key())
+}
+
+/// Fills `out` with random bytes (handshake nonces).
+pub(crate) fn random_fill(out: &mut [u8]) {
+    RANDOM.with(|r| r.borrow_mut().fill(out))
+}
+
 /// A source of fresh, unpredictable masking keys and handshake nonces.
 #[derive(Debug)]
 pub(crate) struct RandomSource {
@@ -60,7 +76,7 @@ pub(crate) struct RandomSource {
 }
 
 impl RandomSource {
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             pool: [0; RANDOM_BATCH],
             used: RANDOM_BATCH,

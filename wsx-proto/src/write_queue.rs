@@ -57,3 +57,54 @@ impl<W> PendingAcks<W> {
         self.acks.drain(..).map(|(_, ack)| ack)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::{Config, Request, WsUrl};
+
+    /// A connection with the handshake request still unwritten.
+    fn connection() -> ClientConnection {
+        ClientConnection::new(
+            &Request::new(WsUrl::parse("ws://localhost/").unwrap()),
+            Config::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn acks_fire_when_their_bytes_are_written() {
+        let mut conn = connection();
+        let mut acks = PendingAcks::default();
+        let request_len = conn.pending_transmit(Instant::now()).len();
+        assert!(acks.ack_when_written(&conn, Ack::Written("request")).is_none());
+        assert!(acks.ack_when_written(&conn, Ack::Permits(1)).is_none());
+        assert!(
+            acks.ack_when_written(&conn, Ack::Permits(2)).is_none(),
+            "merged with the permits before"
+        );
+        let mut fired = Vec::new();
+        conn.consume_transmit(request_len - 1);
+        acks.fire_written(&conn, |a| fired.push(format!("{a:?}")));
+        assert!(fired.is_empty());
+        conn.consume_transmit(1);
+        acks.fire_written(&conn, |a| fired.push(format!("{a:?}")));
+        assert_eq!(fired, ["Written(\"request\")", "Permits(3)"]);
+        assert!(conn.pending_transmit(Instant::now()).is_empty());
+        assert!(matches!(
+            acks.ack_when_written(&conn, Ack::Written("now")),
+            Some(Ack::Written("now"))
+        ));
+    }
+
+    #[test]
+    fn drained_acks_are_returned() {
+        let conn = connection();
+        let mut acks: PendingAcks<()> = PendingAcks::default();
+        assert!(acks.ack_when_written(&conn, Ack::Permits(4)).is_none());
+        assert_eq!(acks.drain().count(), 1);
+        assert_eq!(conn.transmitted_bytes(), 0);
+    }
+}

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use crate::queue::CommandQueue;
+use tokio::sync::{oneshot, watch, Semaphore};
 use wsx_proto::{CallbackGuard, CloseCode, CloseFrame, CloseReason, Frame, Handler, SendError, StatsSnapshot, Status};
 
 /// Frames queued by [`Client::send`] and not yet written; more makes `send` wait.
@@ -17,7 +18,7 @@ pub(crate) enum Command<H: Handler> {
 }
 
 pub(crate) struct Shared<H: Handler> {
-    pub(crate) commands: mpsc::UnboundedSender<Command<H>>,
+    pub(crate) commands: CommandQueue<Command<H>>,
     pub(crate) send_permits: Semaphore,
     pub(crate) status: watch::Sender<Status>,
     pub(crate) stats: Arc<wsx_proto::Stats>,
@@ -66,7 +67,7 @@ impl<H: Handler> Client<H> {
     pub fn cast(&self, msg: H::Cast) -> Result<(), SendError> {
         self.shared
             .commands
-            .send(Command::Cast(msg))
+            .push(Command::Cast(msg))
             .map_err(|_| self.terminated())
     }
 
@@ -85,7 +86,7 @@ impl<H: Handler> Client<H> {
         let (done, written) = oneshot::channel();
         self.shared
             .commands
-            .send(Command::SendFrame(frame, done))
+            .push(Command::SendFrame(frame, done))
             .map_err(|_| self.terminated())?;
         match tokio::time::timeout(timeout, written).await {
             Ok(Ok(result)) => result,
@@ -109,7 +110,7 @@ impl<H: Handler> Client<H> {
         permit.forget();
         self.shared
             .commands
-            .send(Command::Send(frame))
+            .push(Command::Send(frame))
             .map_err(|_| self.terminated())
     }
 
@@ -129,7 +130,7 @@ impl<H: Handler> Client<H> {
         }
         self.shared
             .commands
-            .send(Command::Close(frame))
+            .push(Command::Close(frame))
             .map_err(|_| self.terminated())
     }
 

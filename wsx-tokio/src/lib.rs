@@ -41,6 +41,7 @@
 mod readme_quick_start {}
 
 mod client;
+mod queue;
 mod stream;
 mod task;
 
@@ -48,7 +49,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 pub use wsx_proto::{
     Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
@@ -83,11 +84,10 @@ impl<H: Handler> wsx_proto::Start<H> for Tokio {
 
 /// Starts the client on the current tokio runtime.
 async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let (commands, receiver) = mpsc::unbounded_channel();
     let stats = Arc::new(wsx_proto::Stats::default());
     let client = Client {
         shared: Arc::new(Shared {
-            commands,
+            commands: queue::CommandQueue::new(),
             send_permits: Semaphore::new(SEND_QUEUE_FRAMES),
             status: watch::Sender::new(Status::Connecting),
             stats: stats.clone(),
@@ -106,7 +106,7 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
     let flags = StartFlags {
         first_attempt: (!async_start).then_some(first_tx),
     };
-    let task = run_client(handler, driver, client.clone(), receiver, flags);
+    let task = run_client(handler, driver, client.clone(), flags);
     tokio::spawn(tracing::Instrument::instrument(task, span));
     if async_start {
         return Ok(client);

@@ -1,5 +1,6 @@
 //! The connection task: socket I/O, timers and message plumbing around the core's `Driver`.
 
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
@@ -7,15 +8,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Handler, Next, PendingAcks, SendError, Status};
 
 use crate::client::{Client, Command, Shared};
 use crate::stream::{self, Stream};
 
-/// Commands handled per wake-up before the socket gets a turn again.
-const COMMAND_BATCH: usize = 256;
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -29,20 +28,21 @@ pub(crate) async fn run_client<H: Handler>(
     mut handler: H,
     mut driver: Driver<H>,
     client: Client<H>,
-    mut commands: mpsc::UnboundedReceiver<Command<H>>,
     mut flags: StartFlags,
 ) {
     let (reason, start_failed) = loop {
         driver.connecting();
         client.shared.status.send_replace(Status::Connecting);
-        let opened = async {
+        // Boxed: the connect and TLS futures are large and only live while connecting, so an
+        // open (or idle) connection's task does not carry their size.
+        let opened = Box::pin(async {
             let conn = ClientConnection::new(&driver.settings.request, driver.settings.config.clone())?;
             Ok::<_, wsx_proto::Error>((conn, stream::connect(&driver.settings).await?))
-        };
+        });
         let (reason, was_connected) = match opened.await {
             Ok((conn, stream)) => {
                 let mut connection = Connection::new(stream, conn, &mut driver, &client, &mut flags);
-                connection.run(&mut handler, &mut commands).await
+                connection.run(&mut handler).await
             }
             Err(e) => (CloseReason::Error(e), false),
         };
@@ -58,7 +58,7 @@ pub(crate) async fn run_client<H: Handler>(
     }
     // Refuse new commands before announcing the end, so nothing sent after `wait()` returns is
     // silently dropped.
-    commands.close();
+    client.shared.commands.close();
     client.shared.send_permits.close();
     client.shared.status.send_replace(Status::Terminated(reason.clone()));
     if let Some(tx) = flags.first_attempt.take() {
@@ -69,8 +69,9 @@ pub(crate) async fn run_client<H: Handler>(
 /// What a `send_frame` caller waits on.
 type WrittenTx = oneshot::Sender<Result<(), SendError>>;
 
-enum Step<H: Handler> {
-    Command(Command<H>),
+enum Step {
+    /// Commands were taken into the batch.
+    Commands,
     Read,
     Eof,
     Timer,
@@ -85,6 +86,8 @@ struct Connection<'a, H: Handler> {
     client: &'a Client<H>,
     flags: &'a mut StartFlags,
     acks: PendingAcks<WrittenTx>,
+    /// Commands taken from the queue in one go, handled in order.
+    batch: VecDeque<Command<H>>,
     /// The time of the current wake-up: the clock is read once per loop turn.
     now: Instant,
     sleep: Pin<Box<Sleep>>,
@@ -107,6 +110,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             client,
             flags,
             acks: PendingAcks::default(),
+            batch: VecDeque::new(),
             now: Instant::now(),
             sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
             connected: false,
@@ -114,11 +118,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         }
     }
 
-    async fn run(
-        &mut self,
-        handler: &mut H,
-        commands: &mut mpsc::UnboundedReceiver<Command<H>>,
-    ) -> (CloseReason, bool) {
+    async fn run(&mut self, handler: &mut H) -> (CloseReason, bool) {
         let mut closed = self.poll_events(handler);
         while closed.is_none() {
             self.now = Instant::now();
@@ -126,15 +126,11 @@ impl<'a, H: Handler> Connection<'a, H> {
             if let Some(at) = deadline {
                 self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
             }
-            let step = poll_fn(|cx| self.poll_step(cx, commands, deadline.is_some())).await;
+            let step = poll_fn(|cx| self.poll_step(cx, deadline.is_some())).await;
             closed = match step {
-                Step::Command(command) => {
-                    self.on_command(handler, command);
-                    for _ in 0..COMMAND_BATCH {
-                        match commands.try_recv() {
-                            Ok(command) => self.on_command(handler, command),
-                            Err(_) => break,
-                        }
+                Step::Commands => {
+                    while let Some(command) = self.batch.pop_front() {
+                        self.on_command(handler, command);
                     }
                     self.poll_events(handler)
                 }
@@ -151,21 +147,17 @@ impl<'a, H: Handler> Connection<'a, H> {
             };
         }
         let reason = closed.unwrap_or(CloseReason::Dropped);
-        self.shutdown(&reason).await;
+        // Boxed for the same reason: only the last moments of a connection need it.
+        Box::pin(self.shutdown(&reason)).await;
         (reason, self.connected)
     }
 
-    fn poll_step(
-        &mut self,
-        cx: &mut Context<'_>,
-        commands: &mut mpsc::UnboundedReceiver<Command<H>>,
-        timer_armed: bool,
-    ) -> Poll<Step<H>> {
+    fn poll_step(&mut self, cx: &mut Context<'_>, timer_armed: bool) -> Poll<Step> {
         if let Err(e) = self.poll_write(cx) {
             return Poll::Ready(Step::Failed(e));
         }
-        if let Poll::Ready(Some(command)) = commands.poll_recv(cx) {
-            return Poll::Ready(Step::Command(command));
+        if self.client.shared.commands.poll_take(cx, &mut self.batch).is_ready() {
+            return Poll::Ready(Step::Commands);
         }
         let wanted = self.conn.bytes_wanted();
         match self.stream.poll_read_into(cx, self.conn.read_buffer(), wanted) {
