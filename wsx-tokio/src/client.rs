@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::queue::CommandQueue;
-use tokio::sync::{oneshot, watch, Semaphore};
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::{oneshot, Notify, Semaphore};
 use wsx_proto::{CallbackGuard, CloseCode, CloseFrame, CloseReason, Frame, Handler, SendError, StatsSnapshot, Status};
 
 /// Frames queued by [`Client::send`] and not yet written; more makes `send` wait.
@@ -20,7 +22,7 @@ pub(crate) enum Command<H: Handler> {
 pub(crate) struct Shared<H: Handler> {
     pub(crate) commands: CommandQueue<Command<H>>,
     pub(crate) send_permits: Semaphore,
-    pub(crate) status: watch::Sender<Status>,
+    pub(crate) status: StatusCell,
     pub(crate) stats: Arc<wsx_proto::Stats>,
 }
 
@@ -40,7 +42,7 @@ impl<H: Handler> Clone for Client<H> {
 impl<H: Handler> std::fmt::Debug for Client<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("status", &*self.shared.status.borrow())
+            .field("status", &*self.shared.status.get())
             .finish()
     }
 }
@@ -55,11 +57,11 @@ impl<H: Handler> Client<H> {
     }
 
     fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
-        self.shared.status.borrow().check_sendable(frame)
+        self.shared.status.get().check_sendable(frame)
     }
 
     fn terminated(&self) -> SendError {
-        self.shared.status.borrow().gone_error()
+        self.shared.status.get().gone_error()
     }
 
     /// Delivers `msg` to the handler's `handle_cast` (WebSockex's `cast/2`). Never waits.
@@ -136,24 +138,49 @@ impl<H: Handler> Client<H> {
 
     /// The current status.
     pub fn status(&self) -> Status {
-        self.shared.status.borrow().clone()
+        self.shared.status.get().clone()
     }
 
     /// Waits until the client stops for good and returns the final reason.
     pub async fn wait(&self) -> CloseReason {
-        let mut status = self.shared.status.subscribe();
         loop {
-            if let Status::Terminated(reason) = &*status.borrow_and_update() {
+            // Listen first, then look: a change in between still wakes the listener.
+            let changed = self.shared.status.changed.notified();
+            if let Status::Terminated(reason) = &*self.shared.status.get() {
                 return reason.clone();
             }
-            if status.changed().await.is_err() {
-                return CloseReason::Dropped;
-            }
+            changed.await;
         }
     }
 
     /// Frames and bytes in and out so far, over all connections.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
+    }
+}
+
+/// The client's status, and a notification when it changes (lighter than a `watch` channel,
+/// which matters for many idle connections).
+pub(crate) struct StatusCell {
+    status: Mutex<Status>,
+    changed: Notify,
+}
+
+impl StatusCell {
+    pub(crate) fn new(status: Status) -> Self {
+        Self {
+            status: Mutex::new(status),
+            changed: Notify::new(),
+        }
+    }
+
+    pub(crate) fn get(&self) -> MutexGuard<'_, Status> {
+        // Nothing panics while the lock is held; a poisoned lock still holds a valid status.
+        self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn set(&self, status: Status) {
+        *self.get() = status;
+        self.changed.notify_waiters();
     }
 }

@@ -49,7 +49,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{oneshot, watch, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 pub use wsx_proto::{
     Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
@@ -89,7 +89,7 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
         shared: Arc::new(Shared {
             commands: queue::CommandQueue::new(),
             send_permits: Semaphore::new(SEND_QUEUE_FRAMES),
-            status: watch::Sender::new(Status::Connecting),
+            status: client::StatusCell::new(Status::Connecting),
             stats: stats.clone(),
         }),
     };
@@ -106,7 +106,7 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
     let flags = StartFlags {
         first_attempt: (!async_start).then_some(first_tx),
     };
-    let task = run_client(handler, driver, client.clone(), flags);
+    let task = run_client(handler, Box::new(driver), client.clone(), flags);
     tokio::spawn(tracing::Instrument::instrument(task, span));
     if async_start {
         return Ok(client);

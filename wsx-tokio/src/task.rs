@@ -24,29 +24,36 @@ pub(crate) struct StartFlags {
 }
 
 /// Runs a client until `handle_disconnect` says stop, then `terminate`.
+///
+/// The driver comes boxed and the connection is built outside the `match` on the connect
+/// result: both keep the task's future small (an async fn's arguments and match temporaries
+/// each take their own slot in it), which is most of an idle connection's memory.
 pub(crate) async fn run_client<H: Handler>(
     mut handler: H,
-    mut driver: Driver<H>,
+    mut driver: Box<Driver<H>>,
     client: Client<H>,
     mut flags: StartFlags,
 ) {
     let (reason, start_failed) = loop {
         driver.connecting();
-        client.shared.status.send_replace(Status::Connecting);
+        client.shared.status.set(Status::Connecting);
         // Boxed: the connect and TLS futures are large and only live while connecting, so an
         // open (or idle) connection's task does not carry their size.
         let opened = Box::pin(async {
             let conn = ClientConnection::new(&driver.settings.request, driver.settings.config.clone())?;
             Ok::<_, wsx_proto::Error>((conn, stream::connect(&driver.settings).await?))
         });
-        let (reason, was_connected) = match opened.await {
-            Ok((conn, stream)) => {
-                let mut connection = Connection::new(stream, conn, &mut driver, &client, &mut flags);
-                connection.run(&mut handler).await
-            }
-            Err(e) => (CloseReason::Error(e), false),
+        let mut opened = match opened.await {
+            Ok((conn, stream)) => Ok(Connection::new(stream, conn, &mut driver, &client, &mut flags)),
+            Err(e) => Err(e),
         };
-        client.shared.status.send_replace(Status::Connecting);
+        // Run it in place (by reference): moving it out would give it a second slot.
+        let (reason, was_connected) = match &mut opened {
+            Ok(connection) => connection.run(&mut handler).await,
+            Err(e) => (CloseReason::Error(e.clone()), false),
+        };
+        drop(opened);
+        client.shared.status.set(Status::Connecting);
         match driver.disconnected(&mut handler, reason, was_connected) {
             Next::Reconnect => {}
             Next::Stop(reason) => break (reason, false),
@@ -60,7 +67,7 @@ pub(crate) async fn run_client<H: Handler>(
     // silently dropped.
     client.shared.commands.close();
     client.shared.send_permits.close();
-    client.shared.status.send_replace(Status::Terminated(reason.clone()));
+    client.shared.status.set(Status::Terminated(reason.clone()));
     if let Some(tx) = flags.first_attempt.take() {
         let _ = tx.send(Err(reason));
     }
@@ -234,7 +241,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         let progress = self.driver.poll_events(&mut self.conn, handler);
         if progress.connected {
             self.connected = true;
-            self.client.shared.status.send_replace(Status::Connected);
+            self.client.shared.status.set(Status::Connected);
             if let Some(tx) = self.flags.first_attempt.take() {
                 let _ = tx.send(Ok(()));
             }
