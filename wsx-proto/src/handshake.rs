@@ -99,8 +99,9 @@ fn is_token(s: &str) -> bool {
 /// The server's accepted upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// All response headers, names as sent.
-    pub headers: Vec<(String, Bytes)>,
+    /// The header lines as received (`Name: value\r\n` each), kept in one buffer: a
+    /// connection holds its response for its whole life.
+    header_block: Bytes,
     /// The subprotocol the server chose, if any.
     pub subprotocol: Option<String>,
     /// The extensions the server accepted.
@@ -108,10 +109,19 @@ pub struct Response {
 }
 
 impl Response {
+    /// All response headers in order, names as sent, values trimmed.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.header_block.split(|&b| b == b'\n').filter_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, line[colon + 1..].trim_ascii()))
+        })
+    }
+
     /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&Bytes> {
-        self.headers
-            .iter()
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
@@ -227,9 +237,10 @@ impl ClientHandshake {
             None => None,
         };
         let extensions = NegotiatedExtensions::negotiate(&self.extensions, values("sec-websocket-extensions"))?;
-        let _ = buf.split_to(header_len);
+        let head = buf.split_to(header_len);
+        let first_line_end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |i| i + 1);
         Ok(Some(Response {
-            headers,
+            header_block: Bytes::copy_from_slice(&head[first_line_end..]),
             subprotocol,
             extensions,
         }))
@@ -342,7 +353,8 @@ mod tests {
                 Some(r) => r,
                 None => hs.parse_response(&mut buf, 16 << 10).unwrap().unwrap(),
             };
-            assert_eq!(resp.header("x-server").map(|v| &v[..]), Some(&b"test"[..]));
+            assert_eq!(resp.header("x-server"), Some(&b"test"[..]));
+            assert_eq!(resp.headers().count(), 4);
             assert_eq!(&buf[..], &[0x81, 0x02, b'h', b'i']);
         }
     }

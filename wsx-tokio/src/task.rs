@@ -97,7 +97,8 @@ struct Connection<'a, H: Handler> {
     batch: VecDeque<Command<H>>,
     /// The time of the current wake-up: the clock is read once per loop turn.
     now: Instant,
-    sleep: Pin<Box<Sleep>>,
+    /// Made on first use: an idle open connection arms no timer.
+    sleep: Option<Pin<Box<Sleep>>>,
     connected: bool,
     needs_flush: bool,
 }
@@ -119,7 +120,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             acks: PendingAcks::default(),
             batch: VecDeque::new(),
             now: Instant::now(),
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            sleep: None,
             connected: false,
             needs_flush: false,
         }
@@ -131,7 +132,11 @@ impl<'a, H: Handler> Connection<'a, H> {
             self.now = Instant::now();
             let deadline = self.driver.next_deadline(&mut self.conn, self.now);
             if let Some(at) = deadline {
-                self.sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+                let at = tokio::time::Instant::from_std(at);
+                match &mut self.sleep {
+                    Some(sleep) => sleep.as_mut().reset(at),
+                    None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
             }
             let step = poll_fn(|cx| self.poll_step(cx, deadline.is_some())).await;
             closed = match step {
@@ -174,7 +179,12 @@ impl<'a, H: Handler> Connection<'a, H> {
             Poll::Ready(Err(e)) => return Poll::Ready(Step::Failed(e)),
             Poll::Pending => {}
         }
-        if timer_armed && self.sleep.as_mut().poll(cx).is_ready() {
+        if timer_armed
+            && self
+                .sleep
+                .as_mut()
+                .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready())
+        {
             return Poll::Ready(Step::Timer);
         }
         Poll::Pending
