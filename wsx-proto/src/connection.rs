@@ -255,12 +255,16 @@ impl ClientConnection {
 
     /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
     /// [`Frame::Close`] is the same as [`close`](Self::close).
-    pub fn send(&mut self, frame: Frame) -> Result<(), EncodeError> {
+    ///
+    /// Takes the frame by value or by reference (`&Frame`): the payload is copied into the
+    /// output buffer either way.
+    pub fn send(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
+        let frame = frame.borrow();
         frame.validate()?;
         if !matches!(self.state, Phase::Open) {
             return Err(EncodeError::NotOpen);
         }
-        let (opcode, payload, fin) = match &frame {
+        let (opcode, payload, fin) = match frame {
             Frame::Close(close) => return self.close(close.clone()),
             Frame::Text(t) => (OpCode::Text, t.as_bytes(), true),
             Frame::Binary(b) => (OpCode::Binary, b, true),

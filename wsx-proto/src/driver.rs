@@ -457,7 +457,7 @@ impl<H: Handler> Driver<H> {
         }
         let result = match &frame {
             Frame::Close(close) => conn.close(close.clone()),
-            _ => conn.send(frame.clone()),
+            _ => conn.send(&frame),
         };
         if result.is_ok() {
             Stats::count(&self.stats.frames_out, &self.stats.bytes_out, &frame);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::queue::CommandQueue;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::{oneshot, Notify, Semaphore};
@@ -57,6 +58,10 @@ impl<H: Handler> Client<H> {
     }
 
     fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
+        if self.shared.status.is_connected() {
+            // The hot path of `send`: no lock while connected.
+            return frame.validate().map_err(SendError::Encode);
+        }
         self.shared.status.get().check_sendable(frame)
     }
 
@@ -163,12 +168,15 @@ impl<H: Handler> Client<H> {
 /// which matters for many idle connections).
 pub(crate) struct StatusCell {
     status: Mutex<Status>,
+    /// Mirrors `status == Connected` for lock-free checks.
+    connected: AtomicBool,
     changed: Notify,
 }
 
 impl StatusCell {
     pub(crate) fn new(status: Status) -> Self {
         Self {
+            connected: AtomicBool::new(status == Status::Connected),
             status: Mutex::new(status),
             changed: Notify::new(),
         }
@@ -180,7 +188,14 @@ impl StatusCell {
     }
 
     pub(crate) fn set(&self, status: Status) {
-        *self.get() = status;
+        let mut current = self.get();
+        self.connected.store(status == Status::Connected, Ordering::Release);
+        *current = status;
+        drop(current);
         self.changed.notify_waiters();
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
     }
 }
