@@ -34,8 +34,9 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
         .map_err(|_| Error::ConnectTimeout)?
 }
 
-/// Free space made in the read buffer before each read.
-const READ_RESERVE: usize = 16 * 1024;
+/// Free space made in the read buffer before each read (a busy connection keeps it; an idle one
+/// frees it).
+const READ_RESERVE: usize = 64 * 1024;
 
 impl Stream {
     /// Reads into `buf`, reserving room for at least `wanted` bytes (the rest of a large frame)
