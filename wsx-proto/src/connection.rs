@@ -31,8 +31,9 @@ pub enum State {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
-    /// The server accepted the upgrade.
-    Connected(Response),
+    /// The server accepted the upgrade. (Boxed: it happens once, and a small `Event` is
+    /// cheaper to return for every frame.)
+    Connected(Box<Response>),
     /// A message, fragment, ping, pong or close frame from the server. Pings are not answered
     /// automatically: send [`Frame::Pong`] with the same payload (the callback trait's
     /// default `handle_ping` does). A close frame is for information: the connection answers
@@ -180,7 +181,7 @@ impl ClientConnection {
                         self.state = Phase::Open;
                         self.timer = Timer::Idle;
                         self.assembler.set_reserved_bits(response.extensions.reserved_bits());
-                        return Some(Event::Connected(response));
+                        return Some(Event::Connected(Box::new(response)));
                     }
                     Ok(None) => return None,
                     Err(e) => Err(Error::Handshake(e)),

@@ -294,7 +294,7 @@ impl<H: Handler> Driver<H> {
             match event {
                 Event::Connected(response) => {
                     tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, "successfully connected");
-                    self.response = Some(response);
+                    self.response = Some(*response);
                     self.emit(TelemetryKind::Connected);
                     progress.connected = true;
                     self.with_context(

@@ -4,8 +4,9 @@
 //! so keys come from the operating system's random source, fetched in batches to keep the
 //! syscall off the per-frame path.
 
-/// How many bytes of randomness one `getrandom` call fetches (64 mask keys).
-const RANDOM_BATCH: usize = 256;
+/// How many bytes of randomness one `getrandom` call fetches (1024 mask keys; the pool is
+/// per thread, not per connection).
+const RANDOM_BATCH: usize = 4096;
 
 /// Width of the block the masking loop works on; LLVM turns the fixed-size inner loop into
 /// vector XORs, which is what lets masking run at close to `memcpy` speed.
