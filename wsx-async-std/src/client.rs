@@ -15,12 +15,7 @@ pub(crate) const SEND_QUEUE_FRAMES: usize = 4096;
 /// Where a `send_frame` caller learns whether its frame was written.
 pub(crate) type WrittenTx = async_channel::Sender<Result<(), SendError>>;
 
-pub(crate) enum Command<H: Handler> {
-    Cast(H::Cast),
-    SendFrame(Frame, WrittenTx),
-    Send(Frame),
-    Close(Option<CloseFrame>),
-}
+pub(crate) type Command<H> = wsx_proto::Command<H, WrittenTx>;
 
 pub(crate) struct Shared<H: Handler> {
     pub(crate) commands: async_channel::Sender<Command<H>>,

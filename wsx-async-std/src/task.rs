@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use futures_lite::FutureExt;
-use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Error, Handler, Next, PendingAcks, SendError, Status};
+use wsx_proto::{
+    Ack, ClientConnection, CloseReason, CommandResult, Driver, Error, Handler, Next, PendingAcks, SendError, Status,
+};
 
 use crate::client::{Client, Command, Shared, WrittenTx};
 use crate::stream::{self, Stream};
@@ -279,28 +281,16 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
-        if let Some(ack) = self.acks.ack_when_written(&self.conn, ack) {
-            fire(&self.client.shared, ack);
-        }
-    }
-
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
-        match command {
-            Command::Cast(msg) => self.driver.cast(&mut self.conn, handler, msg),
-            Command::SendFrame(frame, tx) => match self.driver.send_frame(&mut self.conn, frame) {
-                Ok(()) => self.ack_after_queued(Ack::Written(tx)),
-                Err(e) => {
-                    let _ = tx.try_send(Err(e));
-                }
-            },
-            Command::Send(frame) => {
-                if let Err(e) = self.driver.send_frame(&mut self.conn, frame) {
-                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
-                }
-                self.ack_after_queued(Ack::Permits(1));
+        match self
+            .driver
+            .handle_command(&mut self.conn, handler, &mut self.acks, command)
+        {
+            CommandResult::Done => {}
+            CommandResult::FireNow(ack) => fire(&self.client.shared, ack),
+            CommandResult::Refused(tx, e) => {
+                let _ = tx.try_send(Err(e));
             }
-            Command::Close(frame) => self.driver.close(&mut self.conn, frame),
         }
     }
 

@@ -16,12 +16,10 @@ pub(crate) const SEND_QUEUE_FRAMES: usize = 4096;
 /// Default timeout of [`Client::send_frame`].
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(crate) enum Command<H: Handler> {
-    Cast(H::Cast),
-    SendFrame(Frame, mpsc::SyncSender<Result<(), SendError>>),
-    Send(Frame),
-    Close(Option<CloseFrame>),
-}
+/// What a `send_frame` caller waits on.
+pub(crate) type WrittenTx = mpsc::SyncSender<Result<(), SendError>>;
+
+pub(crate) type Command<H> = wsx_proto::Command<H, WrittenTx>;
 
 /// Everything the connection thread waits for, in one queue.
 pub(crate) enum Input<H: Handler> {

@@ -4,9 +4,11 @@
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use wsx_proto::{ClientConnection, CloseReason, Driver, Handler, Next, SendError, Status};
+use wsx_proto::{
+    Ack, ClientConnection, CloseReason, CommandResult, Driver, Handler, Next, PendingAcks, SendError, Status,
+};
 
-use crate::client::{Client, Command, Input};
+use crate::client::{Client, Command, Input, Shared, WrittenTx};
 use crate::stream::{self, Received, Socket};
 
 /// Commands handled per wake-up before the socket gets a turn again.
@@ -43,8 +45,7 @@ pub(crate) fn run_client<H: Handler>(
                     driver: &mut driver,
                     client: &client,
                     flags: &mut flags,
-                    written_acks: Vec::new(),
-                    written_slots: 0,
+                    acks: PendingAcks::default(),
                     connected: false,
                 };
                 connection.run(&mut handler, &inbox)
@@ -79,10 +80,8 @@ struct Connection<'a, H: Handler> {
     driver: &'a mut Driver<H>,
     client: &'a Client<H>,
     flags: &'a mut StartFlags,
-    /// `send_frame` callers whose frames go out with the next write.
-    written_acks: Vec<mpsc::SyncSender<Result<(), SendError>>>,
-    /// Pipelined `send` slots to give back after the next write.
-    written_slots: usize,
+    /// Waiting `send_frame` callers and pipelined send slots, by written byte offset.
+    acks: PendingAcks<WrittenTx>,
     connected: bool,
 }
 
@@ -174,21 +173,15 @@ impl<H: Handler> Connection<'_, H> {
     }
 
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
-        match command {
-            Command::Cast(msg) => self.driver.cast(&mut self.conn, handler, msg),
-            Command::SendFrame(frame, tx) => match self.driver.send_frame(&mut self.conn, frame) {
-                Ok(()) => self.written_acks.push(tx),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            },
-            Command::Send(frame) => {
-                if let Err(e) = self.driver.send_frame(&mut self.conn, frame) {
-                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
-                }
-                self.written_slots += 1;
+        match self
+            .driver
+            .handle_command(&mut self.conn, handler, &mut self.acks, command)
+        {
+            CommandResult::Done => {}
+            CommandResult::FireNow(ack) => fire(&self.client.shared, ack),
+            CommandResult::Refused(tx, e) => {
+                let _ = tx.send(Err(e));
             }
-            Command::Close(frame) => self.driver.close(&mut self.conn, frame),
         }
     }
 
@@ -201,13 +194,8 @@ impl<H: Handler> Connection<'_, H> {
             let written = pending.len();
             self.conn.consume_transmit(written);
         }
-        for tx in self.written_acks.drain(..) {
-            let _ = tx.send(Ok(()));
-        }
-        if self.written_slots > 0 {
-            let freed = std::mem::take(&mut self.written_slots);
-            self.client.shared.send_slots.update(|free| *free += freed);
-        }
+        let shared = &self.client.shared;
+        self.acks.fire_written(&self.conn, |ack| fire(shared, ack));
         Ok(())
     }
 
@@ -218,10 +206,23 @@ impl<H: Handler> Connection<'_, H> {
             let _ = self.socket.write_all(&bytes);
         }
         self.socket.shutdown();
-        for tx in self.written_acks.drain(..) {
-            let _ = tx.send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+        for ack in self.acks.drain() {
+            match ack {
+                Ack::Written(tx) => {
+                    let _ = tx.send(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+                }
+                Ack::Permits(n) => self.client.shared.send_slots.update(|free| *free += n),
+            }
         }
-        let freed = std::mem::take(&mut self.written_slots);
-        self.client.shared.send_slots.update(|free| *free += freed);
+    }
+}
+
+/// Tells a `send_frame` caller its frame left, or gives pipelined `send` slots back.
+fn fire<H: Handler>(shared: &Shared<H>, ack: Ack<WrittenTx>) {
+    match ack {
+        Ack::Written(tx) => {
+            let _ = tx.send(Ok(()));
+        }
+        Ack::Permits(n) => shared.send_slots.update(|free| *free += n),
     }
 }

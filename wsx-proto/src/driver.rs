@@ -16,6 +16,7 @@ use crate::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 use crate::handshake::Response;
 use crate::settings::ConnectSettings;
 use crate::start::StartOptions;
+use crate::write_queue::{Ack, PendingAcks};
 
 /// Frame and byte counters of a client, over all its connections (WebSockex's `:sys`
 /// statistics). Shared between the connection task and the client handles.
@@ -155,6 +156,31 @@ impl<H: Handler> std::fmt::Debug for Driver<H> {
             .field("stats", &self.stats.snapshot())
             .finish_non_exhaustive()
     }
+}
+
+/// A message from a client handle to its connection task. `W` is the adapter's channel that
+/// tells a `send_frame` caller the outcome.
+#[derive(Debug)]
+pub enum Command<H: Handler, W> {
+    /// `cast`: deliver to `handle_cast`.
+    Cast(H::Cast),
+    /// `send_frame`: send, and answer on `W` once written (or why not).
+    SendFrame(Frame, W),
+    /// Pipelined `send`: send; one send slot comes back once written.
+    Send(Frame),
+    /// `close` / `close_with`.
+    Close(Option<CloseFrame>),
+}
+
+/// What the adapter does after [`Driver::handle_command`].
+#[derive(Debug)]
+pub enum CommandResult<W> {
+    /// Nothing more: any ack waits in the [`PendingAcks`] for its bytes.
+    Done,
+    /// Fire this ack now (nothing was queued ahead of it).
+    FireNow(Ack<W>),
+    /// Answer the `send_frame` caller with this error.
+    Refused(W, SendError),
 }
 
 /// What an unhandled failure of the first connect does.
@@ -346,6 +372,40 @@ impl<H: Handler> Driver<H> {
             }
         }
         progress
+    }
+
+    /// Runs one command from a client handle; acks for written bytes go into `acks`.
+    pub fn handle_command<W>(
+        &mut self,
+        conn: &mut ClientConnection,
+        handler: &mut H,
+        acks: &mut PendingAcks<W>,
+        command: Command<H, W>,
+    ) -> CommandResult<W> {
+        let ack = match command {
+            Command::Cast(msg) => {
+                self.cast(conn, handler, msg);
+                return CommandResult::Done;
+            }
+            Command::Close(frame) => {
+                self.close(conn, frame);
+                return CommandResult::Done;
+            }
+            Command::SendFrame(frame, reply) => match self.send_frame(conn, frame) {
+                Ok(()) => Ack::Written(reply),
+                Err(e) => return CommandResult::Refused(reply, e),
+            },
+            Command::Send(frame) => {
+                if let Err(e) = self.send_frame(conn, frame) {
+                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
+                }
+                Ack::Permits(1)
+            }
+        };
+        match acks.ack_when_written(conn, ack) {
+            Some(ack) => CommandResult::FireNow(ack),
+            None => CommandResult::Done,
+        }
     }
 
     /// Delivers a cast to `handle_cast`, or keeps it until connected (WebSockex delivers casts

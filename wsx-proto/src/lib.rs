@@ -62,7 +62,9 @@ pub use crate::client::{CallbackGuard, SendError, Status};
 pub use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
 pub use crate::config::Config;
 pub use crate::connection::{ClientConnection, Event, State};
-pub use crate::driver::{Driver, Next, Observer, Progress, Stats, StatsSnapshot, Telemetry, TelemetryKind};
+pub use crate::driver::{
+    Command, CommandResult, Driver, Next, Observer, Progress, Stats, StatsSnapshot, Telemetry, TelemetryKind,
+};
 pub use crate::error::{is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RequestError, UrlError};
 pub use crate::extension::NegotiatedExtensions;
 pub use crate::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};

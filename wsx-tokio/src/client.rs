@@ -13,12 +13,10 @@ use wsx_proto::{CallbackGuard, CloseCode, CloseFrame, CloseReason, Frame, Handle
 /// Frames queued by [`Client::send`] and not yet written; more makes `send` wait.
 pub(crate) const SEND_QUEUE_FRAMES: usize = 4096;
 
-pub(crate) enum Command<H: Handler> {
-    Cast(H::Cast),
-    SendFrame(Frame, oneshot::Sender<Result<(), SendError>>),
-    Send(Frame),
-    Close(Option<CloseFrame>),
-}
+/// What a `send_frame` caller waits on.
+pub(crate) type WrittenTx = oneshot::Sender<Result<(), SendError>>;
+
+pub(crate) type Command<H> = wsx_proto::Command<H, WrittenTx>;
 
 pub(crate) struct Shared<H: Handler> {
     pub(crate) commands: CommandQueue<Command<H>>,

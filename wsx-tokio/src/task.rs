@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
-use wsx_proto::{Ack, ClientConnection, CloseReason, Driver, Handler, Next, PendingAcks, SendError, Status};
+use wsx_proto::{
+    Ack, ClientConnection, CloseReason, CommandResult, Driver, Handler, Next, PendingAcks, SendError, Status,
+};
 
-use crate::client::{Client, Command, Shared};
+use crate::client::{Client, Command, Shared, WrittenTx};
 use crate::stream::{self, Stream};
 
 /// How long the last bytes (e.g. a close frame) may take to leave before the socket is dropped.
@@ -72,9 +74,6 @@ pub(crate) async fn run_client<H: Handler>(
         let _ = tx.send(Err(reason));
     }
 }
-
-/// What a `send_frame` caller waits on.
-type WrittenTx = oneshot::Sender<Result<(), SendError>>;
 
 enum Step {
     /// Commands were taken into the batch.
@@ -221,28 +220,16 @@ impl<'a, H: Handler> Connection<'a, H> {
         Ok(())
     }
 
-    fn ack_after_queued(&mut self, ack: Ack<WrittenTx>) {
-        if let Some(ack) = self.acks.ack_when_written(&self.conn, ack) {
-            fire(&self.client.shared, ack);
-        }
-    }
-
     fn on_command(&mut self, handler: &mut H, command: Command<H>) {
-        match command {
-            Command::Cast(msg) => self.driver.cast(&mut self.conn, handler, msg),
-            Command::SendFrame(frame, tx) => match self.driver.send_frame(&mut self.conn, frame) {
-                Ok(()) => self.ack_after_queued(Ack::Written(tx)),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            },
-            Command::Send(frame) => {
-                if let Err(e) = self.driver.send_frame(&mut self.conn, frame) {
-                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
-                }
-                self.ack_after_queued(Ack::Permits(1));
+        match self
+            .driver
+            .handle_command(&mut self.conn, handler, &mut self.acks, command)
+        {
+            CommandResult::Done => {}
+            CommandResult::FireNow(ack) => fire(&self.client.shared, ack),
+            CommandResult::Refused(tx, e) => {
+                let _ = tx.send(Err(e));
             }
-            Command::Close(frame) => self.driver.close(&mut self.conn, frame),
         }
     }
 
