@@ -254,22 +254,14 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// connection's buffer (every frame queued since the last write goes in one call), firing
     /// acks as bytes leave.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        loop {
-            let pending = self.conn.pending_transmit(self.now);
-            if pending.is_empty() {
-                break;
-            }
-            match Pin::new(&mut self.stream).poll_write(cx, pending) {
-                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => {
-                    self.conn.consume_transmit(n);
-                    let shared = &self.client.shared;
-                    self.acks.fire_written(&self.conn, |ack| fire(shared, ack));
-                    self.needs_flush = true;
-                }
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(()),
-            }
+        let stream = &mut self.stream;
+        let shared = &self.client.shared;
+        let write = |buf: &[u8]| Pin::new(&mut *stream).poll_write(cx, buf);
+        if self
+            .acks
+            .write_pending(&mut self.conn, self.now, write, |ack| fire(shared, ack))?
+        {
+            self.needs_flush = true;
         }
         if self.needs_flush {
             match Pin::new(&mut self.stream).poll_flush(cx) {

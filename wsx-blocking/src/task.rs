@@ -2,6 +2,7 @@
 //! the handle's commands and the core's timers.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use wsx_proto::{
@@ -188,14 +189,12 @@ impl<H: Handler> Connection<'_, H> {
     /// Writes everything the core has queued (one write for all queued frames), then tells
     /// the waiting senders.
     fn write_pending(&mut self) -> std::io::Result<()> {
-        let pending = self.conn.pending_transmit(Instant::now());
-        if !pending.is_empty() {
-            self.socket.write_all(pending)?;
-            let written = pending.len();
-            self.conn.consume_transmit(written);
-        }
+        let socket = &mut self.socket;
         let shared = &self.client.shared;
-        self.acks.fire_written(&self.conn, |ack| fire(shared, ack));
+        // A blocking write takes everything (or fails), so it is always ready.
+        let write = |buf: &[u8]| Poll::Ready(socket.write_all(buf).map(|()| buf.len()));
+        self.acks
+            .write_pending(&mut self.conn, Instant::now(), write, |ack| fire(shared, ack))?;
         Ok(())
     }
 

@@ -3,6 +3,9 @@
 //! ([`ClientConnection::pending_transmit`]); this tracks acks against its byte counters.
 
 use std::collections::VecDeque;
+use std::io;
+use std::task::Poll;
+use std::time::Instant;
 
 use crate::connection::ClientConnection;
 
@@ -52,6 +55,37 @@ impl<W> PendingAcks<W> {
         }
     }
 
+    /// Writes as much of `conn`'s output as `write` takes, straight from the connection's
+    /// buffer (everything queued goes in one call), handing acks that became due to `fire`.
+    /// `write` is the adapter's socket: `Pending` (or a short write) ends the attempt. Returns
+    /// whether any bytes were written (so a flush is due).
+    pub fn write_pending(
+        &mut self,
+        conn: &mut ClientConnection,
+        now: Instant,
+        mut write: impl FnMut(&[u8]) -> Poll<io::Result<usize>>,
+        mut fire: impl FnMut(Ack<W>),
+    ) -> io::Result<bool> {
+        let mut wrote = false;
+        loop {
+            let pending = conn.pending_transmit(now);
+            if pending.is_empty() {
+                return Ok(wrote);
+            }
+            match write(pending) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    conn.consume_transmit(n);
+                    self.fire_written(conn, &mut fire);
+                    wrote = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(wrote),
+            }
+        }
+    }
+
     /// Takes every pending ack (the connection is gone): to be failed or given back.
     pub fn drain(&mut self) -> impl Iterator<Item = Ack<W>> + '_ {
         self.acks.drain(..).map(|(_, ack)| ack)
@@ -60,7 +94,6 @@ impl<W> PendingAcks<W> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
     use crate::{Config, Request, WsUrl};
