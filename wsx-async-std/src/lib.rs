@@ -80,23 +80,20 @@ mod task;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 pub use wsx_proto::{
-    Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
+    Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
     Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
     WsUrl,
 };
 
 pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
-use crate::client::{SendPermits, Shared, StatusCell, SEND_QUEUE_FRAMES};
 #[cfg(feature = "async-std")]
 pub use crate::executor::AsyncStd;
 #[cfg(feature = "smol")]
 pub use crate::executor::Smol;
 pub use crate::executor::{ConnectionTask, Custom, DefaultExecutor, OwnThread, Spawn};
-use crate::task::{run_client, StartFlags};
 
 /// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
 /// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
@@ -142,39 +139,17 @@ impl<S: Spawn, H: Handler> wsx_proto::Start<H> for Custom<S> {
 
 /// Starts the client, spawning its connection task with `S`; callable from any executor.
 async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let (commands, receiver) = async_channel::unbounded();
-    let stats = Arc::new(wsx_proto::Stats::default());
-    let client = Client {
-        shared: Arc::new(Shared {
-            commands,
-            send_permits: SendPermits::new(SEND_QUEUE_FRAMES),
-            status: StatusCell::new(Status::Connecting),
-            stats: stats.clone(),
-        }),
-    };
     let async_start = options.async_start;
-    let driver = wsx_proto::Driver::new(
-        options,
-        stats,
-        std::time::SystemTime::now,
-        Box::new(client.clone()),
-        client.id(),
-    )?;
-    let span = tracing::debug_span!(target: "wsx", "connection", url = %driver.settings.url());
-    let (first_tx, first_rx) = async_channel::bounded(1);
-    let flags = StartFlags {
-        first_attempt: (!async_start).then_some(first_tx),
-    };
-    let task = run_client(handler, driver, client.clone(), receiver, flags);
-    S::spawn(Box::pin(tracing::Instrument::instrument(task, span)))?;
-    if async_start {
-        return Ok(client);
+    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let span = session.span().clone();
+    S::spawn(Box::pin(tracing::Instrument::instrument(
+        task::run(Box::new(session)),
+        span,
+    )))?;
+    if !async_start {
+        client.started_async().await.map_err(CloseReason::into_connect_error)?;
     }
-    match first_rx.recv().await {
-        Ok(Ok(())) => Ok(client),
-        Ok(Err(reason)) => Err(reason.into_connect_error()),
-        Err(_) => Err(HandshakeError::Incomplete.into()),
-    }
+    Ok(client)
 }
 
 impl<H: Handler> Client<H> {

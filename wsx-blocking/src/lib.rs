@@ -38,18 +38,14 @@ mod client;
 mod stream;
 mod task;
 
-use std::sync::{mpsc, Arc};
-
 pub use wsx_proto::{
-    Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
+    Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
     Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
     WsUrl,
 };
 
 pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
-use crate::client::{Shared, Watched, SEND_QUEUE_FRAMES};
-use crate::task::{run_client, StartFlags};
 
 /// Plain threads, as the `R` of [`wsx_proto::Builder`].
 #[derive(Debug)]
@@ -74,41 +70,16 @@ impl<H: Handler> wsx_proto::Start<H> for Threads {
 
 /// Starts the client on its own thread.
 fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let (inbox, receiver) = mpsc::channel();
-    let stats = Arc::new(wsx_proto::Stats::default());
-    let client = Client {
-        shared: Arc::new(Shared {
-            inbox,
-            status: Watched::new(wsx_proto::Status::Connecting),
-            send_slots: Watched::new(SEND_QUEUE_FRAMES),
-            stats: stats.clone(),
-        }),
-    };
     let async_start = options.async_start;
-    let driver = wsx_proto::Driver::new(
-        options,
-        stats,
-        std::time::SystemTime::now,
-        Box::new(client.clone()),
-        client.id(),
-    )?;
-    let span = tracing::debug_span!(target: "wsx", "connection", url = %driver.settings.url());
-    let (first_tx, first_rx) = mpsc::sync_channel(1);
-    let flags = StartFlags {
-        first_attempt: (!async_start).then_some(first_tx),
-    };
-    let task_client = client.clone();
+    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let span = session.span().clone();
     std::thread::Builder::new()
         .name("wsx-connection".into())
-        .spawn(move || span.in_scope(|| run_client(handler, driver, task_client, receiver, flags)))?;
-    if async_start {
-        return Ok(client);
+        .spawn(move || span.in_scope(|| task::run(session)))?;
+    if !async_start {
+        client.started_blocking().map_err(CloseReason::into_connect_error)?;
     }
-    match first_rx.recv() {
-        Ok(Ok(())) => Ok(client),
-        Ok(Err(reason)) => Err(reason.into_connect_error()),
-        Err(_) => Err(HandshakeError::Incomplete.into()),
-    }
+    Ok(client)
 }
 
 impl<H: Handler> Client<H> {

@@ -3,10 +3,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustls::ClientConnection as TlsConnection;
 use wsx_proto::{ConnectSettings, Error};
+
+/// How long one write may block.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(20);
 
 /// What the reader thread passes on.
 pub(crate) enum Received {
@@ -59,6 +62,9 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     if socket.tls.is_some() {
         socket.complete_tls_handshake(deadline)?;
     }
+    // A peer that stops reading blocks a write at most this long, so commands and timers
+    // still get their turn.
+    socket.tcp.set_write_timeout(Some(WRITE_TIMEOUT))?;
     Ok(socket)
 }
 
@@ -136,28 +142,36 @@ impl Socket {
         Ok(closed)
     }
 
-    /// Writes WebSocket bytes (encrypting for TLS). Blocks until the kernel takes them.
-    pub(crate) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+    /// Writes a prefix of `data` (encrypting for TLS), blocking at most the socket's write
+    /// timeout; TLS records that did not fit stay in the TLS session for the next call.
+    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self.tls.as_mut() {
-            None => self.tcp.write_all(data),
+            None => self.tcp.write(data),
             Some(tls) => {
-                tls.writer().write_all(data)?;
-                self.flush_tls()
+                let n = tls.writer().write(data)?;
+                self.flush_tls()?;
+                Ok(n)
             }
         }
     }
 
+    /// Whether TLS records wait to be written.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    }
+
+    /// Writes the TLS records waiting; what the socket does not take within its write
+    /// timeout stays queued in the TLS session.
     fn flush_tls(&mut self) -> io::Result<()> {
         if let Some(tls) = self.tls.as_mut() {
             while tls.wants_write() {
-                tls.write_tls(&mut self.tcp)?;
+                match tls.write_tls(&mut self.tcp) {
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
+                    result => result?,
+                };
             }
         }
         Ok(())
-    }
-
-    pub(crate) fn set_write_timeout(&self, timeout: Option<std::time::Duration>) {
-        let _ = self.tcp.set_write_timeout(timeout);
     }
 
     /// Closes the socket (TLS close_notify first), which also ends the reader thread.

@@ -38,42 +38,30 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod client;
-mod close;
-mod config;
-mod connection;
-mod driver;
-mod error;
-mod extension;
-mod frame;
-mod handler;
-mod handshake;
-mod mask;
-mod message;
-mod settings;
-mod start;
-#[cfg(feature = "tls")]
-pub mod tls;
-mod url;
-mod utf8;
-mod write_queue;
+pub mod protocol;
+pub mod session;
 
-pub use crate::client::{CallbackGuard, SendError, Status};
-pub use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
-pub use crate::config::Config;
-pub use crate::connection::{ClientConnection, Event, State};
-pub use crate::driver::{
-    Command, CommandResult, Driver, Next, Observer, Progress, Stats, StatsSnapshot, Telemetry, TelemetryKind,
+#[cfg(feature = "tls")]
+pub use crate::session::tls;
+
+pub use crate::protocol::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
+pub use crate::protocol::close_code::CloseCode;
+pub use crate::protocol::config::Config;
+pub use crate::protocol::connection::{ClientConnection, Event, State};
+pub use crate::protocol::error::{
+    is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
 };
-pub use crate::error::{is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RequestError, UrlError};
-pub use crate::extension::NegotiatedExtensions;
-pub use crate::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
-pub use crate::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
-pub use crate::handshake::{accept_key, RejectedResponse, Request, Response};
-pub use crate::mask::{apply_mask, rotate_mask_key};
-pub use crate::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
-pub use crate::start::{Builder, Start, StartOptions};
-pub use crate::url::WsUrl;
-pub use crate::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
-pub use crate::write_queue::{Ack, PendingAcks};
+pub use crate::protocol::extension::NegotiatedExtensions;
+pub use crate::protocol::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
+pub use crate::protocol::handshake::{accept_key, Request, Response};
+pub use crate::protocol::mask::{apply_mask, rotate_mask_key};
+pub use crate::protocol::url::WsUrl;
+pub use crate::protocol::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
+pub use crate::session::handle::{ClientHandle, SendError, Status};
+pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
+pub use crate::session::poll::{PollTimer, PollTransport};
+pub use crate::session::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
+pub use crate::session::start::{Builder, Start, StartOptions};
+pub use crate::session::state::{Action, Session};
+pub use crate::session::telemetry::{Observer, Stats, StatsSnapshot, Telemetry, TelemetryKind};
 pub use bytes::Bytes;

@@ -68,23 +68,24 @@ fn connect() -> ClientConnection {
     connect_with(Config::default(), Instant::now())
 }
 
+/// Failing the connection (RFC 6455 7.1.7) ends it at once: the close frame with the
+/// violation's code is queued, the error is the first and last event, and nothing the server
+/// sends afterwards is read.
 fn closed_with_error(conn: &mut ClientConnection) -> (ProtocolError, u16) {
     let evs = events(conn);
-    assert!(evs.is_empty(), "no events before the close completes: {evs:?}");
+    let error = match evs.as_slice() {
+        [Event::Closed(CloseReason::Error(Error::Protocol(e)))] => e.clone(),
+        other => panic!("expected a protocol error at once, got {other:?}"),
+    };
+    assert_eq!(conn.state(), State::Closed);
     let frames = transmit(conn, Instant::now());
     let (header, payload) = frames.last().expect("a close frame was sent");
     assert_eq!(header.opcode, OpCode::Close);
     let code = u16::from_be_bytes([payload[0], payload[1]]);
-    // The input after a violation cannot be framed: the server's close reply is not parsed,
-    // the connection ends when the server closes TCP.
-    conn.receive(&server_frame(true, 8, &payload[..2]));
-    assert!(events(conn).is_empty());
+    conn.receive(&server_frame(true, 1, b"more"));
     conn.receive_eof();
-    let evs = events(conn);
-    match evs.as_slice() {
-        [Event::Closed(CloseReason::Error(Error::Protocol(e)))] => (e.clone(), code),
-        other => panic!("expected a protocol error, got {other:?}"),
-    }
+    assert!(events(conn).is_empty(), "nothing follows the end");
+    (error, code)
 }
 
 #[test]

@@ -41,25 +41,20 @@
 mod readme_quick_start {}
 
 mod client;
-mod queue;
 mod stream;
 mod task;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
-use tokio::sync::{oneshot, Semaphore};
 pub use wsx_proto::{
-    Bytes, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
+    Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
     DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
     Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
     WsUrl,
 };
 
 pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
-use crate::client::{Shared, SEND_QUEUE_FRAMES};
-use crate::task::{run_client, StartFlags};
 
 /// The tokio runtime, as the `R` of [`wsx_proto::Builder`].
 #[derive(Debug)]
@@ -84,38 +79,14 @@ impl<H: Handler> wsx_proto::Start<H> for Tokio {
 
 /// Starts the client on the current tokio runtime.
 async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let stats = Arc::new(wsx_proto::Stats::default());
-    let client = Client {
-        shared: Arc::new(Shared {
-            commands: queue::CommandQueue::new(),
-            send_permits: Semaphore::new(SEND_QUEUE_FRAMES),
-            status: client::StatusCell::new(Status::Connecting),
-            stats: stats.clone(),
-        }),
-    };
     let async_start = options.async_start;
-    let driver = wsx_proto::Driver::new(
-        options,
-        stats,
-        std::time::SystemTime::now,
-        Box::new(client.clone()),
-        client.id(),
-    )?;
-    let span = tracing::debug_span!(target: "wsx", "connection", url = %driver.settings.url());
-    let (first_tx, first_rx) = oneshot::channel();
-    let flags = StartFlags {
-        first_attempt: (!async_start).then_some(first_tx),
-    };
-    let task = run_client(handler, Box::new(driver), client.clone(), flags);
-    tokio::spawn(tracing::Instrument::instrument(task, span));
-    if async_start {
-        return Ok(client);
+    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let span = session.span().clone();
+    tokio::spawn(tracing::Instrument::instrument(task::run(Box::new(session)), span));
+    if !async_start {
+        client.started_async().await.map_err(CloseReason::into_connect_error)?;
     }
-    match first_rx.await {
-        Ok(Ok(())) => Ok(client),
-        Ok(Err(reason)) => Err(reason.into_connect_error()),
-        Err(_) => Err(HandshakeError::Incomplete.into()),
-    }
+    Ok(client)
 }
 
 impl<H: Handler> Client<H> {

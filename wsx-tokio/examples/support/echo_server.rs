@@ -17,15 +17,17 @@ pub async fn start() -> std::io::Result<String> {
                 while let Some(Ok(msg)) = ws.next().await {
                     let reply = match msg {
                         Message::Text(_) | Message::Binary(_) => msg,
-                        Message::Close(_) => break,
+                        Message::Close(_) => {
+                            // tungstenite queued the close reply while reading; send it.
+                            let _ = ws.flush().await;
+                            return;
+                        }
                         _ => continue,
                     };
                     if ws.send(reply).await.is_err() {
                         break;
                     }
                 }
-                // Answering the close (tungstenite does it while reading) and flushing it.
-                let _ = ws.close(None).await;
             });
         }
     });

@@ -6,10 +6,10 @@ use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use sha1::{Digest, Sha1};
 
-use crate::error::{HandshakeError, RequestError};
-use crate::extension::NegotiatedExtensions;
-use crate::mask::random_fill;
-use crate::url::WsUrl;
+use super::error::{HandshakeError, RejectedResponse, RequestError};
+use super::extension::NegotiatedExtensions;
+use super::mask::random_fill;
+use super::url::WsUrl;
 
 const ACCEPT_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// How much of a rejected response's body is kept for the error.
@@ -125,19 +125,6 @@ impl Response {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
-}
-
-/// A non-101 answer (WebSockex's `RequestError`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectedResponse {
-    /// The HTTP status code.
-    pub status: u16,
-    /// The reason phrase.
-    pub reason: String,
-    /// The response headers.
-    pub headers: Vec<(String, Bytes)>,
-    /// The start of the body: what arrived with the headers, at most 1 KiB.
-    pub body: Bytes,
 }
 
 /// The client side of the opening handshake.

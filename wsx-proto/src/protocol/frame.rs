@@ -2,10 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::close::CloseFrame;
-use crate::error::{EncodeError, ProtocolError};
-use crate::mask::apply_mask;
-use crate::utf8::Utf8Bytes;
+use super::close::CloseFrame;
+use super::error::{EncodeError, ProtocolError};
+use super::mask::apply_mask;
+use super::utf8::Utf8Bytes;
 
 /// A frame opcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

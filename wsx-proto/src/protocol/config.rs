@@ -27,6 +27,10 @@ pub struct Config {
     /// How long to wait for the peer to finish the close handshake before closing by force
     /// (default 5 s).
     pub close_timeout: Duration,
+    /// Once the close handshake is complete, how long to wait for the server to close TCP
+    /// before closing it from this side (default 500 ms; never past `close_timeout`). RFC 6455
+    /// 7.1.1 lets the server close first; this bounds a server that never does.
+    pub close_linger: Duration,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             deliver_fragments: false,
             handshake_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
+            close_linger: Duration::from_millis(500),
         }
     }
 }
@@ -69,5 +74,7 @@ impl Config {
         handshake_timeout: Duration,
         /// Sets [`Config::close_timeout`].
         close_timeout: Duration,
+        /// Sets [`Config::close_linger`].
+        close_linger: Duration,
     }
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::error::UrlError;
-use crate::handshake::Request;
-use crate::url::WsUrl;
+use crate::protocol::config::Config;
+use crate::protocol::error::UrlError;
+use crate::protocol::handshake::Request;
+use crate::protocol::url::WsUrl;
 
 /// How a client connects (WebSockex's `Conn`). Build with [`ConnectSettings::new`] and the
 /// setters.

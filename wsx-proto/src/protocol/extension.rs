@@ -5,7 +5,7 @@
 //! RSV bits and transforms payloads between frame assembly and the user. No extension is
 //! implemented yet, so no RSV bit is ever allowed; the negotiation checks are already enforced.
 
-use crate::error::HandshakeError;
+use super::error::HandshakeError;
 
 /// The extensions the server accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,17 +2,18 @@
 //! events and bytes to send.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::close::{parse_close_payload, CloseCode, CloseFrame, CloseReason, CloseStatus};
-use crate::config::Config;
-use crate::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
-use crate::frame::{encode_frame, Frame, OpCode};
-use crate::handshake::{ClientHandshake, Request, Response};
-use crate::mask::random_mask_key;
-use crate::message::{MessageAssembler, OutgoingState};
+use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
+use super::close_code::CloseCode;
+use super::config::Config;
+use super::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
+use super::frame::{encode_frame, Frame, OpCode};
+use super::handshake::{ClientHandshake, Request, Response};
+use super::mask::random_mask_key;
+use super::message::{MessageAssembler, OutgoingState};
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,14 +59,16 @@ pub struct ClientConnection {
     write_buf: BytesMut,
     assembler: MessageAssembler,
     outgoing: OutgoingState,
-    /// Armed when a timer starts; becomes an `Instant` at the next `poll_transmit(now)`.
+    /// Armed when a timer starts; becomes an `Instant` at the next call that passes `now`.
     timer: Timer,
+    /// The close timeout's deadline once it runs: the linger after a completed close
+    /// handshake never goes past it.
+    close_deadline: Option<Instant>,
     /// Events decided outside `poll_event` (a close that ends the connection at once).
     pending: VecDeque<Event>,
     /// Set when closing begins: how the connection will be reported as ended.
     close_reason: Option<CloseReason>,
-    /// After a protocol error the input can no longer be framed: it is dropped until the peer
-    /// closes TCP or the close timeout passes.
+    /// After a protocol error the input can no longer be framed: it is dropped.
     ignore_input: bool,
     /// Bytes handed to the socket so far.
     transmitted: u64,
@@ -75,10 +78,9 @@ pub struct ClientConnection {
 enum Phase {
     Connecting(ClientHandshake),
     Open,
+    /// Our close frame is queued or sent (ours first, or our echo of the peer's).
     Closing {
         close_received: bool,
-        /// Frames still arriving are dropped (after a protocol error or the peer's close).
-        discard_data: bool,
     },
     Closed,
 }
@@ -86,8 +88,8 @@ enum Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timer {
     Idle,
-    /// Starts when the bytes now queued are handed out.
-    Pending,
+    /// Runs for this long from the next `now` the driver passes in.
+    Pending(Duration),
     Deadline(Instant),
 }
 
@@ -96,6 +98,7 @@ impl ClientConnection {
     pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
         let mut write_buf = BytesMut::with_capacity(1024);
         let handshake = ClientHandshake::start(request, &mut write_buf)?;
+        let handshake_timer = Timer::Pending(config.handshake_timeout);
         Ok(Self {
             assembler: MessageAssembler::new(&config),
             config,
@@ -104,7 +107,8 @@ impl ClientConnection {
             read_buf: BytesMut::new(),
             write_buf,
             outgoing: OutgoingState::default(),
-            timer: Timer::Pending,
+            timer: handshake_timer,
+            close_deadline: None,
             pending: VecDeque::new(),
             close_reason: None,
             ignore_input: false,
@@ -129,7 +133,7 @@ impl ClientConnection {
 
     /// Feeds bytes read from the socket. Events come out of [`poll_event`](Self::poll_event).
     pub fn receive(&mut self, data: &[u8]) {
-        if !self.ignore_input {
+        if !self.ignore_input && !matches!(self.state, Phase::Closed) {
             self.read_buf.extend_from_slice(data);
         }
     }
@@ -158,13 +162,15 @@ impl ClientConnection {
         }
     }
 
-    /// The socket reached end-of-file: the peer closed TCP.
+    /// The socket reached end-of-file, or the peer reset it: the peer closed TCP. Before the
+    /// close handshake completed that is [`CloseReason::Dropped`], even if our close frame
+    /// was already sent.
     pub fn receive_eof(&mut self) {
         let reason = match &self.state {
             Phase::Closed => return,
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::Incomplete.into()),
-            Phase::Open => CloseReason::Dropped,
-            Phase::Closing { .. } => self.close_reason.take().unwrap_or(CloseReason::Dropped),
+            Phase::Open | Phase::Closing { close_received: false } => CloseReason::Dropped,
+            Phase::Closing { close_received: true } => self.close_reason.take().unwrap_or(CloseReason::Dropped),
         };
         self.finish(reason);
     }
@@ -188,7 +194,11 @@ impl ClientConnection {
                 }
             }
             Phase::Open | Phase::Closing { .. } => self.poll_frame().map_err(Error::Protocol),
-            Phase::Closed => return None,
+            Phase::Closed => {
+                // Nothing more is read once closed: don't let a peer that keeps sending fill memory.
+                self.read_buf.clear();
+                return None;
+            }
         };
         match result {
             Ok(event) => event,
@@ -205,7 +215,8 @@ impl ClientConnection {
             return Ok(None);
         }
         loop {
-            let discard_data = matches!(self.state, Phase::Closing { discard_data: true, .. });
+            // Data after the peer's close is dropped (RFC 6455 5.5.1: nothing follows a close).
+            let discard_data = matches!(self.state, Phase::Closing { close_received: true });
             let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
                 return Ok(None);
             };
@@ -232,25 +243,28 @@ impl ClientConnection {
     fn on_close_frame(&mut self, payload: Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
         let frame = parse_close_payload(payload)?;
         let received = frame.clone();
+        let remote = CloseStatus::from_frame(frame);
         match self.state {
             Phase::Open => {
                 // Echo the status code (RFC 6455 section 5.5.1), without the reason.
-                let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                let echo = received.as_ref().map(|f| CloseFrame::new(f.code, ""));
                 self.queue_close_frame(echo.as_ref());
-                self.close_reason = Some(CloseReason::Remote(CloseStatus::from_frame(frame)));
-                self.state = Phase::Closing {
-                    close_received: true,
-                    discard_data: true,
+                self.close_reason = Some(CloseReason::Remote(remote));
+            }
+            Phase::Closing { close_received: false } => {
+                // Ours went first; an answer with another code is the peer's own close.
+                self.close_reason = match self.close_reason.take() {
+                    Some(CloseReason::Local(local)) if local.code() != remote.code() => {
+                        Some(CloseReason::Crossed { local, remote })
+                    }
+                    reason => reason,
                 };
             }
-            Phase::Closing { .. } => {
-                self.state = Phase::Closing {
-                    close_received: true,
-                    discard_data: true,
-                };
-            }
-            Phase::Connecting(_) | Phase::Closed => {}
+            Phase::Closing { close_received: true } | Phase::Connecting(_) | Phase::Closed => return Ok(received),
         }
+        // Both close frames are out: the handshake is complete, only TCP is left to close.
+        self.state = Phase::Closing { close_received: true };
+        self.timer = Timer::Pending(self.config.close_linger);
         Ok(received)
     }
 
@@ -309,36 +323,25 @@ impl ClientConnection {
         }
         self.queue_close_frame(frame.as_ref());
         self.close_reason = Some(CloseReason::Local(CloseStatus::from_frame(frame)));
-        self.state = Phase::Closing {
-            close_received: false,
-            discard_data: false,
-        };
+        self.state = Phase::Closing { close_received: false };
         Ok(())
     }
 
-    /// Fails the connection with `error` (WebSockex's `{:error, e}`): if it is open, sends the
-    /// error's close code (1011 for errors that are not the peer's fault) and ends once the
-    /// server answers or the close timeout passes; otherwise ends at once.
+    /// Fails the connection with `error` (RFC 6455 7.1.7; WebSockex's `{:error, e}`): if no
+    /// close frame was sent yet, queues one with the error's code (1011 for errors that are not
+    /// the peer's fault), and ends at once with [`CloseReason::Error`]. The driver flushes the
+    /// close frame and closes TCP; it does not wait for a peer that broke the protocol.
     pub fn fail(&mut self, error: Error) {
-        match &self.state {
-            Phase::Open => {
-                let code = match &error {
-                    Error::Protocol(e) => {
-                        self.ignore_input = true;
-                        self.read_buf.clear();
-                        e.close_code()
-                    }
-                    _ => CloseCode::INTERNAL_ERROR,
-                };
-                self.queue_close_frame(Some(&CloseFrame::new(code, "")));
-                self.close_reason = Some(CloseReason::Error(error));
-                self.state = Phase::Closing {
-                    close_received: false,
-                    discard_data: true,
-                };
-            }
-            _ => self.finish(CloseReason::Error(error)),
+        if let Phase::Open = self.state {
+            let code = match &error {
+                Error::Protocol(e) => e.close_code(),
+                _ => CloseCode::INTERNAL_ERROR,
+            };
+            self.queue_close_frame(Some(&CloseFrame::new(code, "")));
         }
+        self.ignore_input = true;
+        self.read_buf.clear();
+        self.finish(CloseReason::Error(error));
     }
 
     fn queue_close_frame(&mut self, frame: Option<&CloseFrame>) {
@@ -354,7 +357,9 @@ impl ClientConnection {
             &payload,
             Some(random_mask_key()),
         );
-        self.timer = Timer::Pending;
+        if self.close_deadline.is_none() {
+            self.timer = Timer::Pending(self.config.close_timeout);
+        }
     }
 
     fn finish(&mut self, reason: CloseReason) {
@@ -409,16 +414,19 @@ impl ClientConnection {
         self.transmitted
     }
 
-    /// Starts the handshake or close timer if the bytes it waits on are queued (the drivers
-    /// that write in place arm it once per loop turn, before asking for the deadline).
-    pub(crate) fn start_pending_timer(&mut self, now: Instant) {
-        if self.timer == Timer::Pending && !self.write_buf.is_empty() {
-            let timeout = match self.state {
-                Phase::Connecting(_) => self.config.handshake_timeout,
-                _ => self.config.close_timeout,
-            };
-            self.timer = Timer::Deadline(now + timeout);
+    /// Starts a timer armed since the last call: the handshake timeout, the close timeout, or
+    /// the linger after a completed close handshake (which never ends past the close
+    /// timeout). Every call that passes `now` does this; drivers that only write in place call
+    /// it once per loop turn, before asking for the deadline.
+    pub fn start_pending_timer(&mut self, now: Instant) {
+        let Timer::Pending(duration) = self.timer else { return };
+        let mut at = now + duration;
+        match (&self.state, self.close_deadline) {
+            (Phase::Connecting(_), _) => {}
+            (_, Some(close_deadline)) => at = at.min(close_deadline),
+            (_, None) => self.close_deadline = Some(at),
         }
+        self.timer = Timer::Deadline(at);
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
@@ -438,7 +446,7 @@ impl ClientConnection {
         }
         let reason = match &self.state {
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::TimedOut.into()),
-            Phase::Closing { close_received, .. } => match self.close_reason.take() {
+            Phase::Closing { close_received } => match self.close_reason.take() {
                 Some(CloseReason::Local(status)) if !close_received => CloseReason::LocalTimedOut(status),
                 Some(reason) => reason,
                 None => CloseReason::Dropped,
@@ -449,11 +457,11 @@ impl ClientConnection {
     }
 }
 
-impl From<crate::frame::DataKind> for OpCode {
-    fn from(kind: crate::frame::DataKind) -> Self {
+impl From<super::frame::DataKind> for OpCode {
+    fn from(kind: super::frame::DataKind) -> Self {
         match kind {
-            crate::frame::DataKind::Text => OpCode::Text,
-            crate::frame::DataKind::Binary => OpCode::Binary,
+            super::frame::DataKind::Text => OpCode::Text,
+            super::frame::DataKind::Binary => OpCode::Binary,
         }
     }
 }

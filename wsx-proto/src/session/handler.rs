@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::close::{CloseCode, CloseReason};
-use crate::frame::Frame;
-use crate::handshake::Response;
-use crate::settings::ConnectSettings;
+use crate::protocol::close::CloseReason;
+use crate::protocol::close_code::CloseCode;
+use crate::protocol::frame::Frame;
+use crate::protocol::handshake::Response;
+use crate::session::settings::ConnectSettings;
 
 /// What a frame, cast or info callback wants done next.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::config::Config;
-use crate::error::{EncodeError, ProtocolError};
-use crate::frame::{DataKind, Frame, FrameHeader, OpCode};
-use crate::utf8::{Utf8Bytes, Utf8Validator};
+use super::config::Config;
+use super::error::{EncodeError, ProtocolError};
+use super::frame::{DataKind, Frame, FrameHeader, OpCode};
+use super::utf8::{Utf8Bytes, Utf8Validator};
 
 /// A frame whose header is parsed but whose payload has not fully arrived.
 #[derive(Debug, Clone, Copy)]

@@ -3,10 +3,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::driver::Observer;
-use crate::error::Error;
-use crate::handler::Handler;
-use crate::settings::{ConnectSettings, IntoConnectSettings};
+use crate::protocol::error::Error;
+use crate::session::handler::Handler;
+use crate::session::settings::{ConnectSettings, IntoConnectSettings};
+use crate::session::telemetry::Observer;
 
 /// How a client starts, beside its connection settings.
 #[derive(Clone)]

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::close::CloseCode;
-use crate::handshake::RejectedResponse;
+use bytes::Bytes;
+
+use super::close_code::CloseCode;
 
 /// A URL that cannot be used to open a WebSocket connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,19 @@ pub enum HandshakeError {
     Incomplete,
     /// The response did not arrive within the handshake timeout.
     TimedOut,
+}
+
+/// A non-101 answer (WebSockex's `RequestError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// The response headers.
+    pub headers: Vec<(String, Bytes)>,
+    /// The start of the body: what arrived with the headers, at most 1 KiB.
+    pub body: Bytes,
 }
 
 /// The peer broke RFC 6455; each case maps to the close code sent back.
@@ -154,12 +168,21 @@ pub enum Error {
     InvalidCertificate(String),
     /// A callback returned a frame that cannot be sent (e.g. an invalid close code).
     InvalidReply(EncodeError),
+    /// A callback panicked, with the panic message (or `"panic"` when it was not text). The
+    /// connection was failed with close code 1011 and no further callback ran.
+    HandlerPanicked(String),
+    /// The task or thread running the client ended before the client stopped (its runtime
+    /// shut down, or the adapter itself panicked).
+    Aborted,
 }
 
 impl Error {
     /// True when the error happened before the WebSocket was open (connect, TLS, handshake).
     pub fn is_connect_error(&self) -> bool {
-        !matches!(self, Self::Protocol(_) | Self::InvalidReply(_))
+        !matches!(
+            self,
+            Self::Protocol(_) | Self::InvalidReply(_) | Self::HandlerPanicked(_) | Self::Aborted
+        )
     }
 }
 
@@ -173,6 +196,8 @@ impl PartialEq for Error {
             (Self::ConnectTimeout, Self::ConnectTimeout) => true,
             (Self::InvalidReply(a), Self::InvalidReply(b)) => a == b,
             (Self::InvalidCertificate(a), Self::InvalidCertificate(b)) => a == b,
+            (Self::HandlerPanicked(a), Self::HandlerPanicked(b)) => a == b,
+            (Self::Aborted, Self::Aborted) => true,
             (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
             _ => false,
         }
@@ -262,6 +287,8 @@ impl fmt::Display for Error {
             Self::Io(e) => write!(f, "I/O error: {e}"),
             Self::InvalidCertificate(e) => write!(f, "invalid TLS setting: {e}"),
             Self::InvalidReply(e) => write!(f, "a callback replied with a frame that cannot be sent: {e}"),
+            Self::HandlerPanicked(message) => write!(f, "a callback panicked: {message}"),
+            Self::Aborted => f.write_str("the client's task ended before the client stopped"),
         }
     }
 }

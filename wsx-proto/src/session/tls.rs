@@ -7,8 +7,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::error::Error;
-use crate::settings::TlsOptions;
+use crate::protocol::error::Error;
+use crate::session::settings::TlsOptions;
 
 /// The rustls configuration for `options`: the given one, or well-known roots (webpki-roots)
 /// plus the extra CA certificates, or no verification at all in insecure mode.

@@ -2,48 +2,9 @@
 
 use std::fmt;
 
-use crate::error::{EncodeError, Error, ProtocolError};
-use crate::utf8::Utf8Bytes;
-
-/// A close status code (RFC 6455 section 7.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CloseCode(pub u16);
-
-impl CloseCode {
-    /// 1000: the purpose of the connection is fulfilled.
-    pub const NORMAL: Self = Self(1000);
-    /// 1001: the endpoint is going away.
-    pub const GOING_AWAY: Self = Self(1001);
-    /// 1002: protocol error.
-    pub const PROTOCOL_ERROR: Self = Self(1002);
-    /// 1003: a data type the endpoint cannot accept.
-    pub const UNSUPPORTED_DATA: Self = Self(1003);
-    /// 1005: no status code was present (never sent on the wire).
-    pub const NO_STATUS: Self = Self(1005);
-    /// 1006: closed without a close frame (never sent on the wire).
-    pub const ABNORMAL: Self = Self(1006);
-    /// 1007: payload data inconsistent with the message type (e.g. bad UTF-8).
-    pub const INVALID_PAYLOAD: Self = Self(1007);
-    /// 1008: policy violation.
-    pub const POLICY_VIOLATION: Self = Self(1008);
-    /// 1009: message too big to process.
-    pub const MESSAGE_TOO_BIG: Self = Self(1009);
-    /// 1010: the client expected an extension the server did not negotiate.
-    pub const MANDATORY_EXTENSION: Self = Self(1010);
-    /// 1011: the server hit an unexpected condition.
-    pub const INTERNAL_ERROR: Self = Self(1011);
-
-    /// Whether this code may appear in a close frame: 1000-1003, 1007-1014, 3000-4999.
-    pub fn is_sendable(self) -> bool {
-        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
-    }
-}
-
-impl fmt::Display for CloseCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use super::close_code::CloseCode;
+use super::error::{EncodeError, Error, ProtocolError};
+use super::utf8::Utf8Bytes;
 
 /// The code and reason carried by a close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +81,21 @@ impl CloseStatus {
 }
 
 /// Why a connection ended (WebSockex's `close_reason`).
+///
+/// Every adapter reports the same reason for the same exchange:
+///
+/// | what happened | reason |
+/// |---|---|
+/// | we closed, the server answered (echo) | `Local(what we sent)` |
+/// | we closed, the server sent its own, different close code before seeing ours | `Crossed { local, remote }` |
+/// | we closed, no answer within `close_timeout` | `LocalTimedOut(what we sent)` |
+/// | the server closed first | `Remote(what it sent)` |
+/// | TCP ended (EOF or reset) before the close handshake completed, even after our close frame went out | `Dropped` |
+/// | we failed the connection (protocol error, bad reply, panicking callback) or it could not be made | `Error(e)` |
+///
+/// Once the close handshake is complete the client waits at most
+/// [`Config::close_linger`](crate::Config::close_linger) for the server to close TCP, then
+/// closes it itself; the reason is the handshake's either way.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -128,11 +104,22 @@ pub enum CloseReason {
     /// This side closed, but the peer did not answer within the close timeout, so the
     /// connection was closed by force.
     LocalTimedOut(CloseStatus),
+    /// Both sides closed at once: this side sent `local` first, then the peer's own close
+    /// frame arrived with a different code (RFC 6455 7.1.5: the connection's close code is
+    /// the one in the first close frame received, `remote`).
+    Crossed {
+        /// What this side sent.
+        local: CloseStatus,
+        /// What the peer sent.
+        remote: CloseStatus,
+    },
     /// The peer closed with a close frame.
     Remote(CloseStatus),
-    /// The peer dropped the connection without a close frame (WebSockex's `{:remote, :closed}`).
+    /// The connection ended without a completed close handshake: the peer dropped TCP (EOF or
+    /// reset) without a close frame, or before answering ours (WebSockex's `{:remote, :closed}`).
     Dropped,
-    /// The connection failed (WebSockex's `{:error, e}`).
+    /// The connection failed (WebSockex's `{:error, e}`); a callback that panicked ends the
+    /// client with [`Error::HandlerPanicked`].
     Error(Error),
 }
 
@@ -166,6 +153,11 @@ impl fmt::Display for CloseReason {
             Self::LocalTimedOut(s) => {
                 status(f, "local", s)?;
                 f.write_str(" (forcefully closed: the server took too long to close)")
+            }
+            Self::Crossed { local, remote } => {
+                status(f, "local", local)?;
+                f.write_str("; ")?;
+                status(f, "remote", remote)
             }
             Self::Remote(s) => status(f, "remote", s),
             Self::Dropped => f.write_str("remote, closed without a close frame"),

@@ -1,0 +1,236 @@
+//! Between the connection and the user's [`Handler`]: each event and command runs the right
+//! callback, with its context, under the callback guard and a panic catcher; its [`Reply`] is
+//! applied, traced, counted and told to the observers.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::protocol::close::{CloseFrame, CloseReason, CloseStatus};
+use crate::protocol::close_code::CloseCode;
+use crate::protocol::connection::{Event, State};
+use crate::protocol::error::{EncodeError, Error};
+use crate::protocol::frame::Frame;
+use crate::session::acks::Ack;
+use crate::session::handle::{CallbackGuard, Command, SendError, Status};
+use crate::session::handler::{Context, Handler, Reply};
+use crate::session::state::Session;
+use crate::session::telemetry::{FrameSummary, TelemetryKind};
+
+/// The message of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "panic".to_owned(),
+    }
+}
+
+impl<H: Handler> Session<H> {
+    fn state(&self) -> Option<State> {
+        self.conn.as_ref().map(|conn| conn.state())
+    }
+
+    /// Runs the callbacks for every event the connection has; returns the reason once it
+    /// closed.
+    pub(crate) fn poll_events(&mut self) -> Option<CloseReason> {
+        while let Some(event) = self.conn.as_mut()?.poll_event() {
+            match event {
+                Event::Connected(response) => self.on_connected(*response),
+                Event::Frame(frame) => self.on_frame(frame),
+                Event::Closed(reason) => return Some(reason),
+            }
+        }
+        None
+    }
+
+    fn on_connected(&mut self, response: crate::protocol::handshake::Response) {
+        tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, "successfully connected");
+        self.response = Some(response.clone());
+        self.opened = true;
+        self.emit(TelemetryKind::Connected);
+        self.call(|handler, ctx| {
+            handler.handle_connect(&response, ctx);
+            Reply::Continue
+        });
+        for msg in std::mem::take(&mut self.deferred_casts) {
+            self.call(|handler, ctx| handler.handle_cast(msg, ctx));
+        }
+        if let Some(frame) = self.deferred_close.take() {
+            self.send_close(frame);
+        }
+        if !self.panicked {
+            self.handle.set_status(Status::Connected);
+            self.handle.set_started(Ok(()));
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) {
+        tracing::debug!(target: "wsx", frame = %FrameSummary(&frame), "received frame");
+        self.handle.stats_counter().frame_in(&frame);
+        self.emit(TelemetryKind::FrameReceived(&frame));
+        self.call(|handler, ctx| match frame {
+            Frame::Ping(payload) => {
+                let reply = handler.handle_ping(payload, ctx);
+                if let Reply::Frame(f) = &reply {
+                    tracing::debug!(target: "wsx", frame = %FrameSummary(f), "replying from handle_ping");
+                }
+                reply
+            }
+            Frame::Pong(payload) => handler.handle_pong(payload, ctx),
+            // Answered by the connection; the outcome arrives as `Closed`.
+            Frame::Close(_) => Reply::Continue,
+            other => handler.handle_frame(other, ctx),
+        });
+    }
+
+    /// Runs one command from a client handle.
+    pub(crate) fn on_command(&mut self, command: Command<H>) {
+        match command {
+            // WebSockex delivers casts to a connected client only: keep them until then.
+            Command::Cast(msg) => match self.state() {
+                None | Some(State::Connecting) => self.deferred_casts.push(msg),
+                Some(_) => self.call(|handler, ctx| handler.handle_cast(msg, ctx)),
+            },
+            Command::Close(frame) => match self.state() {
+                None | Some(State::Connecting) => self.deferred_close = Some(frame),
+                Some(State::Open) => self.send_close(frame),
+                Some(State::Closing | State::Closed) => {}
+            },
+            Command::SendFrame(frame, signal) => {
+                if !signal.start() {
+                    return; // the caller timed out before the frame started: withdrawn
+                }
+                if self.state() != Some(State::Open) {
+                    return signal.fill(Err(SendError::NotConnected));
+                }
+                match self.send(&frame) {
+                    Ok(()) => self.ack(Ack::Written(signal)),
+                    Err(e) => signal.fill(Err(SendError::Encode(e))),
+                }
+            }
+            Command::Send(frame, cost) => {
+                let sent = match self.state() {
+                    Some(State::Open) => self.send(&frame),
+                    _ => Err(EncodeError::NotOpen),
+                };
+                if let Err(e) = sent {
+                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
+                }
+                self.ack(Ack::Permits(cost));
+            }
+        }
+    }
+
+    /// Fires `ack` once the bytes queued so far are written (at once if they are).
+    fn ack(&mut self, ack: Ack<crate::session::state::Written>) {
+        let ack = match &self.conn {
+            Some(conn) => self.acks.ack_when_written(conn, ack),
+            None => Some(ack),
+        };
+        match ack {
+            Some(Ack::Written(signal)) => signal.fill(Ok(())),
+            Some(Ack::Permits(cost)) => self.handle.release_budget(cost),
+            None => {}
+        }
+    }
+
+    /// Delivers due `send_after` messages to `handle_info` (while open).
+    pub(crate) fn fire_timers(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.timers.len() && self.state() == Some(State::Open) {
+            if self.timers[i].0 <= now {
+                let (_, msg) = self.timers.swap_remove(i);
+                self.call(|handler, ctx| handler.handle_info(msg, ctx));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Runs one callback with its context, under the callback guard, and applies its reply.
+    /// A panic fails the connection with [`Error::HandlerPanicked`] (close 1011), and no
+    /// callback runs after it.
+    fn call(&mut self, callback: impl FnOnce(&mut H, &mut Context<'_, H>) -> Reply) {
+        if self.panicked {
+            return;
+        }
+        let outcome = {
+            let _guard = CallbackGuard::enter(self.handle.id());
+            let mut ctx = Context::new(
+                &self.settings,
+                self.response.as_ref(),
+                &mut self.scheduled,
+                &*self.client,
+            );
+            let handler = &mut self.handler;
+            catch_unwind(AssertUnwindSafe(|| callback(handler, &mut ctx)))
+        };
+        match outcome {
+            Ok(reply) => self.apply_reply(reply),
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                tracing::error!(target: "wsx", %message, "a callback panicked: failing the connection");
+                self.panicked = true;
+                if let Some(conn) = &mut self.conn {
+                    conn.fail(Error::HandlerPanicked(message));
+                }
+            }
+        }
+    }
+
+    /// Runs a callback without a context (`handle_disconnect`, `terminate`), under the guard;
+    /// `Err` carries the message if it panicked.
+    pub(crate) fn call_plain<T>(&mut self, callback: impl FnOnce(&mut H) -> T) -> Result<T, String> {
+        let _guard = CallbackGuard::enter(self.handle.id());
+        let handler = &mut self.handler;
+        catch_unwind(AssertUnwindSafe(|| callback(handler))).map_err(|payload| {
+            let message = panic_message(&*payload);
+            tracing::error!(target: "wsx", %message, "a callback panicked");
+            self.panicked = true;
+            message
+        })
+    }
+
+    /// Does what a callback asked. A reply that cannot be sent fails the connection with
+    /// [`Error::InvalidReply`]; a reply while the connection is not open is dropped (traced).
+    fn apply_reply(&mut self, reply: Reply) {
+        let frame = match reply {
+            Reply::Continue => return,
+            Reply::Frame(frame) => frame,
+            Reply::Close => Frame::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))),
+            Reply::CloseWith(code, reason) => Frame::Close(Some(CloseFrame::new(code, reason))),
+        };
+        match self.send(&frame) {
+            Ok(()) => {}
+            Err(EncodeError::NotOpen) => tracing::debug!(target: "wsx", "reply dropped: the connection is not open"),
+            Err(e) => {
+                tracing::warn!(target: "wsx", error = %e, "callback replied with a frame that cannot be sent");
+                if let Some(conn) = &mut self.conn {
+                    conn.fail(Error::InvalidReply(e));
+                }
+            }
+        }
+    }
+
+    fn send_close(&mut self, frame: Option<CloseFrame>) {
+        if let Err(e) = self.send(&Frame::Close(frame)) {
+            tracing::debug!(target: "wsx", error = %e, "close ignored");
+        }
+    }
+
+    /// Sends a frame on the connection, tracing and counting it.
+    fn send(&mut self, frame: &Frame) -> Result<(), EncodeError> {
+        if let Frame::Close(close) = frame {
+            let status = CloseStatus::from_frame(close.clone());
+            tracing::debug!(target: "wsx", reason = %CloseReason::Local(status), "closing with local reason");
+        } else {
+            tracing::debug!(target: "wsx", frame = %FrameSummary(frame), "sending frame");
+        }
+        let conn = self.conn.as_mut().ok_or(EncodeError::NotOpen)?;
+        conn.send(frame)?;
+        self.handle.stats_counter().frame_out(frame);
+        self.emit(TelemetryKind::FrameSent(frame));
+        Ok(())
+    }
+}

@@ -1,0 +1,530 @@
+//! The client handle's half of a session: the state every adapter's `Client` shares with its
+//! connection task. No I/O and no timers: commands go into a queue the [`Session`] drains, the
+//! session publishes the status and the start outcome, and callers wait on event-listener
+//! listeners, which are runtime-neutral futures and blocking waiters at once. Adapters add only
+//! the timeout (their runtime's timer, or a deadline for blocking calls).
+//!
+//! [`Session`]: crate::Session
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use atomic_waker::AtomicWaker;
+use event_listener::{Event, Listener};
+
+use crate::protocol::close::{CloseFrame, CloseReason};
+use crate::protocol::close_code::CloseCode;
+use crate::protocol::error::EncodeError;
+use crate::protocol::frame::Frame;
+use crate::session::handler::Handler;
+use crate::session::telemetry::{Stats, StatsSnapshot};
+
+/// Why a frame could not be sent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The client is connecting, reconnecting or closing (WebSockex's `NotConnectedError`).
+    NotConnected,
+    /// The connection ended before the frame was written, or the client has stopped
+    /// (WebSockex's `ConnError`).
+    ConnectionFailed(Option<CloseReason>),
+    /// The frame cannot be encoded (WebSockex's `FrameEncodeError`).
+    Encode(EncodeError),
+    /// The frame was not written within the timeout. If it had not started to leave, it was
+    /// withdrawn and is never sent; if it had, it still goes out whole.
+    Timeout,
+    /// `send_frame` was called from one of this client's own callbacks, which would wait for
+    /// itself; reply with the frame instead.
+    FromCallback,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotConnected => f.write_str("not connected"),
+            Self::ConnectionFailed(Some(reason)) => write!(f, "connection failed: {reason}"),
+            Self::ConnectionFailed(None) => f.write_str("connection failed"),
+            Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
+            Self::Timeout => f.write_str("timed out sending the frame"),
+            Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Where the client is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Opening a connection (first or reconnect).
+    Connecting,
+    /// The WebSocket is open.
+    Connected,
+    /// Stopped for good, with the final reason.
+    Terminated(CloseReason),
+}
+
+/// Bytes of queued pipelined frames (plus [`FRAME_OVERHEAD`] each) that may wait unwritten
+/// before [`ClientHandle::send_async`] waits.
+pub(crate) const SEND_BUDGET: usize = 4 << 20;
+/// What a queued frame costs beside its payload (the queue entry, the frame header).
+const FRAME_OVERHEAD: usize = 64;
+
+/// A message from a client handle to its session.
+pub(crate) enum Command<H: Handler> {
+    /// `cast`: deliver to `handle_cast`.
+    Cast(H::Cast),
+    /// `send_frame`: send, and fill the signal once written (or why not).
+    SendFrame(Frame, Arc<Signal<Result<(), SendError>>>),
+    /// Pipelined `send`: send; its budget share comes back once written.
+    Send(Frame, usize),
+    /// `close` / `close_with`.
+    Close(Option<CloseFrame>),
+}
+
+/// A one-shot outcome one caller waits for and the session fills, unless the caller
+/// withdrew first.
+#[derive(Debug)]
+pub(crate) struct Signal<T> {
+    state: Mutex<SignalState<T>>,
+    filled: Event,
+}
+
+#[derive(Debug)]
+enum SignalState<T> {
+    Waiting,
+    /// The session started on it (a frame being written): too late to withdraw.
+    Started,
+    Done(T),
+    Withdrawn,
+}
+
+impl<T> Signal<T> {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(SignalState::Waiting),
+            filled: Event::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SignalState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fills it (the first fill wins).
+    pub(crate) fn fill(&self, value: T) {
+        let mut state = self.lock();
+        if matches!(*state, SignalState::Waiting | SignalState::Started) {
+            *state = SignalState::Done(value);
+            drop(state);
+            self.filled.notify(usize::MAX);
+        }
+    }
+
+    /// Marks it started unless withdrawn; false if the caller gave up.
+    pub(crate) fn start(&self) -> bool {
+        let mut state = self.lock();
+        match *state {
+            SignalState::Waiting => {
+                *state = SignalState::Started;
+                true
+            }
+            SignalState::Withdrawn => false,
+            _ => true,
+        }
+    }
+
+    fn take(&self) -> Option<T> {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, SignalState::Withdrawn) {
+            SignalState::Done(value) => Some(value),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+
+    /// The caller gives up; whatever comes later is dropped.
+    fn withdraw(&self) {
+        let mut state = self.lock();
+        if let SignalState::Waiting | SignalState::Started = *state {
+            *state = SignalState::Withdrawn;
+        }
+    }
+}
+
+struct Queue<H: Handler> {
+    commands: VecDeque<Command<H>>,
+    closed: bool,
+}
+
+struct Shared<H: Handler> {
+    queue: Mutex<Queue<H>>,
+    /// The connection task, woken by every command.
+    task: AtomicWaker,
+    status: Mutex<Status>,
+    /// Mirrors `status == Connected`, for the lock-free check on every `send`.
+    connected: AtomicBool,
+    status_changed: Event,
+    /// Budget left for pipelined sends.
+    send_budget: AtomicUsize,
+    budget_freed: Event,
+    started: Signal<Result<(), CloseReason>>,
+    stats: Stats,
+}
+
+/// The runtime-neutral client handle (`Clone + Send + Sync`): every adapter's `Client`
+/// dereferences to it for [`cast`](Self::cast), [`close`](Self::close),
+/// [`close_with`](Self::close_with), [`status`](Self::status) and [`stats`](Self::stats), and
+/// builds its `send_frame`, `send` and `wait` on the `*_async` / `*_blocking` forms here.
+pub struct ClientHandle<H: Handler> {
+    shared: Arc<Shared<H>>,
+}
+
+impl<H: Handler> Clone for ClientHandle<H> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<H: Handler> std::fmt::Debug for ClientHandle<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("status", &self.status()).finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Callbacks never run while these locks are held; a poisoned lock still holds valid data.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits until `check` gives a value: listen first, then look, so a change in between still
+/// wakes the listener.
+async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        let listener = event.listen();
+        if let Some(value) = check() {
+            return value;
+        }
+        listener.await;
+    }
+}
+
+/// [`wait_for`] on this thread, until `deadline` at most.
+fn wait_for_blocking<T>(event: &Event, deadline: Option<Instant>, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        let listener = event.listen();
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        match deadline {
+            None => listener.wait(),
+            Some(at) => {
+                if listener.wait_deadline(at).is_none() {
+                    return check();
+                }
+            }
+        }
+    }
+}
+
+/// Runs `future` until it completes or `timeout` does (`None`).
+async fn or_timeout<T>(future: impl Future<Output = T>, timeout: impl Future<Output = ()>) -> Option<T> {
+    let mut future = pin!(future);
+    let mut timeout = pin!(timeout);
+    poll_fn(|cx| {
+        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        timeout.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+impl<H: Handler> ClientHandle<H> {
+    pub(crate) fn new() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue {
+                    commands: VecDeque::new(),
+                    closed: false,
+                }),
+                task: AtomicWaker::new(),
+                status: Mutex::new(Status::Connecting),
+                connected: AtomicBool::new(false),
+                status_changed: Event::new(),
+                send_budget: AtomicUsize::new(SEND_BUDGET),
+                budget_freed: Event::new(),
+                started: Signal::new(),
+                stats: Stats::default(),
+            }),
+        }
+    }
+
+    /// Identifies this client for the [`CallbackGuard`].
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as *const () as usize
+    }
+
+    /// Delivers `msg` to the handler's `handle_cast` (WebSockex's `cast/2`). Never waits.
+    /// Casts sent while connecting are delivered once connected.
+    pub fn cast(&self, msg: H::Cast) -> Result<(), SendError> {
+        self.push(Command::Cast(msg))
+    }
+
+    /// Starts the close handshake with 1000.
+    pub fn close(&self) -> Result<(), SendError> {
+        self.close_frame(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+    }
+
+    /// Starts the close handshake with a code and reason (checked).
+    pub fn close_with(&self, code: CloseCode, reason: impl Into<String>) -> Result<(), SendError> {
+        self.close_frame(Some(CloseFrame::new(code, reason.into())))
+    }
+
+    fn close_frame(&self, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        if let Some(f) = &frame {
+            f.validate().map_err(SendError::Encode)?;
+        }
+        self.push(Command::Close(frame))
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        lock(&self.shared.status).clone()
+    }
+
+    /// Frames and bytes in and out so far, over all connections.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// The final reason, once the client has stopped.
+    pub fn terminated(&self) -> Option<CloseReason> {
+        match &*lock(&self.shared.status) {
+            Status::Terminated(reason) => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// `send_frame`, for async adapters: waits until the frame is written or `timeout`
+    /// completes (then [`SendError::Timeout`], the frame withdrawn if it had not started).
+    pub async fn send_frame_async(&self, frame: Frame, timeout: impl Future<Output = ()>) -> Result<(), SendError> {
+        let signal = self.queue_send_frame(frame)?;
+        let written = wait_for(&signal.filled, || signal.take());
+        or_timeout(written, timeout).await.unwrap_or_else(|| {
+            signal.withdraw();
+            Err(SendError::Timeout)
+        })
+    }
+
+    /// `send_frame`, for blocking adapters: blocks at most `timeout`.
+    pub fn send_frame_blocking(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
+        let signal = self.queue_send_frame(frame)?;
+        let deadline = Instant::now() + timeout;
+        wait_for_blocking(&signal.filled, Some(deadline), || signal.take()).unwrap_or_else(|| {
+            signal.withdraw();
+            Err(SendError::Timeout)
+        })
+    }
+
+    fn queue_send_frame(&self, frame: Frame) -> Result<Arc<Signal<Result<(), SendError>>>, SendError> {
+        if CallbackGuard::is_inside(self.id()) {
+            return Err(SendError::FromCallback);
+        }
+        self.check_sendable(&frame)?;
+        let signal = Arc::new(Signal::new());
+        self.push(Command::SendFrame(frame, signal.clone()))?;
+        Ok(signal)
+    }
+
+    /// Pipelined `send`, for async adapters: queues the frame, waiting only while the send
+    /// budget (bytes queued and not yet written) is spent.
+    pub async fn send_async(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_sendable(&frame)?;
+        let cost = Self::cost(&frame);
+        wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
+        self.push(Command::Send(frame, cost))
+    }
+
+    /// Pipelined `send`, for blocking adapters.
+    pub fn send_blocking(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_sendable(&frame)?;
+        let cost = Self::cost(&frame);
+        wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+        self.push(Command::Send(frame, cost))
+    }
+
+    /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
+    fn cost(frame: &Frame) -> usize {
+        (frame.payload_len() + FRAME_OVERHEAD).min(SEND_BUDGET)
+    }
+
+    /// Takes `cost` from the budget: `None` to wait, an error once the client has stopped.
+    fn take_budget(&self, cost: usize) -> Option<Result<(), SendError>> {
+        let taken = self
+            .shared
+            .send_budget
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| left.checked_sub(cost));
+        match taken {
+            Ok(_) => Some(Ok(())),
+            Err(_) if lock(&self.shared.queue).closed => Some(Err(self.gone_error())),
+            Err(_) => None,
+        }
+    }
+
+    pub(crate) fn release_budget(&self, cost: usize) {
+        self.shared.send_budget.fetch_add(cost, Ordering::AcqRel);
+        self.shared.budget_freed.notify(usize::MAX);
+    }
+
+    /// `wait`, for async adapters: the final reason.
+    pub async fn wait_async(&self) -> CloseReason {
+        wait_for(&self.shared.status_changed, || self.terminated()).await
+    }
+
+    /// `wait`, for blocking adapters: the final reason, or `None` if still running after
+    /// `timeout`.
+    pub fn wait_blocking(&self, timeout: Option<Duration>) -> Option<CloseReason> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        wait_for_blocking(&self.shared.status_changed, deadline, || self.terminated())
+    }
+
+    /// For a synchronous start: waits until the first connection opened and `handle_connect`
+    /// ran, or the first attempt failed.
+    pub async fn started_async(&self) -> Result<(), CloseReason> {
+        let started = &self.shared.started;
+        wait_for(&started.filled, || started.take()).await
+    }
+
+    /// [`started_async`](Self::started_async) on this thread.
+    pub fn started_blocking(&self) -> Result<(), CloseReason> {
+        let started = &self.shared.started;
+        wait_for_blocking(&started.filled, None, || started.take())
+            .unwrap_or(Err(CloseReason::Error(crate::protocol::error::Error::Aborted)))
+    }
+
+    fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
+        frame.validate().map_err(SendError::Encode)?;
+        if self.shared.connected.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        match &*lock(&self.shared.status) {
+            Status::Connected => Ok(()),
+            Status::Connecting => Err(SendError::NotConnected),
+            Status::Terminated(reason) => Err(SendError::ConnectionFailed(Some(reason.clone()))),
+        }
+    }
+
+    fn gone_error(&self) -> SendError {
+        SendError::ConnectionFailed(self.terminated())
+    }
+
+    fn push(&self, command: Command<H>) -> Result<(), SendError> {
+        {
+            let mut queue = lock(&self.shared.queue);
+            if queue.closed {
+                drop(queue);
+                return Err(self.gone_error());
+            }
+            queue.commands.push_back(command);
+        }
+        self.shared.task.wake();
+        Ok(())
+    }
+
+    // The session's side.
+
+    /// Registers the connection task to be woken by the next command.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.shared.task.register(waker);
+    }
+
+    /// Moves every queued command into `batch` (one lock for all of them).
+    pub(crate) fn take_commands(&self, batch: &mut VecDeque<Command<H>>) {
+        let mut queue = lock(&self.shared.queue);
+        if !queue.commands.is_empty() {
+            std::mem::swap(&mut queue.commands, batch);
+        }
+    }
+
+    pub(crate) fn stats_counter(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub(crate) fn set_status(&self, status: Status) {
+        let mut current = lock(&self.shared.status);
+        self.shared
+            .connected
+            .store(status == Status::Connected, Ordering::Release);
+        *current = status;
+        drop(current);
+        self.shared.status_changed.notify(usize::MAX);
+    }
+
+    pub(crate) fn set_started(&self, outcome: Result<(), CloseReason>) {
+        self.shared.started.fill(outcome);
+    }
+
+    /// The end: refuses new commands, fails what is still queued, then announces the reason
+    /// (in that order, so nothing sent after `wait()` returns is silently dropped).
+    pub(crate) fn finish(&self, reason: &CloseReason) {
+        let left = {
+            let mut queue = lock(&self.shared.queue);
+            queue.closed = true;
+            std::mem::take(&mut queue.commands)
+        };
+        for command in left {
+            if let Command::SendFrame(_, signal) = command {
+                signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+            }
+        }
+        self.set_status(Status::Terminated(reason.clone()));
+        self.shared.started.fill(Err(reason.clone()));
+        self.shared.budget_freed.notify(usize::MAX);
+    }
+}
+
+thread_local! {
+    /// The client whose callback is running on this thread, if any.
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as running a client's callback until dropped, so that the client's own
+/// `send_frame` can refuse instead of deadlocking.
+#[derive(Debug)]
+pub(crate) struct CallbackGuard(usize);
+
+impl CallbackGuard {
+    /// Marks the callbacks of the client identified by `client_id` as running.
+    pub(crate) fn enter(client_id: usize) -> Self {
+        Self(IN_CALLBACK.with(|c| c.replace(client_id)))
+    }
+
+    /// Whether a callback of `client_id` runs on this thread: a blocking send to itself would
+    /// wait forever.
+    fn is_inside(client_id: usize) -> bool {
+        IN_CALLBACK.with(Cell::get) == client_id
+    }
+}
+
+impl Drop for CallbackGuard {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|c| c.set(self.0));
+    }
+}

@@ -1,0 +1,22 @@
+//! The session layer: one client's whole life on top of the protocol layer, still sans-IO.
+//!
+//! [`Session`] runs the [`Handler`] callbacks for the connection's events, connects and
+//! reconnects as `handle_disconnect` decides, keeps the status, the timers, the acks of
+//! `send_frame` and the send budget, and tells the adapter what to do next as plain data
+//! ([`Action`], bytes to write, the next deadline). [`ClientHandle`] is the other end, shared
+//! by every clone of an adapter's client. Adapters only move bytes between a socket and a
+//! session.
+//!
+//! [`Handler`]: crate::Handler
+
+pub(crate) mod acks;
+mod callbacks;
+pub(crate) mod handle;
+pub(crate) mod handler;
+pub mod poll;
+pub(crate) mod settings;
+pub(crate) mod start;
+pub(crate) mod state;
+pub(crate) mod telemetry;
+#[cfg(feature = "tls")]
+pub mod tls;

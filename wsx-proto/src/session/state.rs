@@ -1,0 +1,481 @@
+//! The session's life: connect attempts, the connection on an open transport, its end, and
+//! what `handle_disconnect` decides; the I/O surface adapters drive.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::BytesMut;
+
+use crate::protocol::close::{CloseFrame, CloseReason};
+use crate::protocol::connection::ClientConnection;
+use crate::protocol::error::{is_abrupt_close, Error};
+use crate::protocol::handshake::Response;
+use crate::session::acks::{Ack, PendingAcks};
+use crate::session::handle::{ClientHandle, Command, SendError, Signal, Status};
+use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
+use crate::session::settings::ConnectSettings;
+use crate::session::start::StartOptions;
+use crate::session::telemetry::{Observer, Telemetry, TelemetryKind};
+
+/// How long the last bytes of a connection (typically its close frame) may take to leave
+/// before the transport is closed anyway; never longer than the close timeout.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What the session wants from its adapter next, from [`Session::poll_action`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Open a transport (TCP, then TLS for `wss://`) for [`Session::settings`], within its
+    /// connect timeout; then call [`Session::transport_opened`] or [`Session::transport_failed`].
+    Connect,
+    /// Close the transport now (a graceful shutdown if it is quick); nothing more will be
+    /// written to it.
+    CloseTransport,
+    /// The client has stopped for good: end the task or thread.
+    Stop,
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// A transport is wanted: the next `poll_action` asks for one.
+    Connect,
+    /// The adapter is opening a transport.
+    Opening,
+    /// A transport is open and the connection runs on it.
+    Running,
+    /// The connection ended: its last bytes leave until `deadline`, then the transport closes.
+    Flushing { reason: CloseReason, deadline: Instant },
+    /// Stopped for good.
+    Stopped,
+}
+
+/// What an unhandled failure of the first connect does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InitialFailure {
+    /// A synchronous start returns it; no callback runs.
+    Return,
+    /// An async start terminates with it.
+    Terminate,
+}
+
+/// A waiting `send_frame` caller.
+pub(crate) type Written = Arc<Signal<Result<(), SendError>>>;
+
+/// One client's whole life, sans-IO: the protocol ([`ClientConnection`]), the handler and its
+/// callbacks, reconnects, status, timers, acks and the send budget, telemetry and tracing.
+///
+/// An adapter owns one per client, on its task or thread, and only moves bytes:
+///
+/// * at the top of every loop turn, take [`poll_action`](Self::poll_action) until `None`:
+///   open a transport when asked ([`Action::Connect`]), close it ([`Action::CloseTransport`]),
+///   or end ([`Action::Stop`]);
+/// * write [`pending_transmit`](Self::pending_transmit) to the transport and report what was
+///   taken with [`consume_transmit`](Self::consume_transmit);
+/// * read into [`read_buffer`](Self::read_buffer) then call [`handle_read`](Self::handle_read)
+///   (or hand bytes to [`receive`](Self::receive)); report end-of-file with
+///   [`handle_eof`](Self::handle_eof) and errors with [`handle_io_error`](Self::handle_io_error);
+/// * register the task's waker with [`register_waker`](Self::register_waker) and call
+///   [`handle_commands`](Self::handle_commands) when woken;
+/// * sleep until [`poll_timeout`](Self::poll_timeout) and then call
+///   [`handle_timeout`](Self::handle_timeout).
+///
+/// Every input takes the time; the session reads no clock of its own.
+pub struct Session<H: Handler> {
+    pub(crate) handler: H,
+    pub(crate) handle: ClientHandle<H>,
+    /// The adapter's client handle, reachable from callbacks through their context.
+    pub(crate) client: Box<dyn Any + Send + Sync>,
+    pub(crate) settings: ConnectSettings,
+    observers: Vec<Arc<dyn Observer>>,
+    clock: fn() -> SystemTime,
+    span: tracing::Span,
+    phase: Phase,
+    pub(crate) conn: Option<ClientConnection>,
+    /// Stands in for the read buffer while there is no connection.
+    spare_read_buffer: BytesMut,
+    pub(crate) acks: PendingAcks<Written>,
+    /// Commands taken from the handle in one go.
+    pub(crate) batch: VecDeque<Command<H>>,
+    /// `send_after` calls of the last callbacks, not yet given a deadline.
+    pub(crate) scheduled: Vec<(Duration, H::Info)>,
+    /// Scheduled messages with their deadlines; they survive reconnects and fire while open.
+    pub(crate) timers: Vec<(Instant, H::Info)>,
+    /// Casts that arrived while connecting, delivered once connected.
+    pub(crate) deferred_casts: Vec<H::Cast>,
+    /// A close asked for while connecting, sent once connected.
+    pub(crate) deferred_close: Option<Option<CloseFrame>>,
+    pub(crate) response: Option<Response>,
+    /// Consecutive failed attempts (WebSockex's `attempt_number`).
+    attempt: u32,
+    /// Until the first connection opens: what a failed attempt does without
+    /// `handle_initial_conn_failure`.
+    initial_failure: Option<InitialFailure>,
+    /// The current connection reached `Open`.
+    pub(crate) opened: bool,
+    /// Set once a callback panicked: no callback runs again.
+    pub(crate) panicked: bool,
+}
+
+impl<H: Handler> std::fmt::Debug for Session<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("url", &self.settings.url().as_str())
+            .field("phase", &self.phase)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Session<H> {
+    /// A session for `handler` with `options`, and the adapter's client handle, made by
+    /// `make_client` around the runtime-neutral [`ClientHandle`] (callbacks reach a clone of
+    /// it through their context). Fails if the settings are unusable (a bad URL or header).
+    pub fn new<C: Any + Clone + Send + Sync>(
+        options: StartOptions,
+        handler: H,
+        make_client: impl FnOnce(ClientHandle<H>) -> C,
+    ) -> Result<(Self, C), Error> {
+        let settings = options.settings?;
+        settings.request.validate()?;
+        let handle = ClientHandle::new();
+        let client = make_client(handle.clone());
+        let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
+        let session = Self {
+            handler,
+            handle,
+            client: Box::new(client.clone()),
+            settings,
+            observers: options.observers,
+            clock: SystemTime::now,
+            span,
+            phase: Phase::Connect,
+            conn: None,
+            spare_read_buffer: BytesMut::new(),
+            acks: PendingAcks::default(),
+            batch: VecDeque::new(),
+            scheduled: Vec::new(),
+            timers: Vec::new(),
+            deferred_casts: Vec::new(),
+            deferred_close: None,
+            response: None,
+            attempt: 0,
+            initial_failure: match (options.handle_initial_conn_failure, options.async_start) {
+                (true, _) => None,
+                (false, false) => Some(InitialFailure::Return),
+                (false, true) => Some(InitialFailure::Terminate),
+            },
+            opened: false,
+            panicked: false,
+        };
+        Ok((session, client))
+    }
+
+    /// Uses `clock` for telemetry timestamps instead of `SystemTime::now` (for tests).
+    pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The settings the next or current connection uses.
+    pub fn settings(&self) -> &ConnectSettings {
+        &self.settings
+    }
+
+    /// The span every trace event of this client belongs to; adapters run the session in it.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// What the adapter must do next, if anything; call at the top of every loop turn until
+    /// it returns `None`.
+    pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        match &self.phase {
+            Phase::Connect => {
+                tracing::debug!(target: "wsx", url = %self.settings.url(), attempt = self.attempt + 1, "attempting to connect");
+                self.handle.set_status(Status::Connecting);
+                self.phase = Phase::Opening;
+                Some(Action::Connect)
+            }
+            Phase::Opening | Phase::Running => None,
+            Phase::Flushing { deadline, .. } => {
+                if self.wants_write() && now < *deadline {
+                    return None;
+                }
+                let Phase::Flushing { reason, .. } = std::mem::replace(&mut self.phase, Phase::Opening) else {
+                    unreachable!("matched above")
+                };
+                self.conn = None;
+                for ack in self.acks.drain() {
+                    match ack {
+                        Ack::Written(signal) => signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone())))),
+                        Ack::Permits(cost) => self.handle.release_budget(cost),
+                    }
+                }
+                self.disconnected(reason, now);
+                Some(Action::CloseTransport)
+            }
+            Phase::Stopped => Some(Action::Stop),
+        }
+    }
+
+    /// The transport asked for by [`Action::Connect`] is open: the handshake starts.
+    pub fn transport_opened(&mut self, now: Instant) {
+        match ClientConnection::new(&self.settings.request, self.settings.config.clone()) {
+            Ok(mut conn) => {
+                conn.start_pending_timer(now);
+                self.conn = Some(conn);
+                self.phase = Phase::Running;
+                self.handle_commands(now);
+            }
+            Err(e) => self.end(CloseReason::Error(e.into()), now),
+        }
+    }
+
+    /// The transport asked for by [`Action::Connect`] could not be opened.
+    pub fn transport_failed(&mut self, error: Error, now: Instant) {
+        self.phase = Phase::Opening;
+        self.disconnected(CloseReason::Error(error), now);
+    }
+
+    /// The bytes to write now, all queued frames in one slice (empty when there are none).
+    pub fn pending_transmit(&mut self, now: Instant) -> &[u8] {
+        match &mut self.conn {
+            Some(conn) => conn.pending_transmit(now),
+            None => &[],
+        }
+    }
+
+    /// `n` bytes of [`pending_transmit`](Self::pending_transmit) were written: the
+    /// `send_frame` callers and the send budget waiting on them are told.
+    pub fn consume_transmit(&mut self, n: usize) {
+        let Some(conn) = &mut self.conn else { return };
+        conn.consume_transmit(n);
+        let handle = &self.handle;
+        self.acks.fire_written(conn, |ack| match ack {
+            Ack::Written(signal) => signal.fill(Ok(())),
+            Ack::Permits(cost) => handle.release_budget(cost),
+        });
+    }
+
+    /// Whether there are bytes to write.
+    pub fn wants_write(&self) -> bool {
+        self.conn.as_ref().is_some_and(ClientConnection::wants_write)
+    }
+
+    /// The buffer to read into (append only), then call [`handle_read`](Self::handle_read).
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        match &mut self.conn {
+            Some(conn) if matches!(self.phase, Phase::Running) => conn.read_buffer(),
+            _ => {
+                self.spare_read_buffer.clear();
+                &mut self.spare_read_buffer
+            }
+        }
+    }
+
+    /// How many more bytes the frame being received needs: reserve that much at once.
+    pub fn bytes_wanted(&self) -> usize {
+        self.conn.as_ref().map_or(0, ClientConnection::bytes_wanted)
+    }
+
+    /// Frees the read buffer if it holds nothing, so an idle connection keeps none.
+    pub fn release_read_buffer(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            conn.release_read_buffer();
+        }
+    }
+
+    /// Bytes were appended to [`read_buffer`](Self::read_buffer): runs the callbacks for
+    /// what they complete.
+    pub fn handle_read(&mut self, now: Instant) {
+        self.after_input(now);
+    }
+
+    /// Feeds bytes read from the transport (for adapters that decode into their own buffer).
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
+        if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
+            conn.receive(data);
+        }
+        self.after_input(now);
+    }
+
+    /// The transport reached end-of-file (the peer closed TCP).
+    pub fn handle_eof(&mut self, now: Instant) {
+        if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
+            conn.receive_eof();
+        }
+        self.after_input(now);
+    }
+
+    /// Reading or writing failed. A reset or a cut TLS stream is the peer going away (like
+    /// end-of-file); anything else ends the connection with [`Error::Io`]. Either way nothing
+    /// more is written.
+    pub fn handle_io_error(&mut self, error: io::Error, now: Instant) {
+        if is_abrupt_close(&error) {
+            self.handle_eof(now);
+        } else if let Phase::Running = self.phase {
+            self.end(CloseReason::Error(error.into()), now);
+        }
+        if let Phase::Flushing { deadline, .. } = &mut self.phase {
+            self.conn = None;
+            *deadline = now;
+        }
+    }
+
+    /// Registers the task to be woken when a client handle sends a command.
+    pub fn register_waker(&self, waker: &std::task::Waker) {
+        self.handle.register(waker);
+    }
+
+    /// Runs the commands client handles sent since the last call; returns whether there were
+    /// any.
+    pub fn handle_commands(&mut self, now: Instant) -> bool {
+        self.handle.take_commands(&mut self.batch);
+        if self.batch.is_empty() {
+            return false;
+        }
+        while let Some(command) = self.batch.pop_front() {
+            self.on_command(command);
+        }
+        self.after_input(now);
+        true
+    }
+
+    /// The next instant [`handle_timeout`](Self::handle_timeout) is due: the protocol's
+    /// timers, messages scheduled with `send_after` (while open), or the end of the final flush.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Running => {
+                let conn = self.conn.as_ref()?;
+                let open = conn.state() == crate::protocol::connection::State::Open;
+                let timers = self.timers.iter().map(|(at, _)| *at).filter(|_| open);
+                timers.chain(conn.poll_timeout()).min()
+            }
+            Phase::Flushing { deadline, .. } => Some(*deadline),
+            _ => None,
+        }
+    }
+
+    /// Advances the timers to `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
+            conn.handle_timeout(now);
+            self.fire_timers(now);
+        }
+        self.after_input(now);
+    }
+
+    /// After any input: runs the callbacks for the connection's events, gives new `send_after`
+    /// messages their deadlines, and starts timers armed since.
+    fn after_input(&mut self, now: Instant) {
+        if !matches!(self.phase, Phase::Running) {
+            return;
+        }
+        if let Some(reason) = self.poll_events() {
+            self.end(reason, now);
+            return;
+        }
+        for (delay, msg) in self.scheduled.drain(..) {
+            self.timers.push((now + delay, msg));
+        }
+        if let Some(conn) = &mut self.conn {
+            conn.start_pending_timer(now);
+        }
+    }
+
+    /// The connection is over: flush what is left, briefly, then close the transport.
+    pub(crate) fn end(&mut self, reason: CloseReason, now: Instant) {
+        if let CloseReason::LocalTimedOut(_) = reason {
+            tracing::debug!(target: "wsx", "forcefully closed the connection because the server was taking too long to close");
+        }
+        let flush = FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout);
+        self.handle.set_status(Status::Connecting);
+        self.phase = Phase::Flushing {
+            reason,
+            deadline: now + flush,
+        };
+    }
+
+    /// After a connection ended or could not be made: applies the start options to a failed
+    /// first connect, otherwise asks `handle_disconnect` whether to reconnect.
+    fn disconnected(&mut self, reason: CloseReason, now: Instant) {
+        tracing::debug!(target: "wsx", %reason, "disconnected");
+        let was_connected = std::mem::take(&mut self.opened);
+        self.response = None;
+        // Commands sent while no connection runs: a close among them stops the client.
+        self.handle_commands(now);
+        if self.panicked {
+            self.emit(TelemetryKind::Disconnected(&reason));
+            return self.stop(reason);
+        }
+        match self.initial_failure.take() {
+            _ if was_connected => {}
+            Some(InitialFailure::Return) => {
+                self.phase = Phase::Stopped;
+                return self.handle.finish(&reason);
+            }
+            Some(InitialFailure::Terminate) => return self.stop(reason),
+            None => {}
+        }
+        self.emit(TelemetryKind::Disconnected(&reason));
+        if self.deferred_close.take().is_some() {
+            // The user asked to close before this connection opened: do not reconnect.
+            return self.stop(reason);
+        }
+        self.attempt = if was_connected { 1 } else { self.attempt + 1 };
+        let status = DisconnectStatus::new(reason.clone(), self.attempt, self.settings.clone());
+        match self.call_plain(|handler| handler.handle_disconnect(status)) {
+            Ok(Reconnect::Stop) => self.stop(reason),
+            Ok(Reconnect::Reconnect) => self.phase = Phase::Connect,
+            Ok(Reconnect::ReconnectWith(settings)) => match settings.request.validate() {
+                Ok(()) => {
+                    self.settings = settings;
+                    self.phase = Phase::Connect;
+                }
+                Err(e) => self.stop(CloseReason::Error(e.into())),
+            },
+            Err(message) => self.stop(CloseReason::Error(Error::HandlerPanicked(message))),
+        }
+    }
+
+    /// Stops for good: `terminate` (unless a callback panicked), then the end is announced.
+    fn stop(&mut self, reason: CloseReason) {
+        tracing::debug!(target: "wsx", %reason, "terminating");
+        if !self.panicked {
+            // A panic in terminate changes nothing: the reason stands.
+            let _ = self.call_plain(|handler| handler.terminate(&reason));
+        }
+        self.emit(TelemetryKind::Terminate(&reason));
+        self.phase = Phase::Stopped;
+        self.handle.finish(&reason);
+    }
+
+    /// Tells the observers.
+    pub(crate) fn emit(&self, kind: TelemetryKind<'_>) {
+        if self.observers.is_empty() {
+            return;
+        }
+        let event = Telemetry {
+            time: (self.clock)(),
+            settings: &self.settings,
+            handler: std::any::type_name::<H>(),
+            kind,
+        };
+        for observer in &self.observers {
+            observer.observe(&event);
+        }
+    }
+}
+
+impl<H: Handler> Drop for Session<H> {
+    /// A session dropped before it stopped (its runtime shut down, or the adapter panicked)
+    /// still ends its client, so `wait` and `send` don't hang.
+    fn drop(&mut self) {
+        if !matches!(self.phase, Phase::Stopped) {
+            self.handle.finish(&CloseReason::Error(Error::Aborted));
+        }
+    }
+}
