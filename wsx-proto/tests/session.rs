@@ -1,0 +1,520 @@
+//! The session driven in memory, quinn-proto style: a scripted server on one side, a fake
+//! clock, no sockets and no sleeps. Each test plays the adapter's part by hand.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use wsx_proto::*;
+
+/// What the test handler saw.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Connect,
+    Frame(Frame),
+    Cast(&'static str),
+    Info(u32),
+    Disconnect(CloseReason, u32),
+    Terminate(CloseReason),
+}
+
+/// What the test handler does on a frame or cast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Act {
+    Nothing,
+    Panic,
+    SendAfter(Duration, u32),
+}
+
+struct Recorder {
+    seen: Sender<Seen>,
+    on_frame: Act,
+    on_connect_panic: bool,
+    /// `handle_disconnect` reconnects while the attempt number is below this.
+    reconnect_below: u32,
+}
+
+impl Handler for Recorder {
+    type Cast = (&'static str, Act);
+    type Info = u32;
+
+    fn handle_connect(&mut self, _response: &Response, _ctx: &mut Context<'_, Self>) {
+        let _ = self.seen.send(Seen::Connect);
+        assert!(!self.on_connect_panic, "handle_connect panics on purpose");
+    }
+
+    fn handle_frame(&mut self, frame: Frame, ctx: &mut Context<'_, Self>) -> Reply {
+        let _ = self.seen.send(Seen::Frame(frame));
+        act(self.on_frame, ctx)
+    }
+
+    fn handle_cast(&mut self, (name, what): (&'static str, Act), ctx: &mut Context<'_, Self>) -> Reply {
+        let _ = self.seen.send(Seen::Cast(name));
+        act(what, ctx)
+    }
+
+    fn handle_info(&mut self, n: u32, _ctx: &mut Context<'_, Self>) -> Reply {
+        let _ = self.seen.send(Seen::Info(n));
+        Reply::Frame(Frame::text(format!("info {n}")))
+    }
+
+    fn handle_disconnect(&mut self, status: DisconnectStatus) -> Reconnect {
+        let _ = self.seen.send(Seen::Disconnect(status.reason, status.attempt));
+        if status.attempt < self.reconnect_below {
+            Reconnect::Reconnect
+        } else {
+            Reconnect::Stop
+        }
+    }
+
+    fn terminate(&mut self, reason: &CloseReason) {
+        let _ = self.seen.send(Seen::Terminate(reason.clone()));
+    }
+}
+
+fn act(what: Act, ctx: &mut Context<'_, Recorder>) -> Reply {
+    match what {
+        Act::Nothing => Reply::Continue,
+        Act::Panic => panic!("boom"),
+        Act::SendAfter(delay, n) => {
+            ctx.send_after(delay, n);
+            Reply::Continue
+        }
+    }
+}
+
+/// The adapter's part, by hand, with a clock that only moves when told.
+struct Harness {
+    session: Session<Recorder>,
+    client: ClientHandle<Recorder>,
+    seen: Receiver<Seen>,
+    now: Instant,
+}
+
+/// Start options as a builder makes them (through a `Start` impl that just returns them).
+fn options(async_start: bool, handle_initial_conn_failure: bool) -> StartOptions {
+    Builder::<Grab>::new("ws://localhost:9001/")
+        .async_start(async_start)
+        .handle_initial_conn_failure(handle_initial_conn_failure)
+        .start(probe().0)
+}
+
+enum Grab {}
+
+impl Start<Recorder> for Grab {
+    type Output = StartOptions;
+    fn start(options: StartOptions, _handler: Recorder) -> StartOptions {
+        options
+    }
+}
+
+fn probe() -> (Recorder, Receiver<Seen>) {
+    let (tx, rx) = mpsc::channel();
+    let recorder = Recorder {
+        seen: tx,
+        on_frame: Act::Nothing,
+        on_connect_panic: false,
+        reconnect_below: 0,
+    };
+    (recorder, rx)
+}
+
+impl Harness {
+    fn new(options: StartOptions, configure: impl FnOnce(&mut Recorder)) -> Self {
+        let (mut recorder, seen) = probe();
+        configure(&mut recorder);
+        let (session, client) = Session::new(options, recorder, |handle| handle).unwrap();
+        Self {
+            session,
+            client,
+            seen,
+            now: Instant::now(),
+        }
+    }
+
+    fn action(&mut self) -> Option<Action> {
+        self.session.poll_action(self.now)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.try_iter().collect()
+    }
+
+    /// Everything the client wrote since the last call.
+    fn written(&mut self) -> Vec<u8> {
+        let bytes = self.session.pending_transmit(self.now).to_vec();
+        self.session.consume_transmit(bytes.len());
+        bytes
+    }
+
+    fn frames_written(&mut self) -> Vec<(FrameHeader, Vec<u8>)> {
+        sent_frames(&self.written())
+    }
+
+    fn server_sends(&mut self, bytes: &[u8]) {
+        self.session.read_buffer().extend_from_slice(bytes);
+        self.session.handle_read(self.now);
+    }
+
+    /// Connect, transport up, handshake answered.
+    fn open(&mut self) {
+        assert_eq!(self.action(), Some(Action::Connect));
+        self.session.transport_opened(self.now);
+        let request = self.written();
+        self.server_sends(&response_to(&request));
+        assert_eq!(self.client.status(), Status::Connected);
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.session.handle_timeout(self.now);
+    }
+}
+
+fn server_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, true, opcode, payload, None);
+    out.to_vec()
+}
+
+fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    server_frame(OpCode::Close, &payload)
+}
+
+fn sent_frames(bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
+    let mut frames = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (header, len) = FrameHeader::parse(rest).unwrap().unwrap();
+        let end = len + header.payload_len as usize;
+        let mut payload = rest[len..end].to_vec();
+        apply_mask(&mut payload, header.mask.expect("client frames are masked"));
+        frames.push((header, payload));
+        rest = &rest[end..];
+    }
+    frames
+}
+
+fn close_code(frame: &(FrameHeader, Vec<u8>)) -> u16 {
+    assert_eq!(frame.0.opcode, OpCode::Close);
+    u16::from_be_bytes([frame.1[0], frame.1[1]])
+}
+
+fn response_to(request: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(request).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key)).into_bytes()
+}
+
+fn refused() -> Error {
+    Error::Io(std::sync::Arc::new(std::io::ErrorKind::ConnectionRefused.into()))
+}
+
+#[test]
+fn reconnects_count_attempts_then_stop_terminates() {
+    let mut h = Harness::new(options(false, true), |r| r.reconnect_below = 3);
+    for _ in 0..3 {
+        assert_eq!(h.action(), Some(Action::Connect));
+        assert_eq!(h.client.status(), Status::Connecting);
+        h.session.transport_failed(refused(), h.now);
+    }
+    assert_eq!(h.action(), Some(Action::Stop));
+    let reason = CloseReason::Error(refused());
+    assert_eq!(
+        h.seen(),
+        [
+            Seen::Disconnect(reason.clone(), 1),
+            Seen::Disconnect(reason.clone(), 2),
+            Seen::Disconnect(reason.clone(), 3),
+            Seen::Terminate(reason.clone()),
+        ]
+    );
+    assert_eq!(h.client.terminated(), Some(reason));
+}
+
+#[test]
+fn attempts_reset_after_a_connection_opened() {
+    let mut h = Harness::new(options(false, true), |r| r.reconnect_below = 2);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    h.open();
+    h.session.handle_eof(h.now);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    let seen = h.seen();
+    assert_eq!(seen[0], Seen::Disconnect(CloseReason::Error(refused()), 1));
+    assert_eq!(seen[1], Seen::Connect);
+    assert_eq!(
+        seen[2],
+        Seen::Disconnect(CloseReason::Dropped, 1),
+        "reset by the open connection"
+    );
+    assert_eq!(h.action(), Some(Action::Connect));
+}
+
+#[test]
+fn sync_start_failure_runs_no_callback() {
+    let mut h = Harness::new(options(false, false), |r| r.reconnect_below = 9);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), Some(Action::Stop));
+    assert_eq!(h.seen(), []);
+    assert_eq!(h.client.started_blocking(), Err(CloseReason::Error(refused())));
+}
+
+#[test]
+fn async_start_failure_terminates() {
+    let mut h = Harness::new(options(true, false), |r| r.reconnect_below = 9);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), Some(Action::Stop));
+    assert_eq!(h.seen(), [Seen::Terminate(CloseReason::Error(refused()))]);
+}
+
+#[test]
+fn sync_start_is_told_after_handle_connect() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    assert_eq!(h.seen(), [Seen::Connect]);
+    assert_eq!(h.client.started_blocking(), Ok(()));
+}
+
+#[test]
+fn commands_while_connecting_wait_for_the_connection() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.client.cast(("early", Act::Nothing)).unwrap();
+    h.session.transport_opened(h.now);
+    assert_eq!(h.seen(), [], "no cast before the handshake");
+    let request = h.written();
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    h.server_sends(&response_to(&request));
+    assert_eq!(h.seen(), [Seen::Connect, Seen::Cast("early")]);
+    let frames = h.frames_written();
+    assert_eq!(close_code(&frames[0]), 1000, "the close asked for while connecting");
+}
+
+#[test]
+fn close_while_the_transport_opens_stops_without_reconnecting() {
+    let mut h = Harness::new(options(true, true), |r| r.reconnect_below = 9);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.client.close().unwrap();
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), Some(Action::Stop));
+    assert_eq!(h.seen(), [Seen::Terminate(CloseReason::Error(refused()))]);
+}
+
+#[test]
+fn local_close_times_out_then_closes_by_force() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    assert_eq!(close_code(&h.frames_written()[0]), 1000);
+    let deadline = h.session.poll_timeout().unwrap();
+    assert_eq!(deadline - h.now, Config::default().close_timeout);
+    h.advance(Duration::from_secs(5) - Duration::from_millis(1));
+    assert_eq!(h.action(), None, "still waiting for the server's close");
+    h.advance(Duration::from_millis(1));
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    assert_eq!(h.action(), Some(Action::Stop));
+    let reason = CloseReason::LocalTimedOut(CloseStatus::Normal);
+    assert_eq!(h.client.terminated(), Some(reason.clone()));
+    assert!(h.seen().contains(&Seen::Terminate(reason)));
+}
+
+#[test]
+fn completed_close_lingers_briefly_for_the_server_to_drop_tcp() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    h.written();
+    h.now += Duration::from_millis(100);
+    h.server_sends(&close_frame(1000, ""));
+    let linger = h.session.poll_timeout().unwrap() - h.now;
+    assert_eq!(linger, Config::default().close_linger);
+    h.advance(linger);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    assert_eq!(h.client.terminated(), Some(CloseReason::Local(CloseStatus::Normal)));
+}
+
+#[test]
+fn linger_never_passes_the_close_timeout() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    let started = h.now;
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    h.written();
+    h.now += Duration::from_millis(4800);
+    h.server_sends(&close_frame(1000, ""));
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(started + Config::default().close_timeout)
+    );
+}
+
+#[test]
+fn eof_after_our_close_is_dropped() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    h.written();
+    h.session.handle_eof(h.now);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    assert_eq!(h.client.terminated(), Some(CloseReason::Dropped));
+}
+
+#[test]
+fn reset_is_an_abrupt_close_not_an_error() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.session
+        .handle_io_error(std::io::ErrorKind::ConnectionReset.into(), h.now);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    assert_eq!(h.client.terminated(), Some(CloseReason::Dropped));
+}
+
+#[test]
+fn crossed_close_keeps_the_servers_code() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client.close().unwrap();
+    h.session.handle_commands(h.now);
+    h.written();
+    h.server_sends(&close_frame(4001, "busy"));
+    h.session.handle_eof(h.now);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    let remote = CloseStatus::Coded(CloseFrame::new(CloseCode(4001), "busy"));
+    assert_eq!(
+        h.client.terminated(),
+        Some(CloseReason::Crossed {
+            local: CloseStatus::Normal,
+            remote
+        })
+    );
+}
+
+#[test]
+fn protocol_error_sends_its_code_and_ends_at_once() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    // A masked server frame, then more data: nothing after it is read.
+    let mut bytes = BytesMut::new();
+    encode_frame(&mut bytes, true, OpCode::Text, b"masked", Some([1, 2, 3, 4]));
+    bytes.extend_from_slice(&server_frame(OpCode::Text, b"after"));
+    h.server_sends(&bytes);
+    assert_eq!(close_code(&h.frames_written()[0]), 1002);
+    assert_eq!(
+        h.action(),
+        Some(Action::CloseTransport),
+        "no wait for the server's answer"
+    );
+    assert_eq!(
+        h.client.terminated(),
+        Some(CloseReason::Error(Error::Protocol(ProtocolError::MaskedFrame)))
+    );
+    assert!(!h.seen().iter().any(|s| matches!(s, Seen::Frame(_))));
+}
+
+#[test]
+fn final_flush_is_bounded() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.server_sends(&close_frame(4000, "bye"));
+    assert_eq!(h.action(), None, "the echo is not written yet");
+    let linger = h.session.poll_timeout().unwrap() - h.now;
+    h.advance(linger);
+    assert_eq!(h.action(), None, "the last bytes get their chance");
+    let flush = h.session.poll_timeout().unwrap() - h.now;
+    assert!(flush <= Duration::from_secs(1), "{flush:?}");
+    h.now += flush;
+    assert_eq!(
+        h.action(),
+        Some(Action::CloseTransport),
+        "a socket that never drains is given up"
+    );
+    let status = CloseStatus::Coded(CloseFrame::new(CloseCode(4000), "bye"));
+    assert_eq!(h.client.terminated(), Some(CloseReason::Remote(status)));
+}
+
+#[test]
+fn send_after_fires_on_the_fake_clock() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client
+        .cast(("later", Act::SendAfter(Duration::from_secs(30), 7)))
+        .unwrap();
+    h.session.handle_commands(h.now);
+    assert_eq!(h.session.poll_timeout(), Some(h.now + Duration::from_secs(30)));
+    h.advance(Duration::from_secs(29));
+    assert!(!h.seen().contains(&Seen::Info(7)));
+    h.advance(Duration::from_secs(1));
+    assert!(h.seen().contains(&Seen::Info(7)));
+    assert_eq!(h.frames_written()[0].1, b"info 7");
+}
+
+#[test]
+fn panicking_callback_fails_with_1011_and_runs_nothing_after() {
+    let mut h = Harness::new(options(false, false), |r| {
+        r.on_frame = Act::Panic;
+        r.reconnect_below = 9;
+    });
+    h.open();
+    h.server_sends(&server_frame(OpCode::Text, b"trigger"));
+    assert_eq!(close_code(&h.frames_written()[0]), 1011);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    assert_eq!(h.action(), Some(Action::Stop), "no reconnect after a panic");
+    let reason = CloseReason::Error(Error::HandlerPanicked("boom".into()));
+    assert_eq!(h.client.terminated(), Some(reason));
+    assert_eq!(
+        h.seen(),
+        [Seen::Connect, Seen::Frame(Frame::text("trigger"))],
+        "neither handle_disconnect nor terminate runs"
+    );
+    assert!(matches!(
+        h.client.cast(("x", Act::Nothing)),
+        Err(SendError::ConnectionFailed(Some(_)))
+    ));
+}
+
+#[test]
+fn panic_in_handle_connect_fails_a_sync_start() {
+    let mut h = Harness::new(options(false, false), |r| r.on_connect_panic = true);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_opened(h.now);
+    let request = h.written();
+    h.server_sends(&response_to(&request));
+    assert_eq!(close_code(&h.frames_written()[0]), 1011);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    let Err(CloseReason::Error(Error::HandlerPanicked(message))) = h.client.started_blocking() else {
+        panic!("the start should fail with the panic")
+    };
+    assert!(message.contains("handle_connect panics on purpose"), "{message}");
+}
+
+#[test]
+fn timed_out_send_frame_is_withdrawn() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    let timed_out = h.client.send_frame_blocking(Frame::text("late"), Duration::ZERO);
+    assert_eq!(timed_out, Err(SendError::Timeout));
+    h.session.handle_commands(h.now);
+    assert!(h.written().is_empty(), "the withdrawn frame is never sent");
+}
+
+#[test]
+fn dropped_session_ends_its_client() {
+    let h = Harness::new(options(true, false), |_| {});
+    let client = h.client.clone();
+    drop(h);
+    assert_eq!(client.terminated(), Some(CloseReason::Error(Error::Aborted)));
+    assert!(client.cast(("x", Act::Nothing)).is_err());
+}
