@@ -146,6 +146,10 @@ pub enum Cmd {
     /// `handle_cast` casts the inner command to its own client (through the context) and
     /// records the result as [`Ev::SendResult`].
     CastToSelf(Box<Cmd>),
+    /// `handle_cast` panics with this message (after recording [`Ev::Cast`]).
+    Panic(String),
+    /// `handle_cast` panics with a payload that is not a string (`std::panic::panic_any(42)`).
+    PanicNonString,
 }
 
 /// What a [`Probe`]'s callbacks saw, in order.
@@ -187,14 +191,33 @@ pub enum Ev {
 
 type DisconnectFn = Box<dyn FnMut(&DisconnectStatus) -> Reconnect + Send>;
 
+/// Which [`Probe`] callbacks panic, and with what message. Each records its event first.
+#[derive(Debug, Clone, Default)]
+struct PanicPlan {
+    connect: Option<String>,
+    frame: Option<String>,
+    disconnect: Option<String>,
+    terminate: Option<String>,
+}
+
+/// Panics with `msg` if there is one (a `String` payload, as `panic!("{msg}")` makes).
+fn maybe_panic(msg: &Option<String>) {
+    if let Some(msg) = msg {
+        panic!("{msg}");
+    }
+}
+
 /// The handler the scenarios run: records every callback into [`Events`], echoes data frames
 /// if asked, obeys [`Cmd`]s, and asks a closure what `handle_disconnect` returns (default
 /// [`Reconnect::Stop`]). It keeps the default `handle_ping`, so pongs come from the trait.
+/// It can be told to panic in a callback ([`Probe::panic_on_frame`] and friends,
+/// [`Cmd::Panic`]).
 pub struct Probe<A> {
     tx: Sender<Ev>,
     connects: u32,
     echo: bool,
     on_disconnect: DisconnectFn,
+    panics: PanicPlan,
     _adapter: PhantomData<fn() -> A>,
 }
 
@@ -203,6 +226,7 @@ impl<A> fmt::Debug for Probe<A> {
         f.debug_struct("Probe")
             .field("connects", &self.connects)
             .field("echo", &self.echo)
+            .field("panics", &self.panics)
             .finish_non_exhaustive()
     }
 }
@@ -216,6 +240,7 @@ impl<A: TestAdapter> Probe<A> {
             connects: 0,
             echo: false,
             on_disconnect: Box::new(|_| Reconnect::Stop),
+            panics: PanicPlan::default(),
             _adapter: PhantomData,
         };
         (probe, Events::new(rx))
@@ -230,6 +255,30 @@ impl<A: TestAdapter> Probe<A> {
     /// Decides what `handle_disconnect` returns.
     pub fn on_disconnect(mut self, f: impl FnMut(&DisconnectStatus) -> Reconnect + Send + 'static) -> Self {
         self.on_disconnect = Box::new(f);
+        self
+    }
+
+    /// `handle_connect` panics with `msg`, after recording [`Ev::Connected`].
+    pub fn panic_on_connect(mut self, msg: &str) -> Self {
+        self.panics.connect = Some(msg.to_owned());
+        self
+    }
+
+    /// `handle_frame` panics with `msg`, after recording [`Ev::Frame`] (and without echoing).
+    pub fn panic_on_frame(mut self, msg: &str) -> Self {
+        self.panics.frame = Some(msg.to_owned());
+        self
+    }
+
+    /// `handle_disconnect` panics with `msg`, after recording [`Ev::Disconnect`].
+    pub fn panic_on_disconnect(mut self, msg: &str) -> Self {
+        self.panics.disconnect = Some(msg.to_owned());
+        self
+    }
+
+    /// `terminate` panics with `msg`, after recording [`Ev::Terminate`].
+    pub fn panic_on_terminate(mut self, msg: &str) -> Self {
+        self.panics.terminate = Some(msg.to_owned());
         self
     }
 
@@ -252,10 +301,12 @@ impl<A: TestAdapter> Handler for Probe<A> {
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
             ctx_has_response: ctx.response() == Some(response),
         });
+        maybe_panic(&self.panics.connect);
     }
 
     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
         self.record(Ev::Frame(frame.clone()));
+        maybe_panic(&self.panics.frame);
         match frame {
             Frame::Text(_) | Frame::Binary(_) if self.echo => Reply::Frame(frame),
             _ => Reply::Continue,
@@ -281,6 +332,8 @@ impl<A: TestAdapter> Handler for Probe<A> {
                 self.record(Ev::SendResult(result));
                 Reply::Continue
             }
+            Cmd::Panic(msg) => panic!("{msg}"),
+            Cmd::PanicNonString => std::panic::panic_any(42u32),
         }
     }
 
@@ -300,11 +353,13 @@ impl<A: TestAdapter> Handler for Probe<A> {
             attempt: status.attempt,
             url: status.settings.url().as_str().to_owned(),
         });
+        maybe_panic(&self.panics.disconnect);
         (self.on_disconnect)(&status)
     }
 
     fn terminate(&mut self, reason: &CloseReason) {
         self.record(Ev::Terminate(reason.clone()));
+        maybe_panic(&self.panics.terminate);
     }
 }
 

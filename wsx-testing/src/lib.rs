@@ -6,7 +6,8 @@
 //!   runtime) that records what the client sent;
 //! * [`harness`]: the blocking-style API an adapter implements for the tests ([`TestAdapter`],
 //!   [`TestClient`]) and the handler the scenarios drive ([`Probe`]);
-//! * [`scenarios`]: the scenarios, each a `pub fn name<A: TestAdapter>()`;
+//! * [`scenarios`]: the scenarios, each a `pub fn name<A: TestAdapter>()`, in one module per
+//!   topic;
 //! * [`behaviour_suite!`]: one `#[test]` per scenario for an adapter.
 //!
 //! An adapter's test file is then a few lines:
@@ -29,7 +30,8 @@ pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
 pub use crate::server::{
-    encode, refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step, TestServer,
+    encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step,
+    TcpEnd, TestServer,
 };
 pub use crate::tls::TestPki;
 
@@ -77,11 +79,23 @@ macro_rules! behaviour_suite {
             local_close_times_out,
             local_close_completes_when_server_keeps_tcp,
             remote_close_completes_when_server_keeps_tcp,
+            crossed_close_reports_both,
+            close_echo_with_own_reason_is_local,
+            close_echo_normal_is_local,
+            remote_close_server_holds_tcp_ends_soon,
+            local_close_server_holds_tcp_ends_soon,
+            reset_mid_frame_is_dropped,
+            local_close_then_server_resets_is_dropped,
+            local_close_then_server_eof_is_dropped,
+            torn_frame_reset_while_closing_is_deterministic,
             send_frame_while_closing_not_connected,
             protocol_error_without_close_reply,
             masked_server_frame_is_protocol_error,
             invalid_utf8_is_protocol_error,
             reserved_opcode_is_protocol_error,
+            oversize_frame_header_fails_at_once,
+            invalid_utf8_fails_at_once,
+            bad_frame_then_flood_fails_at_once,
             handshake_rejected_404,
             handshake_rejected_500,
             handshake_wrong_accept,
@@ -110,6 +124,14 @@ macro_rules! behaviour_suite {
             tls_untrusted_ca_fails,
             tls_hostname_mismatch_fails,
             tls_insecure_mode_succeeds,
+            panic_in_handle_frame_fails_connection,
+            panic_in_handle_cast_fails_connection,
+            panic_with_non_string_payload,
+            panic_in_handle_connect_fails_start,
+            panic_on_frame_in_handshake_packet,
+            panic_in_handle_disconnect_skips_terminate,
+            panic_in_terminate_keeps_reason,
+            panic_in_one_client_spares_others,
         }
     };
 }

@@ -4,6 +4,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -70,6 +71,8 @@ impl Default for TestPki {
 pub(crate) enum Transport {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+    /// Reset by the server ([`Transport::reset`]): reads see EOF, writes fail.
+    Reset,
 }
 
 impl Transport {
@@ -83,10 +86,12 @@ impl Transport {
         })
     }
 
-    pub(crate) fn tcp(&self) -> &TcpStream {
+    /// The TCP socket, unless it was reset.
+    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Self::Plain(tcp) => tcp,
-            Self::Tls(tls) => &tls.sock,
+            Self::Plain(tcp) => Some(tcp),
+            Self::Tls(tls) => Some(&tls.sock),
+            Self::Reset => None,
         }
     }
 
@@ -96,7 +101,19 @@ impl Transport {
             tls.conn.send_close_notify();
             let _ = tls.flush();
         }
-        let _ = self.tcp().shutdown(how);
+        if let Some(tcp) = self.tcp() {
+            let _ = tcp.shutdown(how);
+        }
+    }
+
+    /// Aborts the connection: with `SO_LINGER` 0, closing the socket sends a TCP reset (RST)
+    /// instead of a FIN, and drops whatever was not sent yet. No TLS close_notify.
+    pub(crate) fn reset(&mut self) {
+        if let Some(tcp) = self.tcp() {
+            let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+        }
+        // Dropping the socket closes it, now.
+        *self = Self::Reset;
     }
 }
 
@@ -105,6 +122,7 @@ impl Read for Transport {
         match self {
             Self::Plain(tcp) => tcp.read(buf),
             Self::Tls(tls) => tls.read(buf),
+            Self::Reset => Ok(0),
         }
     }
 }
@@ -114,6 +132,7 @@ impl Write for Transport {
         match self {
             Self::Plain(tcp) => tcp.write(buf),
             Self::Tls(tls) => tls.write(buf),
+            Self::Reset => Err(io::ErrorKind::NotConnected.into()),
         }
     }
 
@@ -121,6 +140,7 @@ impl Write for Transport {
         match self {
             Self::Plain(tcp) => tcp.flush(),
             Self::Tls(tls) => tls.flush(),
+            Self::Reset => Ok(()),
         }
     }
 }
