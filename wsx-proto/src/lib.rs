@@ -31,10 +31,16 @@
 //! (A real loop also arms a timer for [`ClientConnection::poll_timeout`]; see
 //! `examples/nonblocking_loop.rs` for a complete non-blocking driver.)
 //!
-//! The pieces, one per module: [`WsUrl`] parsing, the opening handshake ([`Request`],
-//! [`Response`]), frames ([`FrameHeader`], [`Frame`]), masking ([`apply_mask`]), UTF-8
-//! ([`Utf8Validator`]), close codes and reasons ([`CloseCode`], [`CloseReason`]), limits
-//! ([`Config`]), and the callback trait every adapter runs ([`Handler`]).
+//! Two layers, the dependency pointing one way:
+//!
+//! * [`protocol`]: [`ClientConnection`] and what it is made of: [`WsUrl`] parsing, the opening
+//!   handshake ([`Request`], [`Response`]), frames ([`FrameHeader`], [`Frame`]), masking
+//!   ([`apply_mask`]), UTF-8 ([`Utf8Validator`]), close codes and reasons ([`CloseCode`],
+//!   [`CloseReason`]), limits ([`Config`]) and their errors;
+//! * [`session`]: a whole client on top of it, [`Session`]: the callback trait ([`Handler`]),
+//!   reconnects, status, timers, acks, telemetry, panics, and the [`ClientHandle`] every
+//!   adapter's `Client` shares. Adapters drive a session with sockets and timers and nothing
+//!   else; the async ones through the loop in [`session::poll`].
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 

@@ -374,10 +374,10 @@ impl ClientConnection {
     /// [`pending_transmit`](Self::pending_transmit) + [`consume_transmit`](Self::consume_transmit),
     /// which write from the connection's own buffer without allocating.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        self.start_pending_timer(now);
         if self.write_buf.is_empty() {
             return None;
         }
-        self.start_pending_timer(now);
         self.transmitted += self.write_buf.len() as u64;
         Some(self.write_buf.split().freeze())
     }

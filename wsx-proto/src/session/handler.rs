@@ -133,6 +133,13 @@ impl<'a, H: Handler> Context<'a, H> {
 ///
 /// Every method has a default, so a handler implements only what it cares about.
 ///
+/// **Panics.** A callback that panics ends its client only, the same way on every adapter: the
+/// panic is caught, the connection is failed with close code 1011, and the client stops with
+/// `CloseReason::Error(Error::HandlerPanicked(message))`. No callback runs after it, not
+/// `handle_disconnect` and not `terminate` (the handler may be half-updated); telemetry
+/// observers still see the disconnect and the end. A panic inside `terminate` itself is caught
+/// and leaves the final reason as it was.
+///
 /// ```
 /// use wsx_proto::{Context, Frame, Handler, Reply};
 ///
