@@ -8,6 +8,9 @@
 //! session.
 //!
 //! [`Handler`]: crate::Handler
+//! [`Session`]: crate::Session
+//! [`Action`]: crate::Action
+//! [`ClientHandle`]: crate::ClientHandle
 
 pub(crate) mod acks;
 mod callbacks;
