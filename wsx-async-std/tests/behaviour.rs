@@ -70,6 +70,10 @@ macro_rules! suite {
                 fn status(&self) -> Status {
                     self.0.status()
                 }
+
+                fn buffered(&self) -> wsx_testing::BufferedBytes {
+                    self.0.buffered_bytes()
+                }
             }
 
             impl TestAdapter for Adapter {
@@ -83,6 +87,9 @@ macro_rules! suite {
                     let mut builder = Builder::<$executor>::new(settings)
                         .async_start(options.async_start)
                         .handle_initial_conn_failure(options.handle_initial_conn_failure);
+                    if let Some(bytes) = options.send_buffer {
+                        builder = builder.send_buffer(bytes);
+                    }
                     for observer in options.observers {
                         builder = builder.observer(observer);
                     }

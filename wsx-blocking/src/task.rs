@@ -13,6 +13,9 @@ use wsx_proto::{Action, Handler, Session};
 
 use crate::stream::{self, Received, Socket};
 
+/// Reads the reader thread may hand over before it waits for the session.
+const READS_IN_FLIGHT: usize = 4;
+
 /// Wakes the connection thread: a command, or bytes from the reader thread.
 struct ThreadWaker {
     thread: Thread,
@@ -92,7 +95,9 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>) {
 /// Connects and starts the reader thread, which wakes this one for every read.
 fn open(settings: &wsx_proto::ConnectSettings, waker: &Arc<ThreadWaker>) -> Result<Transport, wsx_proto::Error> {
     let socket = stream::connect(settings)?;
-    let (tx, received) = mpsc::channel();
+    // Bounded: while the session does not read, the reader thread stops reading too, and TCP
+    // pushes back on the peer.
+    let (tx, received) = mpsc::sync_channel(READS_IN_FLIGHT);
     let waker = waker.clone();
     socket.spawn_reader(move |r| {
         let delivered = tx.send(r).is_ok();
@@ -106,7 +111,8 @@ fn open(settings: &wsx_proto::ConnectSettings, waker: &Arc<ThreadWaker>) -> Resu
 fn turn<H: Handler>(session: &mut Session<H>, open: &mut Transport) -> bool {
     let now = Instant::now();
     let mut progressed = session.handle_commands(now);
-    while let Ok(received) = open.received.try_recv() {
+    while session.wants_read() {
+        let Ok(received) = open.received.try_recv() else { break };
         progressed = true;
         match received {
             Received::Bytes(raw) => match open.socket.decode(&raw, session.read_buffer()) {

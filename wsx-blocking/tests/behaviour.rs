@@ -56,6 +56,10 @@ impl<H: Handler> TestClient<H> for ThreadsClient<H> {
     fn status(&self) -> Status {
         self.0.status()
     }
+
+    fn buffered(&self) -> wsx_testing::BufferedBytes {
+        self.0.buffered_bytes()
+    }
 }
 
 impl TestAdapter for Threads {
@@ -69,6 +73,9 @@ impl TestAdapter for Threads {
         let mut builder = wsx_blocking::builder(settings)
             .async_start(options.async_start)
             .handle_initial_conn_failure(options.handle_initial_conn_failure);
+        if let Some(bytes) = options.send_buffer {
+            builder = builder.send_buffer(bytes);
+        }
         for observer in options.observers {
             builder = builder.observer(observer);
         }

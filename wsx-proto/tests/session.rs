@@ -518,3 +518,60 @@ fn dropped_session_ends_its_client() {
     assert_eq!(client.terminated(), Some(CloseReason::Error(Error::Aborted)));
     assert!(client.cast(("x", Act::Nothing)).is_err());
 }
+
+fn with_send_buffer(bytes: usize) -> StartOptions {
+    Builder::<Grab>::new("ws://localhost:9001/")
+        .send_buffer(bytes)
+        .start(probe().0)
+}
+
+#[test]
+fn full_output_holds_commands_and_reads_until_it_drains() {
+    let mut h = Harness::new(with_send_buffer(1000), |_| {});
+    h.open();
+    let big = Frame::binary(vec![7u8; 1500]);
+    assert_eq!(
+        h.client.send_blocking(big.clone()),
+        Ok(()),
+        "one frame larger than the buffer goes alone"
+    );
+    h.session.handle_commands(h.now);
+    assert!(h.session.pending_transmit(h.now).len() > 1500);
+    assert!(
+        !h.session.wants_read(),
+        "no reading while the output is over the buffer"
+    );
+    // Queued behind the backlog: neither runs until the socket drains.
+    h.client.cast(("held", Act::Nothing)).unwrap();
+    assert_eq!(
+        h.client
+            .send_frame_blocking(Frame::text("late"), Duration::from_millis(1)),
+        Err(SendError::Timeout)
+    );
+    assert!(!h.session.handle_commands(h.now));
+    assert_eq!(h.seen(), [Seen::Connect]);
+    let buffered = h.client.buffered_bytes();
+    assert_eq!(
+        buffered.queued_sends, 1000,
+        "the big frame holds the whole budget until written"
+    );
+    assert!(buffered.unwritten > 1500);
+    let frames = h.frames_written();
+    assert_eq!(frames.len(), 1, "the withdrawn send_frame was never encoded");
+    assert!(h.session.wants_read());
+    assert!(h.session.handle_commands(h.now));
+    assert_eq!(h.seen(), [Seen::Cast("held")]);
+    assert!(h.written().is_empty(), "the timed-out frame stays withdrawn");
+    assert_eq!(h.client.buffered_bytes().queued_sends, 0);
+}
+
+#[test]
+fn casts_beyond_the_limit_are_refused() {
+    let mut h = Harness::new(options(true, false), |_| {});
+    for _ in 0..CAST_QUEUE_LIMIT {
+        h.client.cast(("queued", Act::Nothing)).unwrap();
+    }
+    assert_eq!(h.client.cast(("one more", Act::Nothing)), Err(SendError::QueueFull));
+    h.open();
+    assert_eq!(h.client.cast(("after", Act::Nothing)), Ok(()), "room again once taken");
+}

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use wsx_proto::{
-    CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus, Error, Frame, Handler, IntoConnectSettings,
-    Observer, Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry, TelemetryKind,
+    BufferedBytes, CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus, Error, Frame, Handler,
+    IntoConnectSettings, Observer, Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry,
+    TelemetryKind,
 };
 
 /// Start options, as every adapter's builder has them (the harness's own, adapter-neutral
@@ -29,6 +30,8 @@ pub struct TestOptions {
     pub handle_initial_conn_failure: bool,
     /// Telemetry observers.
     pub observers: Vec<Arc<dyn Observer>>,
+    /// The builder's `send_buffer` (its default when `None`).
+    pub send_buffer: Option<usize>,
 }
 
 impl fmt::Debug for TestOptions {
@@ -51,6 +54,12 @@ impl TestOptions {
     /// Sets `handle_initial_conn_failure`.
     pub fn handle_initial_conn_failure(mut self, on: bool) -> Self {
         self.handle_initial_conn_failure = on;
+        self
+    }
+
+    /// Sets the send buffer.
+    pub fn send_buffer(mut self, bytes: usize) -> Self {
+        self.send_buffer = Some(bytes);
         self
     }
 
@@ -80,6 +89,8 @@ pub trait TestClient<H: Handler>: Clone + fmt::Debug + Send + Sync + 'static {
     fn stats(&self) -> StatsSnapshot;
     /// The current status.
     fn status(&self) -> Status;
+    /// Outgoing bytes held in memory.
+    fn buffered(&self) -> BufferedBytes;
 }
 
 /// One adapter, as the suite sees it.

@@ -34,6 +34,7 @@ pub use crate::server::{
     TcpEnd, TestServer,
 };
 pub use crate::tls::TestPki;
+pub use wsx_proto::BufferedBytes;
 
 /// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
 ///
@@ -124,6 +125,7 @@ macro_rules! behaviour_suite {
             tls_untrusted_ca_fails,
             tls_hostname_mismatch_fails,
             tls_insecure_mode_succeeds,
+            server_that_never_reads_keeps_memory_bounded,
             panic_in_handle_frame_fails_connection,
             panic_in_handle_cast_fails_connection,
             panic_with_non_string_payload,

@@ -48,10 +48,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use wsx_proto::{
-    Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings, Context, DataKind,
-    DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError,
-    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
-    WsUrl,
+    BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings,
+    Context, DataKind, DisconnectStatus, EncodeError, Error, Frame, Handler, HandshakeError, IntoConnectSettings,
+    Observer, ProtocolError, Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry,
+    TelemetryKind, Utf8Bytes, WsUrl,
 };
 
 pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};

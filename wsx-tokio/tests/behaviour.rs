@@ -79,6 +79,10 @@ impl<H: Handler> TestClient<H> for TokioClient<H> {
     fn status(&self) -> Status {
         self.0.status()
     }
+
+    fn buffered(&self) -> wsx_testing::BufferedBytes {
+        self.0.buffered_bytes()
+    }
 }
 
 impl TestAdapter for Tokio {
@@ -92,6 +96,9 @@ impl TestAdapter for Tokio {
         let mut builder = wsx_tokio::Builder::new(settings)
             .async_start(options.async_start)
             .handle_initial_conn_failure(options.handle_initial_conn_failure);
+        if let Some(bytes) = options.send_buffer {
+            builder = builder.send_buffer(bytes);
+        }
         for observer in options.observers {
             builder = builder.observer(observer);
         }

@@ -398,6 +398,11 @@ impl ClientConnection {
         self.transmitted += n as u64;
     }
 
+    /// Bytes queued and not yet handed to the socket.
+    pub fn unwritten_bytes(&self) -> usize {
+        self.write_buf.len()
+    }
+
     /// Whether there are bytes to write.
     pub fn wants_write(&self) -> bool {
         !self.write_buf.is_empty()

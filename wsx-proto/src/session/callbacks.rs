@@ -88,10 +88,13 @@ impl<H: Handler> Session<H> {
     pub(crate) fn on_command(&mut self, command: Command<H>) {
         match command {
             // WebSockex delivers casts to a connected client only: keep them until then.
-            Command::Cast(msg) => match self.state() {
-                None | Some(State::Connecting) => self.deferred_casts.push(msg),
-                Some(_) => self.call(|handler, ctx| handler.handle_cast(msg, ctx)),
-            },
+            Command::Cast(msg) => {
+                self.handle.cast_taken();
+                match self.state() {
+                    None | Some(State::Connecting) => self.deferred_casts.push(msg),
+                    Some(_) => self.call(|handler, ctx| handler.handle_cast(msg, ctx)),
+                }
+            }
             Command::Close(frame) => match self.state() {
                 None | Some(State::Connecting) => self.deferred_close = Some(frame),
                 Some(State::Open) => self.send_close(frame),

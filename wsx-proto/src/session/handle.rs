@@ -42,6 +42,9 @@ pub enum SendError {
     /// `send_frame` was called from one of this client's own callbacks, which would wait for
     /// itself; reply with the frame instead.
     FromCallback,
+    /// [`CAST_QUEUE_LIMIT`] casts are already waiting (the connection is stuck or the handler
+    /// slower than its senders): `cast` never waits, so it refuses.
+    QueueFull,
 }
 
 impl std::fmt::Display for SendError {
@@ -53,6 +56,7 @@ impl std::fmt::Display for SendError {
             Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
             Self::Timeout => f.write_str("timed out sending the frame"),
             Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
+            Self::QueueFull => write!(f, "{CAST_QUEUE_LIMIT} casts are already queued"),
         }
     }
 }
@@ -70,11 +74,10 @@ pub enum Status {
     Terminated(CloseReason),
 }
 
-/// Bytes of queued pipelined frames (plus [`FRAME_OVERHEAD`] each) that may wait unwritten
-/// before [`ClientHandle::send_async`] waits.
-pub(crate) const SEND_BUDGET: usize = 4 << 20;
 /// What a queued frame costs beside its payload (the queue entry, the frame header).
 const FRAME_OVERHEAD: usize = 64;
+/// Casts that may wait for the session; more are refused with [`SendError::QueueFull`].
+pub const CAST_QUEUE_LIMIT: usize = 65_536;
 
 /// A message from a client handle to its session.
 pub(crate) enum Command<H: Handler> {
@@ -173,8 +176,13 @@ struct Shared<H: Handler> {
     /// Mirrors `status == Connected`, for the lock-free check on every `send`.
     connected: AtomicBool,
     status_changed: Event,
-    /// Budget left for pipelined sends.
+    /// The whole send budget, and what is left of it for pipelined sends.
+    send_buffer: usize,
     send_budget: AtomicUsize,
+    /// Casts queued and not yet taken by the session.
+    casts_queued: AtomicUsize,
+    /// The connection's unwritten output, as the session last saw it.
+    unwritten: AtomicUsize,
     budget_freed: Event,
     started: Signal<Result<(), CloseReason>>,
     stats: Stats,
@@ -257,7 +265,7 @@ async fn or_timeout<T>(future: impl Future<Output = T>, timeout: impl Future<Out
 }
 
 impl<H: Handler> ClientHandle<H> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(send_buffer: usize) -> Self {
         Self {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {
@@ -268,7 +276,10 @@ impl<H: Handler> ClientHandle<H> {
                 status: Mutex::new(Status::Connecting),
                 connected: AtomicBool::new(false),
                 status_changed: Event::new(),
-                send_budget: AtomicUsize::new(SEND_BUDGET),
+                send_buffer,
+                send_budget: AtomicUsize::new(send_buffer),
+                casts_queued: AtomicUsize::new(0),
+                unwritten: AtomicUsize::new(0),
                 budget_freed: Event::new(),
                 started: Signal::new(),
                 stats: Stats::default(),
@@ -283,8 +294,37 @@ impl<H: Handler> ClientHandle<H> {
 
     /// Delivers `msg` to the handler's `handle_cast` (WebSockex's `cast/2`). Never waits.
     /// Casts sent while connecting are delivered once connected.
+    /// At most [`CAST_QUEUE_LIMIT`] casts wait; beyond, [`SendError::QueueFull`].
     pub fn cast(&self, msg: H::Cast) -> Result<(), SendError> {
-        self.push(Command::Cast(msg))
+        if self.shared.casts_queued.fetch_add(1, Ordering::AcqRel) >= CAST_QUEUE_LIMIT {
+            self.cast_taken();
+            return Err(SendError::QueueFull);
+        }
+        self.push(Command::Cast(msg)).inspect_err(|_| self.cast_taken())
+    }
+
+    pub(crate) fn cast_taken(&self) {
+        self.shared.casts_queued.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Outgoing bytes held in memory now: frames queued by `send` and not yet written, and
+    /// the connection's unwritten output (they overlap while a queued frame is encoded but not
+    /// yet written). Bounded by the send buffer plus one frame.
+    pub fn buffered_bytes(&self) -> BufferedBytes {
+        let left = self.shared.send_budget.load(Ordering::Acquire);
+        BufferedBytes {
+            queued_sends: self.shared.send_buffer.saturating_sub(left),
+            unwritten: self.shared.unwritten.load(Ordering::Acquire),
+            send_buffer: self.shared.send_buffer,
+        }
+    }
+
+    pub(crate) fn set_unwritten(&self, bytes: usize) {
+        self.shared.unwritten.store(bytes, Ordering::Release);
+    }
+
+    pub(crate) fn send_buffer(&self) -> usize {
+        self.shared.send_buffer
     }
 
     /// Starts the close handshake with 1000.
@@ -357,7 +397,7 @@ impl<H: Handler> ClientHandle<H> {
     /// budget (bytes queued and not yet written) is spent.
     pub async fn send_async(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
-        let cost = Self::cost(&frame);
+        let cost = self.cost(&frame);
         wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
         self.push(Command::Send(frame, cost))
     }
@@ -365,14 +405,14 @@ impl<H: Handler> ClientHandle<H> {
     /// Pipelined `send`, for blocking adapters.
     pub fn send_blocking(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
-        let cost = Self::cost(&frame);
+        let cost = self.cost(&frame);
         wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
         self.push(Command::Send(frame, cost))
     }
 
     /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
-    fn cost(frame: &Frame) -> usize {
-        (frame.payload_len() + FRAME_OVERHEAD).min(SEND_BUDGET)
+    fn cost(&self, frame: &Frame) -> usize {
+        (frame.payload_len() + FRAME_OVERHEAD).min(self.shared.send_buffer)
     }
 
     /// Takes `cost` from the budget: `None` to wait, an error once the client has stopped.
@@ -455,11 +495,15 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.task.register(waker);
     }
 
-    /// Moves every queued command into `batch` (one lock for all of them).
+    /// Moves every queued command to the back of `batch` (one lock for all of them).
     pub(crate) fn take_commands(&self, batch: &mut VecDeque<Command<H>>) {
         let mut queue = lock(&self.shared.queue);
-        if !queue.commands.is_empty() {
+        if queue.commands.is_empty() {
+        } else if batch.is_empty() {
+            // Swapping keeps both buffers' allocations for reuse.
             std::mem::swap(&mut queue.commands, batch);
+        } else {
+            batch.extend(queue.commands.drain(..));
         }
     }
 
@@ -498,6 +542,18 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.started.fill(Err(reason.clone()));
         self.shared.budget_freed.notify(usize::MAX);
     }
+}
+
+/// What [`ClientHandle::buffered_bytes`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BufferedBytes {
+    /// Bytes (payload plus 64 per frame) of frames queued by `send` and not yet written.
+    pub queued_sends: usize,
+    /// Bytes of the connection's output not yet taken by the socket.
+    pub unwritten: usize,
+    /// The configured send buffer.
+    pub send_buffer: usize,
 }
 
 thread_local! {

@@ -108,14 +108,17 @@ fn poll_turn<H: Handler>(
             return Poll::Ready(());
         }
     }
-    let wanted = session.bytes_wanted();
-    if let Poll::Ready(read) = transport.poll_read_into(cx, session.read_buffer(), wanted) {
-        match read {
-            Ok(0) => session.handle_eof(now),
-            Ok(_) => session.handle_read(now),
-            Err(e) => session.handle_io_error(e, now),
+    // While the output backs up, the socket is not read: the peer feels TCP's backpressure.
+    if session.wants_read() {
+        let wanted = session.bytes_wanted();
+        if let Poll::Ready(read) = transport.poll_read_into(cx, session.read_buffer(), wanted) {
+            match read {
+                Ok(0) => session.handle_eof(now),
+                Ok(_) => session.handle_read(now),
+                Err(e) => session.handle_io_error(e, now),
+            }
+            progressed = true;
         }
-        progressed = true;
     }
     if let Some(at) = session.poll_timeout() {
         if timer.poll_until(cx, at).is_ready() {

@@ -20,7 +20,12 @@ pub struct StartOptions {
     pub handle_initial_conn_failure: bool,
     /// Telemetry observers.
     pub observers: Vec<Arc<dyn Observer>>,
+    /// Bytes of outgoing frames that may wait unwritten (see [`Builder::send_buffer`]).
+    pub send_buffer: usize,
 }
+
+/// The default of [`Builder::send_buffer`]: 4 MiB.
+pub const DEFAULT_SEND_BUFFER: usize = 4 << 20;
 
 impl std::fmt::Debug for StartOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,6 +34,7 @@ impl std::fmt::Debug for StartOptions {
             .field("async_start", &self.async_start)
             .field("handle_initial_conn_failure", &self.handle_initial_conn_failure)
             .field("observers", &self.observers.len())
+            .field("send_buffer", &self.send_buffer)
             .finish()
     }
 }
@@ -63,6 +69,7 @@ impl<R> Builder<R> {
                 async_start: false,
                 handle_initial_conn_failure: false,
                 observers: Vec::new(),
+                send_buffer: DEFAULT_SEND_BUFFER,
             },
             runtime: PhantomData,
         }
@@ -78,6 +85,16 @@ impl<R> Builder<R> {
     /// (WebSockex's `handle_initial_conn_failure: true`).
     pub fn handle_initial_conn_failure(mut self, handle: bool) -> Self {
         self.options.handle_initial_conn_failure = handle;
+        self
+    }
+
+    /// Bounds the memory of outgoing data (default 4 MiB): the bytes of frames queued by
+    /// `send` and not yet written to the socket, and the connection's unwritten output. While
+    /// it is spent, `send` waits, queued commands (casts, `send_frame`, replies) wait their
+    /// turn, and the socket is not read (so replies to a server that does not read cannot pile
+    /// up). One frame larger than the whole buffer still goes through, alone.
+    pub fn send_buffer(mut self, bytes: usize) -> Self {
+        self.options.send_buffer = bytes.max(1);
         self
     }
 

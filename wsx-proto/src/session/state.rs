@@ -140,7 +140,7 @@ impl<H: Handler> Session<H> {
     ) -> Result<(Self, C), Error> {
         let settings = options.settings?;
         settings.request.validate()?;
-        let handle = ClientHandle::new();
+        let handle = ClientHandle::new(options.send_buffer);
         let client = make_client(handle.clone());
         let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
         let session = Self {
@@ -253,6 +253,7 @@ impl<H: Handler> Session<H> {
     pub fn consume_transmit(&mut self, n: usize) {
         let Some(conn) = &mut self.conn else { return };
         conn.consume_transmit(n);
+        self.handle.set_unwritten(conn.unwritten_bytes());
         let handle = &self.handle;
         self.acks.fire_written(conn, |ack| match ack {
             Ack::Written(signal) => signal.fill(Ok(())),
@@ -330,18 +331,45 @@ impl<H: Handler> Session<H> {
         self.handle.register(waker);
     }
 
-    /// Runs the commands client handles sent since the last call; returns whether there were
-    /// any.
+    /// Runs the commands client handles sent since the last call; returns whether any ran.
+    /// While the connection's unwritten output fills the send buffer, commands wait in order
+    /// (a `send_frame` that times out meanwhile is withdrawn, never sent), except a close,
+    /// which runs at once so that a peer that stopped reading can still be closed (within the
+    /// close timeout); what waited behind it is then refused.
     pub fn handle_commands(&mut self, now: Instant) -> bool {
         self.handle.take_commands(&mut self.batch);
-        if self.batch.is_empty() {
-            return false;
-        }
-        while let Some(command) = self.batch.pop_front() {
+        let mut ran = false;
+        while self.backlog_has_room() {
+            let Some(command) = self.batch.pop_front() else { break };
             self.on_command(command);
+            ran = true;
         }
-        self.after_input(now);
-        true
+        if let Some(i) = self.batch.iter().position(|c| matches!(c, Command::Close(_))) {
+            if let Some(close) = self.batch.remove(i) {
+                self.on_command(close);
+                ran = true;
+            }
+        }
+        if ran {
+            self.after_input(now);
+        }
+        ran
+    }
+
+    /// Whether the unwritten output leaves room in the send buffer. Without a connection,
+    /// commands always run (to be deferred or refused).
+    fn backlog_has_room(&self) -> bool {
+        match &self.conn {
+            Some(conn) => conn.unwritten_bytes() < self.handle.send_buffer(),
+            None => true,
+        }
+    }
+
+    /// Whether to read from the transport now: not while the unwritten output fills the send
+    /// buffer, so replies to a peer that does not read cannot pile up (TCP pushes back on it
+    /// instead).
+    pub fn wants_read(&self) -> bool {
+        self.backlog_has_room()
     }
 
     /// The next instant [`handle_timeout`](Self::handle_timeout) is due: the protocol's
@@ -383,6 +411,7 @@ impl<H: Handler> Session<H> {
         }
         if let Some(conn) = &mut self.conn {
             conn.start_pending_timer(now);
+            self.handle.set_unwritten(conn.unwritten_bytes());
         }
     }
 

@@ -13,6 +13,7 @@
 //! The scenarios live in one module per topic; every one is re-exported here, as the
 //! [`behaviour_suite!`](crate::behaviour_suite) macro calls `scenarios::NAME`.
 
+mod backpressure;
 mod callbacks;
 mod close;
 mod dropped;
@@ -24,6 +25,7 @@ mod panics;
 mod reconnect;
 mod tls;
 
+pub use self::backpressure::*;
 pub use self::callbacks::*;
 pub use self::close::*;
 pub use self::dropped::*;

@@ -165,6 +165,15 @@ impl ServerConn {
         Ok(Some(frame))
     }
 
+    /// Keeps the connection open without reading anything (a server that stopped reading),
+    /// until `max` passes or the server stops.
+    pub fn pause(&mut self, max: Duration) {
+        let deadline = Instant::now() + max;
+        while !self.stopping() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Keeps the connection open, reading and discarding, until the client closes it, `max`
     /// passes or the server stops.
     pub fn hold(&mut self, max: Duration) {
