@@ -88,12 +88,13 @@ pub use wsx_proto::{
     TelemetryKind, Utf8Bytes, WsUrl,
 };
 
-pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
+pub use crate::client::{Client, ContextExt};
 #[cfg(feature = "async-std")]
 pub use crate::executor::AsyncStd;
 #[cfg(feature = "smol")]
 pub use crate::executor::Smol;
 pub use crate::executor::{ConnectionTask, Custom, DefaultExecutor, OwnThread, Spawn};
+pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
 
 /// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
 /// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
@@ -147,7 +148,7 @@ async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Resul
         span,
     )))?;
     if !async_start {
-        client.started_async().await.map_err(CloseReason::into_connect_error)?;
+        client.started().await.map_err(CloseReason::into_connect_error)?;
     }
     Ok(client)
 }
@@ -157,19 +158,5 @@ impl<H: Handler> Client<H> {
     /// [`DefaultExecutor`]; returns once connected. See [`builder`] for the other start options.
     pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler).await
-    }
-}
-
-/// Reaching this adapter's [`Client`] from a callback's [`Context`].
-pub trait ContextExt<H: Handler> {
-    /// The running client's handle, e.g. to give to another task.
-    fn client(&self) -> Client<H>;
-}
-
-impl<H: Handler> ContextExt<H> for Context<'_, H> {
-    fn client(&self) -> Client<H> {
-        self.adapter_client::<Client<H>>()
-            .expect("wsx-async-std callbacks always run with a wsx-async-std client")
-            .clone()
     }
 }

@@ -47,6 +47,16 @@ macro_rules! suite {
                     $block_on(self.0.send(frame))
                 }
 
+                fn send_all(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+                    $block_on(self.0.send_all(frames))
+                }
+
+                fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+                    use futures_util::SinkExt;
+                    let mut items = futures_util::stream::iter(frames.into_iter().map(Ok));
+                    $block_on(async { self.0.sink().send_all(&mut items).await })
+                }
+
                 fn close(&self) -> Result<(), SendError> {
                     self.0.close()
                 }

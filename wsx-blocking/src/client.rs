@@ -1,42 +1,11 @@
-//! The client handle: cloneable, usable from any thread; the runtime-neutral
-//! [`ClientHandle`] with blocking waits.
+//! The client handle: the runtime-neutral [`ClientHandle`](wsx_proto::ClientHandle) with
+//! blocking waits.
 
-use std::ops::Deref;
 use std::time::Duration;
 
-use wsx_proto::{ClientHandle, CloseReason, Frame, Handler, SendError};
+use wsx_proto::{CloseReason, Frame, Handler, SendError, DEFAULT_SEND_TIMEOUT};
 
-/// Default timeout of [`Client::send_frame`].
-pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`. `cast` (never
-/// blocks), `close`, `close_with`, `status` and `stats` come from the [`ClientHandle`] it
-/// dereferences to.
-pub struct Client<H: Handler> {
-    pub(crate) handle: ClientHandle<H>,
-}
-
-impl<H: Handler> Clone for Client<H> {
-    fn clone(&self) -> Self {
-        Self {
-            handle: self.handle.clone(),
-        }
-    }
-}
-
-impl<H: Handler> std::fmt::Debug for Client<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.handle.fmt(f)
-    }
-}
-
-impl<H: Handler> Deref for Client<H> {
-    type Target = ClientHandle<H>;
-
-    fn deref(&self) -> &ClientHandle<H> {
-        &self.handle
-    }
-}
+wsx_proto::adapter_client!("wsx-blocking");
 
 impl<H: Handler> Client<H> {
     /// Sends a frame and blocks until it is written to the socket, at most 5 s
@@ -52,9 +21,15 @@ impl<H: Handler> Client<H> {
     }
 
     /// Queues a frame without waiting for it to be written: the pipelined path for many
-    /// messages. Blocks only while the send budget (bytes queued, not yet written) is spent.
+    /// messages. Blocks only while the send buffer (bytes queued, not yet written) is spent.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
         self.handle.send_blocking(frame)
+    }
+
+    /// Queues every frame in order, in batches (one hand-over per batch), blocking while the
+    /// send buffer is spent.
+    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        self.handle.send_all_blocking(frames)
     }
 
     /// Blocks until the client stops for good and returns the final reason.

@@ -45,7 +45,8 @@ pub use wsx_proto::{
     TelemetryKind, Utf8Bytes, WsUrl,
 };
 
-pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
+pub use crate::client::{Client, ContextExt};
+pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
 
 /// Plain threads, as the `R` of [`wsx_proto::Builder`].
 #[derive(Debug)]
@@ -87,19 +88,5 @@ impl<H: Handler> Client<H> {
     /// connected. See [`builder`] for the other start options.
     pub fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler)
-    }
-}
-
-/// Reaching this adapter's [`Client`] from a callback's [`Context`].
-pub trait ContextExt<H: Handler> {
-    /// The running client's handle, e.g. to give to another thread.
-    fn client(&self) -> Client<H>;
-}
-
-impl<H: Handler> ContextExt<H> for Context<'_, H> {
-    fn client(&self) -> Client<H> {
-        self.adapter_client::<Client<H>>()
-            .expect("wsx-blocking callbacks always run with a wsx-blocking client")
-            .clone()
     }
 }

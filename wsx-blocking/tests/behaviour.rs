@@ -37,6 +37,14 @@ impl<H: Handler> TestClient<H> for ThreadsClient<H> {
         self.0.send(frame)
     }
 
+    fn send_all(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+        self.0.send_all(frames)
+    }
+
+    fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+        self.0.send_all(frames)
+    }
+
     fn close(&self) -> Result<(), SendError> {
         self.0.close()
     }

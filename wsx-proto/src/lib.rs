@@ -63,10 +63,13 @@ pub use crate::protocol::handshake::{accept_key, Request, Response};
 pub use crate::protocol::mask::{apply_mask, rotate_mask_key};
 pub use crate::protocol::url::WsUrl;
 pub use crate::protocol::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
-pub use crate::session::handle::{BufferedBytes, ClientHandle, SendError, Status, CAST_QUEUE_LIMIT};
+pub use crate::session::handle::{
+    BufferedBytes, ClientHandle, SendError, Status, CAST_QUEUE_LIMIT, DEFAULT_SEND_TIMEOUT,
+};
 pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 pub use crate::session::poll::{PollTimer, PollTransport};
 pub use crate::session::settings::{ConnectSettings, IntoConnectSettings, TlsOptions};
+pub use crate::session::sink::ClientSink;
 pub use crate::session::start::{Builder, Start, StartOptions, DEFAULT_SEND_BUFFER};
 pub use crate::session::state::{Action, Session};
 pub use crate::session::telemetry::{Observer, Stats, StatsSnapshot, Telemetry, TelemetryKind};

@@ -79,6 +79,11 @@ pub trait TestClient<H: Handler>: Clone + fmt::Debug + Send + Sync + 'static {
     fn send_frame(&self, frame: Frame, timeout: Duration) -> Result<(), SendError>;
     /// The pipelined `send`.
     fn send(&self, frame: Frame) -> Result<(), SendError>;
+    /// `send_all`, the batch path.
+    fn send_all(&self, frames: Vec<Frame>) -> Result<(), SendError>;
+    /// The frames through the client's `futures::Sink` (`SinkExt::send_all`), where the
+    /// adapter has one; `send_all` otherwise.
+    fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError>;
     /// `close` (1000).
     fn close(&self) -> Result<(), SendError>;
     /// `close_with`.

@@ -50,6 +50,7 @@ macro_rules! behaviour_suite {
             echo_binary_via_handle_frame,
             send_frame_round_trip,
             pipelined_send_keeps_order,
+            send_all_and_sink_keep_order,
             large_messages_intact,
             fragments_delivered_when_enabled,
             fragments_reassembled_by_default,

@@ -1,41 +1,11 @@
-//! The client handle: cloneable, usable from any task; the runtime-neutral
-//! [`ClientHandle`] plus tokio's timer for `send_frame`'s timeout.
+//! The client handle: the runtime-neutral [`ClientHandle`](wsx_proto::ClientHandle) (`send`,
+//! `send_all`, `sink`, `wait`, ...), plus tokio's timer for `send_frame`'s timeout.
 
-use std::ops::Deref;
 use std::time::Duration;
 
-use wsx_proto::{ClientHandle, CloseReason, Frame, Handler, SendError};
+use wsx_proto::{Frame, Handler, SendError, DEFAULT_SEND_TIMEOUT};
 
-/// Default timeout of [`Client::send_frame`].
-pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`. `cast`, `close`,
-/// `close_with`, `status` and `stats` come from the [`ClientHandle`] it dereferences to.
-pub struct Client<H: Handler> {
-    pub(crate) handle: ClientHandle<H>,
-}
-
-impl<H: Handler> Clone for Client<H> {
-    fn clone(&self) -> Self {
-        Self {
-            handle: self.handle.clone(),
-        }
-    }
-}
-
-impl<H: Handler> std::fmt::Debug for Client<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.handle.fmt(f)
-    }
-}
-
-impl<H: Handler> Deref for Client<H> {
-    type Target = ClientHandle<H>;
-
-    fn deref(&self) -> &ClientHandle<H> {
-        &self.handle
-    }
-}
+wsx_proto::adapter_client!("wsx-tokio");
 
 impl<H: Handler> Client<H> {
     /// Sends a frame and waits until it is written to the socket, at most 5 s
@@ -47,18 +17,9 @@ impl<H: Handler> Client<H> {
     /// [`send_frame`](Self::send_frame) with a chosen timeout. A frame that had not started
     /// to leave when the timeout expired is withdrawn.
     pub async fn send_frame_timeout(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
-        self.handle.send_frame_async(frame, tokio::time::sleep(timeout)).await
-    }
-
-    /// Queues a frame without waiting for it to be written: the pipelined path for many
-    /// messages. Waits only while the send budget (bytes queued, not yet written) is spent.
-    /// Frames queued together go out in one write.
-    pub async fn send(&self, frame: Frame) -> Result<(), SendError> {
-        self.handle.send_async(frame).await
-    }
-
-    /// Waits until the client stops for good and returns the final reason.
-    pub async fn wait(&self) -> CloseReason {
-        self.handle.wait_async().await
+        let timeout = async {
+            tokio::time::sleep(timeout).await;
+        };
+        self.handle.send_frame_async(frame, timeout).await
     }
 }

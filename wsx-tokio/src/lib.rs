@@ -54,7 +54,8 @@ pub use wsx_proto::{
     TelemetryKind, Utf8Bytes, WsUrl,
 };
 
-pub use crate::client::{Client, DEFAULT_SEND_TIMEOUT};
+pub use crate::client::{Client, ContextExt};
+pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
 
 /// The tokio runtime, as the `R` of [`wsx_proto::Builder`].
 #[derive(Debug)]
@@ -84,7 +85,7 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
     let span = session.span().clone();
     tokio::spawn(tracing::Instrument::instrument(task::run(Box::new(session)), span));
     if !async_start {
-        client.started_async().await.map_err(CloseReason::into_connect_error)?;
+        client.started().await.map_err(CloseReason::into_connect_error)?;
     }
     Ok(client)
 }
@@ -94,19 +95,5 @@ impl<H: Handler> Client<H> {
     /// connected. See [`builder`] for the other start options.
     pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler).await
-    }
-}
-
-/// Reaching this adapter's [`Client`] from a callback's [`Context`].
-pub trait ContextExt<H: Handler> {
-    /// The running client's handle, e.g. to give to another task.
-    fn client(&self) -> Client<H>;
-}
-
-impl<H: Handler> ContextExt<H> for Context<'_, H> {
-    fn client(&self) -> Client<H> {
-        self.adapter_client::<Client<H>>()
-            .expect("wsx-tokio callbacks always run with a wsx-tokio client")
-            .clone()
     }
 }

@@ -60,6 +60,16 @@ impl<H: Handler> TestClient<H> for TokioClient<H> {
         block(|| self.0.send(frame))
     }
 
+    fn send_all(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+        block(|| self.0.send_all(frames))
+    }
+
+    fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+        use futures_util::SinkExt;
+        let mut items = futures_util::stream::iter(frames.into_iter().map(Ok));
+        block(|| async { self.0.sink().send_all(&mut items).await })
+    }
+
     fn close(&self) -> Result<(), SendError> {
         self.0.close()
     }

@@ -191,7 +191,7 @@ struct Shared<H: Handler> {
 /// The runtime-neutral client handle (`Clone + Send + Sync`): every adapter's `Client`
 /// dereferences to it for [`cast`](Self::cast), [`close`](Self::close),
 /// [`close_with`](Self::close_with), [`status`](Self::status) and [`stats`](Self::stats), and
-/// builds its `send_frame`, `send` and `wait` on the `*_async` / `*_blocking` forms here.
+/// builds its `send_frame` on [`send_frame_async`](Self::send_frame_async); the async adapters use [`send`](Self::send), [`send_all`](Self::send_all), [`sink`](Self::sink) and [`wait`](Self::wait) as they are, and the blocking one the `*_blocking` forms.
 pub struct ClientHandle<H: Handler> {
     shared: Arc<Shared<H>>,
 }
@@ -217,7 +217,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Waits until `check` gives a value: listen first, then look, so a change in between still
 /// wakes the listener.
-async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option<T>) -> T {
     loop {
         if let Some(value) = check() {
             return value;
@@ -231,7 +231,11 @@ async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 /// [`wait_for`] on this thread, until `deadline` at most.
-fn wait_for_blocking<T>(event: &Event, deadline: Option<Instant>, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for_blocking<T>(
+    event: &Event,
+    deadline: Option<Instant>,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
     loop {
         if let Some(value) = check() {
             return Some(value);
@@ -393,9 +397,10 @@ impl<H: Handler> ClientHandle<H> {
         Ok(signal)
     }
 
-    /// Pipelined `send`, for async adapters: queues the frame, waiting only while the send
-    /// budget (bytes queued and not yet written) is spent.
-    pub async fn send_async(&self, frame: Frame) -> Result<(), SendError> {
+    /// Queues a frame without waiting for it to be written: the pipelined path for many
+    /// messages. Waits only while the send buffer (bytes queued, not yet written) is spent;
+    /// frames queued together go out in one write.
+    pub async fn send(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
         wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
@@ -411,12 +416,12 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
-    fn cost(&self, frame: &Frame) -> usize {
+    pub(crate) fn cost(&self, frame: &Frame) -> usize {
         (frame.payload_len() + FRAME_OVERHEAD).min(self.shared.send_buffer)
     }
 
     /// Takes `cost` from the budget: `None` to wait, an error once the client has stopped.
-    fn take_budget(&self, cost: usize) -> Option<Result<(), SendError>> {
+    pub(crate) fn take_budget(&self, cost: usize) -> Option<Result<(), SendError>> {
         let taken = self
             .shared
             .send_budget
@@ -433,8 +438,8 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.budget_freed.notify(usize::MAX);
     }
 
-    /// `wait`, for async adapters: the final reason.
-    pub async fn wait_async(&self) -> CloseReason {
+    /// Waits until the client stops for good and returns the final reason.
+    pub async fn wait(&self) -> CloseReason {
         wait_for(&self.shared.status_changed, || self.terminated()).await
     }
 
@@ -447,19 +452,19 @@ impl<H: Handler> ClientHandle<H> {
 
     /// For a synchronous start: waits until the first connection opened and `handle_connect`
     /// ran, or the first attempt failed.
-    pub async fn started_async(&self) -> Result<(), CloseReason> {
+    pub async fn started(&self) -> Result<(), CloseReason> {
         let started = &self.shared.started;
         wait_for(&started.filled, || started.take()).await
     }
 
-    /// [`started_async`](Self::started_async) on this thread.
+    /// [`started`](Self::started) on this thread.
     pub fn started_blocking(&self) -> Result<(), CloseReason> {
         let started = &self.shared.started;
         wait_for_blocking(&started.filled, None, || started.take())
             .unwrap_or(Err(CloseReason::Error(crate::protocol::error::Error::Aborted)))
     }
 
-    fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
+    pub(crate) fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
         frame.validate().map_err(SendError::Encode)?;
         if self.shared.connected.load(Ordering::Acquire) {
             return Ok(());
@@ -486,6 +491,63 @@ impl<H: Handler> ClientHandle<H> {
         }
         self.shared.task.wake();
         Ok(())
+    }
+
+    /// Queues a batch of commands with one lock and one wake-up. On `Err` (the client has
+    /// stopped) the batch is dropped and the budget it held given back.
+    pub(crate) fn push_batch(&self, batch: &mut Vec<Command<H>>) -> Result<(), SendError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut queue = lock(&self.shared.queue);
+            if !queue.closed {
+                queue.commands.extend(batch.drain(..));
+                drop(queue);
+                self.shared.task.wake();
+                return Ok(());
+            }
+        }
+        for command in batch.drain(..) {
+            if let Command::Send(_, cost) = command {
+                self.release_budget(cost);
+            }
+        }
+        Err(self.gone_error())
+    }
+
+    /// Takes up to `cost` of the budget without waiting: what was taken (0 when it is spent),
+    /// or an error once the client has stopped.
+    pub(crate) fn take_budget_up_to(&self, cost: usize) -> Result<usize, SendError> {
+        let taken = self
+            .shared
+            .send_budget
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                (left > 0).then(|| left - left.min(cost))
+            });
+        match taken {
+            Ok(left) => Ok(left.min(cost)),
+            Err(_) if lock(&self.shared.queue).closed => Err(self.gone_error()),
+            Err(_) => Ok(0),
+        }
+    }
+
+    pub(crate) fn budget_event(&self) -> &Event {
+        &self.shared.budget_freed
+    }
+
+    /// The budget left now, or an error once the client has stopped.
+    /// (`start_send` catches a stopped client with budget left.)
+    pub(crate) fn budget_left(&self) -> Result<usize, SendError> {
+        match self.shared.send_budget.load(Ordering::Acquire) {
+            0 if lock(&self.shared.queue).closed => Err(self.gone_error()),
+            left => Ok(left),
+        }
+    }
+
+    /// A listener for freed budget (listen, then look again, then wait).
+    pub(crate) fn listen_budget(&self) -> event_listener::EventListener {
+        self.shared.budget_freed.listen()
     }
 
     // The session's side.
@@ -583,4 +645,64 @@ impl Drop for CallbackGuard {
     fn drop(&mut self) {
         IN_CALLBACK.with(|c| c.set(self.0));
     }
+}
+
+/// Default timeout of every adapter's `send_frame`.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Defines an adapter's `Client<H>` (a newtype around [`ClientHandle`] that dereferences to
+/// it) and its `ContextExt` (the client from a callback's context): the same in every adapter,
+/// written once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_client {
+    ($adapter:literal) => {
+        /// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`. It
+        /// dereferences to the runtime-neutral [`ClientHandle`](wsx_proto::ClientHandle) for
+        /// `cast`, `close`, `close_with`, `status`, `stats` and `buffered_bytes`.
+        pub struct Client<H: $crate::Handler> {
+            pub(crate) handle: $crate::ClientHandle<H>,
+        }
+
+        impl<H: $crate::Handler> Clone for Client<H> {
+            fn clone(&self) -> Self {
+                Self {
+                    handle: self.handle.clone(),
+                }
+            }
+        }
+
+        impl<H: $crate::Handler> ::std::fmt::Debug for Client<H> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.handle, f)
+            }
+        }
+
+        impl<H: $crate::Handler> ::std::ops::Deref for Client<H> {
+            type Target = $crate::ClientHandle<H>;
+
+            fn deref(&self) -> &$crate::ClientHandle<H> {
+                &self.handle
+            }
+        }
+
+        /// Reaching this adapter's [`Client`] from a callback's context.
+        pub trait ContextExt<H: $crate::Handler> {
+            /// The running client's handle, e.g. to give to another task or thread.
+            fn client(&self) -> Client<H>;
+        }
+
+        impl<H: $crate::Handler> ContextExt<H> for $crate::Context<'_, H> {
+            fn client(&self) -> Client<H> {
+                self.adapter_client::<Client<H>>()
+                    .expect(concat!(
+                        $adapter,
+                        " callbacks always run with a ",
+                        $adapter,
+                        " client"
+                    ))
+                    .clone()
+            }
+        }
+    };
 }

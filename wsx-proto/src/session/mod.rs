@@ -18,6 +18,7 @@ pub(crate) mod handle;
 pub(crate) mod handler;
 pub mod poll;
 pub(crate) mod settings;
+pub(crate) mod sink;
 pub(crate) mod start;
 pub(crate) mod state;
 pub(crate) mod telemetry;

@@ -57,6 +57,28 @@ pub fn pipelined_send_keeps_order<A: TestAdapter>() {
     close_normally::<A>(&client, &server, &mut events);
 }
 
+/// `send_all` and the `Sink` deliver every frame, in order, also when a small send buffer
+/// makes them wait for the socket many times over.
+pub fn send_all_and_sink_keep_order<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let options = TestOptions::default().send_buffer(4096);
+    let client = A::start(server.url().as_str(), probe, options).expect("connect");
+    let batch = |from: usize| {
+        (from..from + 300)
+            .map(|i| Frame::binary(format!("frame {i:04} {}", "x".repeat(i % 90))))
+            .collect::<Vec<_>>()
+    };
+    client.send_all(batch(0)).expect("send_all");
+    client.send_via_sink(batch(300)).expect("sink");
+    for (i, frame) in batch(0).into_iter().chain(batch(300)).enumerate() {
+        let Frame::Binary(expected) = frame else { unreachable!() };
+        assert_eq!(server.expect_frame(T).payload, expected, "frame {i}");
+    }
+    assert_eq!(client.buffered().queued_sends, 0, "all the budget came back");
+    close_normally::<A>(&client, &server, &mut events);
+}
+
 /// A 1 MiB text from the server and a 1 MiB binary echoed back arrive intact.
 pub fn large_messages_intact<A: TestAdapter>() {
     let text: String = (0..1 << 20).map(|i| char::from(b'a' + (i % 26) as u8)).collect();

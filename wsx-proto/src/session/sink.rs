@@ -1,0 +1,157 @@
+//! The batch send paths: `send_all` and a `futures::Sink`. Frames are queued many at a time
+//! (one lock and one wake-up of the connection task per batch, not per frame), within the
+//! send budget.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use event_listener::EventListener;
+use futures_sink::Sink;
+
+use crate::protocol::frame::Frame;
+use crate::session::handle::{wait_for, wait_for_blocking, ClientHandle, Command, SendError};
+use crate::session::handler::Handler;
+
+/// Frames a batch holds before it is handed to the connection task anyway.
+const BATCH: usize = 256;
+
+impl<H: Handler> ClientHandle<H> {
+    /// Queues every frame in order, in batches, waiting while the send budget is spent
+    /// (async adapters). A frame that cannot be sent stops it: the frames before it are
+    /// queued, the error is returned.
+    pub async fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let mut batch = Vec::new();
+        for frame in frames {
+            let cost = self.admit(&frame, &mut batch)?;
+            if self.take_budget(cost).is_none() {
+                // Hand over what is held first: its bytes are what frees the budget.
+                self.push_batch(&mut batch)?;
+                wait_for_budget(self, cost).await?;
+            }
+            self.add(&mut batch, frame, cost)?;
+        }
+        self.push_batch(&mut batch)
+    }
+
+    /// [`send_all`](Self::send_all), blocking this thread while the budget is
+    /// spent.
+    pub fn send_all_blocking(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let mut batch = Vec::new();
+        for frame in frames {
+            let cost = self.admit(&frame, &mut batch)?;
+            if self.take_budget(cost).is_none() {
+                self.push_batch(&mut batch)?;
+                wait_for_blocking(self.budget_event(), None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+            }
+            self.add(&mut batch, frame, cost)?;
+        }
+        self.push_batch(&mut batch)
+    }
+
+    /// Checks a frame of a batch; on error the batch so far is queued first.
+    fn admit(&self, frame: &Frame, batch: &mut Vec<Command<H>>) -> Result<usize, SendError> {
+        if let Err(e) = self.check_sendable(frame) {
+            self.push_batch(batch)?;
+            return Err(e);
+        }
+        Ok(self.cost(frame))
+    }
+
+    fn add(&self, batch: &mut Vec<Command<H>>, frame: Frame, cost: usize) -> Result<(), SendError> {
+        batch.push(Command::Send(frame, cost));
+        if batch.len() >= BATCH {
+            self.push_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    /// A [`Sink`] of frames for this client, for `SinkExt::send_all`, `feed` and `send`:
+    /// `start_send` collects frames, `poll_flush` hands them to the connection task in one
+    /// go (they are written as soon as the socket takes them), and `poll_ready` waits while
+    /// the send budget is spent. Closing the sink flushes it; it does not close the connection.
+    pub fn sink(&self) -> ClientSink<H> {
+        ClientSink {
+            handle: self.clone(),
+            batch: Vec::new(),
+            listener: None,
+        }
+    }
+}
+
+async fn wait_for_budget<H: Handler>(handle: &ClientHandle<H>, cost: usize) -> Result<(), SendError> {
+    wait_for(handle.budget_event(), || handle.take_budget(cost)).await
+}
+
+/// What [`ClientHandle::sink`] returns.
+pub struct ClientSink<H: Handler> {
+    handle: ClientHandle<H>,
+    /// Frames started and not yet handed over.
+    batch: Vec<Command<H>>,
+    /// Set while `poll_ready` waits for budget.
+    listener: Option<EventListener>,
+}
+
+impl<H: Handler> std::fmt::Debug for ClientSink<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSink")
+            .field("batched", &self.batch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Unpin for ClientSink<H> {}
+
+impl<H: Handler> Sink<Frame> for ClientSink<H> {
+    type Error = SendError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let this = &mut *self;
+        loop {
+            if this.handle.budget_left()? > 0 {
+                this.listener = None;
+                return Poll::Ready(Ok(()));
+            }
+            match &mut this.listener {
+                None => {
+                    // Spent: what this sink holds must go, or nothing frees the budget.
+                    this.handle.push_batch(&mut this.batch)?;
+                    this.listener = Some(this.handle.listen_budget());
+                }
+                Some(listener) => {
+                    std::task::ready!(Pin::new(listener).poll(cx));
+                    this.listener = None;
+                }
+            }
+        }
+    }
+
+    /// Takes what is left of the budget, up to the frame's cost: one frame larger than what
+    /// is left still goes, so memory stays within the budget plus one frame.
+    fn start_send(mut self: Pin<&mut Self>, frame: Frame) -> Result<(), SendError> {
+        let this = &mut *self;
+        this.handle.check_sendable(&frame)?;
+        let cost = this.handle.take_budget_up_to(this.handle.cost(&frame))?;
+        this.batch.push(Command::Send(frame, cost));
+        if this.batch.len() >= BATCH {
+            this.handle.push_batch(&mut this.batch)?;
+        }
+        Ok(())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let this = &mut *self;
+        Poll::Ready(this.handle.push_batch(&mut this.batch))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<H: Handler> Drop for ClientSink<H> {
+    /// Frames started but not flushed still go: nothing accepted is silently dropped.
+    fn drop(&mut self) {
+        let _ = self.handle.push_batch(&mut self.batch);
+    }
+}
