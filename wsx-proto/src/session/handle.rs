@@ -143,6 +143,11 @@ impl<T> Signal<T> {
         }
     }
 
+    /// Whether the caller gave up.
+    pub(crate) fn is_withdrawn(&self) -> bool {
+        matches!(*self.lock(), SignalState::Withdrawn)
+    }
+
     fn take(&self) -> Option<T> {
         let mut state = self.lock();
         match std::mem::replace(&mut *state, SignalState::Withdrawn) {

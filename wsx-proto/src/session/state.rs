@@ -344,6 +344,9 @@ impl<H: Handler> Session<H> {
             self.on_command(command);
             ran = true;
         }
+        // What waits must not grow by the frames of `send_frame` calls that gave up.
+        self.batch
+            .retain(|c| !matches!(c, Command::SendFrame(_, signal) if signal.is_withdrawn()));
         if let Some(i) = self.batch.iter().position(|c| matches!(c, Command::Close(_))) {
             if let Some(close) = self.batch.remove(i) {
                 self.on_command(close);
