@@ -1,8 +1,9 @@
 //! # wsx-blocking: WebSocket clients on plain threads, the WebSockex way
 //!
 //! The same callback trait as `wsx-tokio` and `wsx-async-std`, with no async runtime at all:
-//! `std::net::TcpStream`, one thread per connection driving the sans-IO core (plus one that
-//! reads the socket), rustls for `wss://`.
+//! `std::net::TcpStream`, one thread per connection driving the sans-IO session over a
+//! non-blocking socket (waiting in a `polling` poller for the socket, the session's next
+//! deadline or a command), rustls for `wss://`.
 //!
 //! ```no_run
 //! use wsx_blocking::{Client, Context, Frame, Handler, Reply};

@@ -1,22 +1,15 @@
-//! Opening the socket (TCP with a timeout, then TLS), and the reader thread that turns the
-//! blocking socket into messages for the connection thread.
+//! Opening the socket (TCP with a timeout, then TLS, both blocking), then non-blocking reads
+//! and writes for the connection thread's poll loop.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustls::ClientConnection as TlsConnection;
 use wsx_proto::{ConnectSettings, Error};
 
-/// How long one write may block.
-const WRITE_TIMEOUT: Duration = Duration::from_millis(20);
-
-/// What the reader thread passes on.
-pub(crate) enum Received {
-    Bytes(Vec<u8>),
-    Eof,
-    Failed(io::Error),
-}
+/// Free space made in the read buffer before each plain read.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// A connected socket: plain, or with a rustls session that the connection thread drives.
 pub(crate) struct Socket {
@@ -62,9 +55,8 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     if socket.tls.is_some() {
         socket.complete_tls_handshake(deadline)?;
     }
-    // A peer that stops reading blocks a write at most this long, so commands and timers
-    // still get their turn.
-    socket.tcp.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    // From here on the connection thread polls: reads and writes never block.
+    socket.tcp.set_nonblocking(true)?;
     Ok(socket)
 }
 
@@ -90,60 +82,47 @@ impl Socket {
         Ok(())
     }
 
-    /// Starts the thread that reads the raw socket and sends what it reads to `sink`.
-    pub(crate) fn spawn_reader(&self, sink: impl Fn(Received) -> bool + Send + 'static) -> io::Result<()> {
-        let mut tcp = self.tcp.try_clone()?;
-        std::thread::Builder::new().name("wsx-reader".into()).spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let received = match tcp.read(&mut buf) {
-                    Ok(0) => Received::Eof,
-                    Ok(n) => Received::Bytes(buf[..n].to_vec()),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => Received::Failed(e),
-                };
-                let more = matches!(received, Received::Bytes(_));
-                if !sink(received) || !more {
-                    return;
-                }
-            }
-        })?;
-        Ok(())
+    /// The TCP socket, to register with the poller.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        &self.tcp
     }
 
-    /// Turns raw bytes from the reader into WebSocket bytes (decrypting for TLS), appending to `out`.
-    pub(crate) fn decode(&mut self, raw: &[u8], out: &mut bytes::BytesMut) -> io::Result<bool> {
+    /// Reads what is there into `out` (decrypting for TLS), reserving `wanted` bytes or a
+    /// chunk: `Ok(0)` is end-of-file, `WouldBlock` nothing to read now.
+    pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, wanted: usize) -> io::Result<usize> {
         let Some(tls) = self.tls.as_mut() else {
-            out.extend_from_slice(raw);
-            return Ok(false);
+            let len = out.len();
+            // std's `Read` wants initialized memory: zero the spare room first.
+            out.resize(len + wanted.max(READ_CHUNK), 0);
+            let read = self.tcp.read(&mut out[len..]);
+            out.truncate(len + *read.as_ref().unwrap_or(&0));
+            return read;
         };
-        let mut rest = raw;
-        let mut closed = false;
-        while !rest.is_empty() {
-            tls.read_tls(&mut rest)?;
-            let state = tls
-                .process_new_packets()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            let mut n = state.plaintext_bytes_to_read();
-            while n > 0 {
-                let start = out.len();
-                out.resize(start + n, 0);
-                let read = tls.reader().read(&mut out[start..])?;
-                out.truncate(start + read);
-                n -= read.min(n);
-                if read == 0 {
-                    break;
-                }
-            }
-            closed |= state.peer_has_closed();
+        if tls.read_tls(&mut self.tcp)? == 0 {
+            return Ok(0);
         }
+        let state = tls
+            .process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let start = out.len();
+        let n = state.plaintext_bytes_to_read();
+        out.resize(start + n, 0);
+        let read = tls.reader().read(&mut out[start..]).unwrap_or(0);
+        out.truncate(start + read);
         // Key updates and alerts produce TLS bytes to send back.
         self.flush_tls()?;
-        Ok(closed)
+        if read == 0 && state.peer_has_closed() {
+            return Ok(0);
+        }
+        if read == 0 {
+            // Only TLS records without application data: nothing for the session.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(read)
     }
 
-    /// Writes a prefix of `data` (encrypting for TLS), blocking at most the socket's write
-    /// timeout; TLS records that did not fit stay in the TLS session for the next call.
+    /// Writes a prefix of `data` (encrypting for TLS) without blocking; TLS records the socket
+    /// did not take stay in the TLS session for the next call.
     pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self.tls.as_mut() {
             None => self.tcp.write(data),
@@ -160,8 +139,8 @@ impl Socket {
         self.tls.as_ref().is_some_and(|tls| tls.wants_write())
     }
 
-    /// Writes the TLS records waiting; what the socket does not take within its write
-    /// timeout stays queued in the TLS session.
+    /// Writes the TLS records waiting; what the socket does not take now stays queued in the
+    /// TLS session.
     fn flush_tls(&mut self) -> io::Result<()> {
         if let Some(tls) = self.tls.as_mut() {
             while tls.wants_write() {
@@ -174,7 +153,7 @@ impl Socket {
         Ok(())
     }
 
-    /// Closes the socket (TLS close_notify first), which also ends the reader thread.
+    /// Closes the socket (TLS close_notify first).
     pub(crate) fn shutdown(&mut self) {
         if let Some(tls) = self.tls.as_mut() {
             tls.send_close_notify();

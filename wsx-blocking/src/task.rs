@@ -1,145 +1,158 @@
-//! The connection thread: moves bytes between the socket (through its reader thread) and the
-//! session, and sleeps until the session's next deadline or a wake-up. Everything else is the
-//! session's.
+//! The connection thread, one per client: moves bytes between the non-blocking socket and the
+//! session, and sleeps in a poller (socket readiness, the session's next deadline, or a
+//! wake-up from a client handle). Everything else is the session's.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::task::{Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::Instant;
 
-use wsx_proto::{Action, Handler, Session};
+use polling::{Event, Events, Poller};
+use wsx_proto::{Action, ConnectSettings, Handler, Session};
 
-use crate::stream::{self, Received, Socket};
+use crate::stream::{self, Socket};
 
-/// Reads the reader thread may hand over before it waits for the session.
-const READS_IN_FLIGHT: usize = 4;
+/// The poller's key for the socket.
+const SOCKET: usize = 0;
+/// Reads per wake-up before the other work gets a turn.
+const READS_PER_TURN: usize = 4;
 
-/// Wakes the connection thread: a command, or bytes from the reader thread.
-struct ThreadWaker {
-    thread: Thread,
-    woken: AtomicBool,
-}
+/// Wakes the connection thread out of the poller.
+struct PollerWaker(Arc<Poller>);
 
-impl Wake for ThreadWaker {
+impl Wake for PollerWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
+        let _ = self.0.notify();
     }
 }
 
-impl ThreadWaker {
-    /// Sleeps until woken or `deadline`.
-    fn park(&self, deadline: Option<Instant>) {
-        while !self.woken.swap(false, Ordering::Acquire) {
-            match deadline {
-                None => thread::park(),
-                Some(at) => match at.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => thread::park_timeout(left),
-                    _ => return,
-                },
-            }
-        }
-    }
-}
-
-/// An open socket and what its reader thread sends.
+/// An open socket, registered with the poller while it lives.
 struct Transport {
     socket: Socket,
-    received: mpsc::Receiver<Received>,
+    poller: Arc<Poller>,
+}
+
+impl Transport {
+    fn open(settings: &ConnectSettings, poller: &Arc<Poller>) -> Result<Self, wsx_proto::Error> {
+        let socket = stream::connect(settings)?;
+        // SAFETY: the socket is removed from the poller in `Drop` below, before it is closed,
+        // and `Transport` owns it, so it cannot be closed while registered.
+        unsafe { poller.add(socket.tcp(), Event::none(SOCKET))? };
+        Ok(Self {
+            socket,
+            poller: poller.clone(),
+        })
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        let _ = self.poller.delete(self.socket.tcp());
+        self.socket.shutdown();
+    }
 }
 
 /// Runs a session until it stops.
 pub(crate) fn run<H: Handler>(mut session: Session<H>) {
-    let waker = Arc::new(ThreadWaker {
-        thread: thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    let task_waker = Waker::from(waker.clone());
+    let poller = match Poller::new() {
+        Ok(poller) => Arc::new(poller),
+        Err(e) => return fail_to_start(session, e),
+    };
+    let waker = Waker::from(Arc::new(PollerWaker(poller.clone())));
+    // One source: room for one event (the default holds 1024, 16 KiB per idle thread).
+    let mut events = Events::with_capacity(std::num::NonZeroUsize::MIN);
     let mut transport: Option<Transport> = None;
     loop {
         while let Some(action) = session.poll_action(Instant::now()) {
             match action {
-                Action::Connect => match open(session.settings(), &waker) {
+                Action::Connect => match Transport::open(session.settings(), &poller) {
                     Ok(opened) => {
                         transport = Some(opened);
                         session.transport_opened(Instant::now());
                     }
                     Err(e) => session.transport_failed(e, Instant::now()),
                 },
-                Action::CloseTransport => {
-                    if let Some(mut closing) = transport.take() {
-                        closing.socket.shutdown();
-                    }
-                }
+                Action::CloseTransport => transport = None,
                 _ => return,
             }
         }
         let Some(open) = &mut transport else { return };
-        session.register_waker(&task_waker);
-        if !turn(&mut session, open) {
-            let wants_write = session.wants_write() || open.socket.wants_write();
-            // A blocked write already waited (the socket's write timeout): just go round.
-            if !wants_write {
-                waker.park(session.poll_timeout());
-            }
+        session.register_waker(&waker);
+        if turn(&mut session, &mut open.socket) {
+            continue;
+        }
+        let interest = match (session.wants_read(), session.wants_write() || open.socket.wants_write()) {
+            (true, true) => Event::all(SOCKET),
+            (true, false) => Event::readable(SOCKET),
+            (false, true) => Event::writable(SOCKET),
+            (false, false) => Event::none(SOCKET),
+        };
+        let timeout = session
+            .poll_timeout()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        events.clear();
+        let waited = poller
+            .modify(open.socket.tcp(), interest)
+            .and_then(|()| poller.wait(&mut events, timeout));
+        match waited {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => session.handle_io_error(e, Instant::now()),
+            _ => {}
         }
     }
 }
 
-/// Connects and starts the reader thread, which wakes this one for every read.
-fn open(settings: &wsx_proto::ConnectSettings, waker: &Arc<ThreadWaker>) -> Result<Transport, wsx_proto::Error> {
-    let socket = stream::connect(settings)?;
-    // Bounded: while the session does not read, the reader thread stops reading too, and TCP
-    // pushes back on the peer.
-    let (tx, received) = mpsc::sync_channel(READS_IN_FLIGHT);
-    let waker = waker.clone();
-    socket.spawn_reader(move |r| {
-        let delivered = tx.send(r).is_ok();
-        waker.wake_by_ref();
-        delivered
-    })?;
-    Ok(Transport { socket, received })
+/// No poller: the client ends as if its task had been dropped.
+fn fail_to_start<H: Handler>(session: Session<H>, error: io::Error) {
+    tracing::error!(target: "wsx", %error, "cannot create a poller for the connection thread");
+    drop(session);
 }
 
-/// Feeds the session what happened since the last turn; returns whether anything did.
-fn turn<H: Handler>(session: &mut Session<H>, open: &mut Transport) -> bool {
+/// Feeds the session what the socket and the handles have now; returns whether anything
+/// happened (then the caller goes round again instead of waiting).
+fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket) -> bool {
     let now = Instant::now();
     let mut progressed = session.handle_commands(now);
-    while session.wants_read() {
-        let Ok(received) = open.received.try_recv() else { break };
-        progressed = true;
-        match received {
-            Received::Bytes(raw) => match open.socket.decode(&raw, session.read_buffer()) {
-                Ok(eof) => {
-                    session.handle_read(now);
-                    if eof {
-                        session.handle_eof(now);
-                    }
-                }
-                Err(e) => session.handle_io_error(e, now),
-            },
-            Received::Eof => session.handle_eof(now),
-            Received::Failed(e) => session.handle_io_error(e, now),
+    for _ in 0..READS_PER_TURN {
+        if !session.wants_read() {
+            break;
         }
+        let wanted = session.bytes_wanted();
+        match socket.read_into(session.read_buffer(), wanted) {
+            Ok(0) => session.handle_eof(now),
+            Ok(_) => session.handle_read(now),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                session.release_read_buffer();
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => session.handle_io_error(e, now),
+        }
+        progressed = true;
     }
-    let pending = session.pending_transmit(now);
-    if !pending.is_empty() || open.socket.wants_write() {
-        match open.socket.write(pending) {
-            Ok(0) => {}
+    loop {
+        let pending = session.pending_transmit(now);
+        if pending.is_empty() && !socket.wants_write() {
+            break;
+        }
+        match socket.write(pending) {
+            Ok(0) if !pending.is_empty() => break,
             Ok(n) => {
                 session.consume_transmit(n);
-                progressed = true;
+                progressed |= n > 0;
+                if n == 0 {
+                    break;
+                }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 session.handle_io_error(e, now);
                 progressed = true;
+                break;
             }
         }
     }

@@ -186,6 +186,10 @@ impl ClientConnection {
                     Ok(Some(response)) => {
                         self.state = Phase::Open;
                         self.timer = Timer::Idle;
+                        if self.write_buf.is_empty() {
+                            // The request's buffer: an idle open connection should hold none.
+                            self.write_buf = BytesMut::new();
+                        }
                         self.assembler.set_reserved_bits(response.extensions.reserved_bits());
                         return Some(Event::Connected(Box::new(response)));
                     }
