@@ -5,24 +5,33 @@
 #   benches/run.sh [--smoke] [--reps N] [--out DIR] [FILTER...]
 #
 # FILTER words pick clients and/or workloads by substring: `benches/run.sh wsx stream-16`
-# runs wsx-tokio and wsx-blocking on 16-byte streaming; `benches/run.sh idle` runs every
-# client on the idle workload. Without filters everything runs (under 15 minutes on 2 cores).
+# runs the four wsx clients on 16-byte streaming; `benches/run.sh flood` runs every client on
+# the four unwindowed streaming workloads; `benches/run.sh idle` every client on the idle
+# workload. Without filters everything runs (under 25 minutes on 2 cores).
 #
-#   clients:   wsx-tokio wsx-blocking tokio-tungstenite fastwebsockets tokio-websockets yawc io-only
-#   workloads: rtt stream-16 stream-1k stream-64k stream-1m idle
+#   clients:   wsx-tokio wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite
+#              fastwebsockets tokio-websockets yawc io-only
+#   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
+#              flood-1m idle
+#
+# stream-*: at most a window (8 MiB) in flight; flood-*: no window, the sender never waits for
+# echoes. Every result line carries the client process's peak RSS (VmHWM).
 #
 # --smoke: one tiny run of everything (well under a minute once built): proves the harness
 # builds and works; the numbers mean nothing.
 #
 # The echo server is pinned to CPU 0 and the client to CPU 1 (taskset), each on a
-# single-threaded tokio runtime. Knobs (environment): E2E_SECS (streaming time per run,
-# default 3), E2E_RTT (round trips, default 20000), E2E_CONNS (idle connections, default 5000).
+# single-threaded tokio runtime (wsx-blocking and wsx-async-std run their own threads, all on
+# CPU 1). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
+# trips, default 20000), E2E_CONNS (idle connections, default 5000).
 # Results (raw lines and the report) go to --out (default target/e2e/<date>).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
-all_clients=(wsx-tokio wsx-blocking tokio-tungstenite fastwebsockets tokio-websockets yawc io-only)
-all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m idle)
+all_clients=(wsx-tokio wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite fastwebsockets
+    tokio-websockets yawc io-only)
+all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle)
 
 reps=3
 smoke=0
@@ -33,7 +42,7 @@ while [ $# -gt 0 ]; do
         --smoke) smoke=1 ;;
         --reps) reps=$2; shift ;;
         --out) out=$2; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) filters+=("$1") ;;
     esac

@@ -538,8 +538,8 @@ fn full_output_holds_commands_and_reads_until_it_drains() {
     h.session.handle_commands(h.now);
     assert!(h.session.pending_transmit(h.now).len() > 1500);
     assert!(
-        !h.session.wants_read(),
-        "no reading while the output is over the buffer"
+        h.session.wants_read(),
+        "pipelined output alone never stops reading: an echoing peer must be read to read ours"
     );
     // Queued behind the backlog: neither runs until the socket drains.
     h.client.cast(("held", Act::Nothing)).unwrap();
@@ -558,7 +558,6 @@ fn full_output_holds_commands_and_reads_until_it_drains() {
     assert!(buffered.unwritten > 1500);
     let frames = h.frames_written();
     assert_eq!(frames.len(), 1, "the withdrawn send_frame was never encoded");
-    assert!(h.session.wants_read());
     assert!(h.session.handle_commands(h.now));
     assert_eq!(h.seen(), [Seen::Cast("held")]);
     assert!(h.written().is_empty(), "the timed-out frame stays withdrawn");
@@ -574,4 +573,21 @@ fn casts_beyond_the_limit_are_refused() {
     assert_eq!(h.client.cast(("one more", Act::Nothing)), Err(SendError::QueueFull));
     h.open();
     assert_eq!(h.client.cast(("after", Act::Nothing)), Ok(()), "room again once taken");
+}
+
+#[test]
+fn replies_to_a_peer_that_does_not_read_stop_reading() {
+    let mut h = Harness::new(with_send_buffer(200), |_| {});
+    h.open();
+    let ping = server_frame(OpCode::Ping, &[9; 100]);
+    h.server_sends(&ping);
+    assert!(h.session.wants_read(), "one pong is within the buffer");
+    h.server_sends(&ping);
+    assert!(!h.session.wants_read(), "two unwritten pongs fill it: stop reading");
+    let pongs = h.frames_written();
+    assert_eq!(pongs.len(), 2);
+    assert!(pongs
+        .iter()
+        .all(|(header, payload)| header.opcode == OpCode::Pong && payload == &[9; 100]));
+    assert!(h.session.wants_read(), "written: reading resumes");
 }

@@ -27,19 +27,35 @@ pub const TEXT16: &str = "0123456789abcdef";
 pub enum Workload {
     /// Round trips of 16-byte text messages, one at a time.
     Rtt,
-    /// Pipelined streaming of binary messages of this size.
+    /// Pipelined streaming of binary messages of this size, at most a window in flight.
     Stream(usize),
+    /// The same streaming with no window: the sender never waits for echoes, it sends as fast
+    /// as the client's API lets it (a loop of sends, a `Sink` fed and flushed every ~64 KiB).
+    Flood(usize),
     /// Many idle connections.
     Idle,
 }
 
 /// Every workload, in table order.
-pub const WORKLOADS: [&str; 6] = ["rtt", "stream-16", "stream-1k", "stream-64k", "stream-1m", "idle"];
+pub const WORKLOADS: [&str; 10] = [
+    "rtt",
+    "stream-16",
+    "stream-1k",
+    "stream-64k",
+    "stream-1m",
+    "flood-16",
+    "flood-1k",
+    "flood-64k",
+    "flood-1m",
+    "idle",
+];
 
 /// Every client, in table order (the I/O-only ceiling last).
-pub const CLIENTS: [&str; 7] = [
+pub const CLIENTS: [&str; 9] = [
     "wsx-tokio",
     "wsx-blocking",
+    "wsx-async-std",
+    "wsx-async-std-smol",
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -56,6 +72,10 @@ impl Workload {
             "stream-1k" => Self::Stream(1024),
             "stream-64k" => Self::Stream(64 * 1024),
             "stream-1m" => Self::Stream(1024 * 1024),
+            "flood-16" => Self::Flood(16),
+            "flood-1k" => Self::Flood(1024),
+            "flood-64k" => Self::Flood(64 * 1024),
+            "flood-1m" => Self::Flood(1024 * 1024),
             "idle" => Self::Idle,
             _ => return None,
         })
@@ -73,7 +93,8 @@ pub struct Params {
     pub warmup: usize,
     /// How long the streaming workloads send.
     pub stream_time: Duration,
-    /// In-flight window of the streaming workloads, in payload bytes (at least 4 messages).
+    /// In-flight window of the streaming workloads, in payload bytes (at least 4 messages);
+    /// 0 for no window at all (the flood workloads).
     pub window_bytes: usize,
     /// Connections of the idle workload.
     pub conns: usize,
@@ -87,9 +108,24 @@ impl Params {
         format!("ws://{}/", self.addr)
     }
 
-    /// Messages in flight at most while streaming `size`-byte messages.
+    /// Messages in flight at most while streaming `size`-byte messages; `u64::MAX` (never
+    /// full) without a window.
     pub fn window(&self, size: usize) -> u64 {
+        if self.window_bytes == 0 {
+            return u64::MAX;
+        }
         (self.window_bytes / size.max(1)).clamp(4, 1 << 16) as u64
+    }
+
+    /// These parameters for `workload`: a flood has no window.
+    pub fn for_workload(&self, workload: Workload) -> Self {
+        match workload {
+            Workload::Flood(_) => Self {
+                window_bytes: 0,
+                ..self.clone()
+            },
+            _ => self.clone(),
+        }
     }
 }
 
@@ -120,6 +156,8 @@ pub struct Measurement {
     pub conns: Option<usize>,
     /// RSS growth divided by the connections.
     pub bytes_per_conn: Option<f64>,
+    /// The process's peak resident set size over the whole run (`VmHWM`), set by `wsx-e2e run`.
+    pub peak_rss: Option<u64>,
 }
 
 impl Measurement {
@@ -162,6 +200,9 @@ impl Measurement {
         }
         if let Some(c) = client_cpu {
             put("client_cpu", c);
+        }
+        if let Some(b) = self.peak_rss {
+            let _ = write!(s, "\tpeak_rss={b}");
         }
         s
     }
@@ -208,3 +249,49 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A driver result.
 pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(window_bytes: usize) -> Params {
+        Params {
+            addr: "127.0.0.1:9001".parse().unwrap(),
+            rtt_count: 1,
+            warmup: 0,
+            stream_time: Duration::from_secs(1),
+            window_bytes,
+            conns: 1,
+            open_concurrency: 1,
+        }
+    }
+
+    #[test]
+    fn every_workload_parses() {
+        for w in WORKLOADS {
+            assert!(Workload::parse(w).is_some(), "{w}");
+        }
+        assert_eq!(Workload::parse("flood-64k"), Some(Workload::Flood(64 * 1024)));
+    }
+
+    #[test]
+    fn floods_have_no_window() {
+        let p = params(8 << 20);
+        assert_eq!(p.window(1024), 8192);
+        assert_eq!(p.for_workload(Workload::Stream(1024)).window(1024), 8192);
+        assert_eq!(p.for_workload(Workload::Flood(1024)).window(1024), u64::MAX);
+        assert_eq!(params(0).window(16), u64::MAX);
+    }
+
+    #[test]
+    fn peak_rss_is_a_whole_number_of_bytes() {
+        let m = Measurement {
+            msgs: 2,
+            secs: 1.0,
+            peak_rss: Some(5 << 20),
+            ..Measurement::default()
+        };
+        let line = m.line("wsx-tokio", "flood-16", None, None);
+        assert!(line.ends_with("\tpeak_rss=5242880"), "{line}");
+    }
+}

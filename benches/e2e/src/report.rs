@@ -1,6 +1,7 @@
 //! Result lines to markdown: medians per client and workload, each client's ratio to the best
-//! client (the I/O-only ceiling is not a client) and to the ceiling, and wsx-tokio against the
-//! issue's targets.
+//! client (the I/O-only ceiling is not a client) and to the ceiling, and wsx against the
+//! targets of issues 4 (windowed streaming, round trips, idle) and 9 (floods). Lines from older
+//! harnesses lack some keys (`peak_rss`): those cells show "–".
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,6 +12,15 @@ use crate::{CLIENTS, WORKLOADS};
 const CEILING: &str = "io-only";
 /// The client the targets are about.
 const OURS: &str = "wsx-tokio";
+/// The other wsx clients, held to wsx-tokio's flood rates.
+const OUR_OTHERS: [&str; 3] = ["wsx-async-std", "wsx-async-std-smol", "wsx-blocking"];
+/// Bytes in a MiB.
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Whether `client` is a peer: another library, neither wsx nor the ceiling.
+fn is_peer(client: &str) -> bool {
+    !client.starts_with("wsx") && client != CEILING
+}
 
 /// One `result` line.
 #[derive(Debug, Clone)]
@@ -128,13 +138,17 @@ impl Table {
         names
     }
 
-    /// The best value of `key` among the clients (not the ceiling), `higher` being better;
-    /// `except` leaves one client out.
-    fn best(&self, workload: &str, key: &str, higher: bool, except: Option<&str>) -> Option<(String, f64)> {
+    /// The best value of `key` among the clients (not the ceiling), `higher` being better.
+    fn best(&self, workload: &str, key: &str, higher: bool) -> Option<(String, f64)> {
+        self.best_of(workload, key, higher, |c| c != CEILING)
+    }
+
+    /// The best value of `key` among the clients `pick` keeps, `higher` being better.
+    fn best_of(&self, workload: &str, key: &str, higher: bool, pick: impl Fn(&str) -> bool) -> Option<(String, f64)> {
         let cells = self.0.get(workload)?;
         cells
             .iter()
-            .filter(|(c, _)| c.as_str() != CEILING && Some(c.as_str()) != except)
+            .filter(|(c, _)| pick(c))
             .filter_map(|(c, cell)| Some((c.clone(), cell.get(key)?)))
             .reduce(|a, b| {
                 let b_better = if higher { b.1 > a.1 } else { b.1 < a.1 };
@@ -185,19 +199,9 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 pub fn render(records: &[Record]) -> String {
     let t = Table::new(records);
     let mut out = String::new();
-    let label = |w: &str| {
-        match w {
-            "stream-16" => "16 B",
-            "stream-1k" => "1 KiB",
-            "stream-64k" => "64 KiB",
-            "stream-1m" => "1 MiB",
-            other => other,
-        }
-        .to_string()
-    };
 
     if t.0.contains_key("rtt") {
-        let best = t.best("rtt", "msgs_per_s", true, None);
+        let best = t.best("rtt", "msgs_per_s", true);
         let ceiling = t.cell("rtt", CEILING).and_then(|c| c.get("msgs_per_s"));
         out.push_str("### Round trips: 16-byte text, one at a time\n\n");
         out.push_str(
@@ -223,45 +227,24 @@ pub fn render(records: &[Record]) -> String {
         out.push('\n');
     }
 
-    let streams: Vec<&str> = WORKLOADS
-        .iter()
-        .copied()
-        .filter(|w| w.starts_with("stream") && t.0.contains_key(*w))
-        .collect();
-    if !streams.is_empty() {
-        out.push_str("### Pipelined streaming: binary messages, sent while the echoes come back\n\n");
-        out.push_str("| size | client | msgs/s | MiB/s | × best | × ceiling | server CPU | client CPU | runs |\n");
-        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
-        for w in &streams {
-            let best = t.best(w, "msgs_per_s", true, None);
-            let ceiling = t.cell(w, CEILING).and_then(|c| c.get("msgs_per_s"));
-            for c in t.clients(w) {
-                let cell = &t.0[*w][&c];
-                let v = cell.get("msgs_per_s");
-                let _ = writeln!(
-                    out,
-                    "| {} | {c} | {} | {} | {} | {} | {} | {} | {} |",
-                    label(w),
-                    fmt_num(v),
-                    fmt_num(cell.get("mib_per_s")),
-                    fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
-                    fmt_ratio(ratio(v, ceiling)),
-                    fmt_pct(cell.get("server_cpu")),
-                    fmt_pct(cell.get("client_cpu")),
-                    cell.runs
-                );
-            }
-        }
-        out.push('\n');
-    }
+    out.push_str(&stream_table(
+        &t,
+        "stream-",
+        "Pipelined streaming: binary messages, sent while the echoes come back",
+    ));
+    out.push_str(&stream_table(
+        &t,
+        "flood-",
+        "Streaming with no window: the sender never waits (a loop of sends / a Sink)",
+    ));
 
     if t.0.contains_key("idle") {
         let conns =
             t.0.get("idle")
                 .and_then(|cells| cells.values().find_map(|c| c.get("conns")))
                 .unwrap_or(0.0);
-        let best_mem = t.best("idle", "bytes_per_conn", false, None);
-        let best_open = t.best("idle", "open_s", false, None);
+        let best_mem = t.best("idle", "bytes_per_conn", false);
+        let best_open = t.best("idle", "open_s", false);
         let _ = writeln!(out, "### {conns:.0} idle connections from one process\n");
         out.push_str("| client | RSS per connection (bytes) | × best | time to open all (s) | × best | runs |\n");
         out.push_str("|---|--:|--:|--:|--:|--:|\n");
@@ -283,11 +266,65 @@ pub fn render(records: &[Record]) -> String {
     }
 
     out.push_str(&targets(&t));
+    out.push_str(&flood_targets(&t));
     out.push_str(
         "× best: ratio to the best client on that row's workload (higher is better for rates, lower \
          for memory and time); × ceiling: ratio to the I/O-only client. CPU: share of one core over \
-         the measured interval (server from /proc/PID/stat, 10 ms ticks).\n",
+         the measured interval (server from /proc/PID/stat, 10 ms ticks). Peak RSS: the client \
+         process's VmHWM at the end of the run (the echo server is another process, not counted). \
+         Peers: the other libraries (neither wsx nor io-only).\n",
     );
+    out
+}
+
+/// The size column of a streaming workload's rows.
+fn size_label(workload: &str) -> &str {
+    match workload.split_once('-').map_or(workload, |(_, size)| size) {
+        "16" => "16 B",
+        "1k" => "1 KiB",
+        "64k" => "64 KiB",
+        "1m" => "1 MiB",
+        _ => workload,
+    }
+}
+
+/// The table of the streaming workloads named `prefix`*, if any has results.
+fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
+    let workloads: Vec<&str> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| w.starts_with(prefix) && t.0.contains_key(*w))
+        .collect();
+    if workloads.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("### {heading}\n\n");
+    out.push_str(
+        "| size | client | msgs/s | MiB/s | × best | × ceiling | server CPU | client CPU | peak RSS (MiB) | runs |\n",
+    );
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for w in workloads {
+        let best = t.best(w, "msgs_per_s", true);
+        let ceiling = t.cell(w, CEILING).and_then(|c| c.get("msgs_per_s"));
+        for c in t.clients(w) {
+            let cell = &t.0[w][&c];
+            let v = cell.get("msgs_per_s");
+            let _ = writeln!(
+                out,
+                "| {} | {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                size_label(w),
+                fmt_num(v),
+                fmt_num(cell.get("mib_per_s")),
+                fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
+                fmt_ratio(ratio(v, ceiling)),
+                fmt_pct(cell.get("server_cpu")),
+                fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
+                cell.runs
+            );
+        }
+    }
+    out.push('\n');
     out
 }
 
@@ -314,7 +351,8 @@ fn targets(t: &Table) -> String {
             ));
         }
     }
-    for w in WORKLOADS {
+    // The flood workloads have targets of their own (issue 9).
+    for w in WORKLOADS.into_iter().filter(|w| !w.starts_with("flood-")) {
         let (key, higher) = if w == "idle" {
             ("bytes_per_conn", false)
         } else {
@@ -323,7 +361,8 @@ fn targets(t: &Table) -> String {
         let Some(ours) = t.cell(w, OURS).and_then(|c| c.get(key)) else {
             continue;
         };
-        if let Some((peer, best)) = t.best(w, key, higher, Some(OURS)) {
+        // The other clients are the other libraries, not wsx's other adapters.
+        if let Some((peer, best)) = t.best_of(w, key, higher, is_peer) {
             let r = if higher { ours / best } else { best / ours };
             lines.push(format!(
                 "| {w}: at least as good as the best other client ({peer}) | {r:.2}× | {} |",
@@ -337,13 +376,67 @@ fn targets(t: &Table) -> String {
             verdict(mem < 4000.0)
         ));
     }
+    target_table("wsx-tokio against the targets of issue 4", &lines)
+}
+
+/// wsx against the flood targets of issue 9, where the table has the numbers.
+fn flood_targets(t: &Table) -> String {
+    let mut lines = Vec::new();
+    let rate = |w: &str, c: &str| t.cell(w, c).and_then(|cell| cell.get("msgs_per_s"));
+    let verdict = |ok: bool| if ok { "met" } else { "**not met**" };
+    for (peer, want) in [("yawc", 1.15), ("tokio-tungstenite", 1.5)] {
+        if let Some(r) = ratio(rate("flood-16", OURS), rate("flood-16", peer)) {
+            lines.push(format!(
+                "| flood-16: ≥ {want}× {peer} | {r:.2}× | {} |",
+                verdict(r >= want)
+            ));
+        }
+    }
+    for (w, want) in [("flood-1k", 1.15), ("flood-64k", 1.0), ("flood-1m", 1.0)] {
+        let best = t.best_of(w, "msgs_per_s", true, is_peer);
+        if let (Some(ours), Some((peer, best))) = (rate(w, OURS), best) {
+            let r = ours / best;
+            let goal = if want == 1.0 {
+                "≥ the best peer".to_string()
+            } else {
+                format!("≥ {want}× the best peer")
+            };
+            lines.push(format!("| {w}: {goal} ({peer}) | {r:.2}× | {} |", verdict(r >= want)));
+        }
+        if want == 1.0 {
+            if let Some(r) = ratio(rate(w, OURS), rate(w, CEILING)) {
+                lines.push(format!("| {w}: ≥ 95% of io-only | {r:.2}× | {} |", verdict(r >= 0.95)));
+            }
+        }
+    }
+    if let Some(peak) = t.cell("flood-1m", OURS).and_then(|c| c.get("peak_rss")) {
+        lines.push(format!(
+            "| flood-1m: peak RSS under 16 MiB | {:.1} MiB | {} |",
+            peak / MIB,
+            verdict(peak < 16.0 * MIB)
+        ));
+    }
+    for w in WORKLOADS.into_iter().filter(|w| w.starts_with("flood-")) {
+        for c in OUR_OTHERS {
+            if let Some(r) = ratio(rate(w, c), rate(w, OURS)) {
+                lines.push(format!(
+                    "| {w}: {c} within 10% of wsx-tokio | {r:.2}× | {} |",
+                    verdict(r >= 0.9)
+                ));
+            }
+        }
+    }
+    target_table("wsx against the targets of issue 9", &lines)
+}
+
+/// A targets table titled `title`; nothing without lines.
+fn target_table(title: &str, lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let mut out =
-        String::from("### wsx-tokio against the targets of issue 4\n\n| target | measured | |\n|---|--:|---|\n");
+    let mut out = format!("### {title}\n\n| target | measured | |\n|---|--:|---|\n");
     for l in lines {
-        out.push_str(&l);
+        out.push_str(l);
         out.push('\n');
     }
     out.push('\n');
@@ -359,28 +452,119 @@ mod tests {
         let text = "noise\n\
             result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=3\tmib_per_s=1\n\
             result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=1\tmib_per_s=1\n\
-            result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=2\tmib_per_s=1\n\
+            result\tclient=wsx-tokio\tworkload=stream-16\tmsgs_per_s=2\tmib_per_s=1\tpeak_rss=3145728\n\
             result\tclient=tokio-tungstenite\tworkload=stream-16\tmsgs_per_s=1\n\
             result\tclient=io-only\tworkload=stream-16\tmsgs_per_s=4\n\
             result\tclient=wsx-tokio\tworkload=idle\tconns=10\tbytes_per_conn=3000\topen_s=1\n\
-            result\tclient=yawc\tworkload=idle\tconns=10\tbytes_per_conn=6000\topen_s=0.5\n";
+            result\tclient=yawc\tworkload=idle\tconns=10\tbytes_per_conn=6000\topen_s=0.5\n\
+            result\tclient=wsx-tokio\tworkload=rtt\tmsgs_per_s=10\n\
+            result\tclient=wsx-async-std\tworkload=rtt\tmsgs_per_s=20\n\
+            result\tclient=yawc\tworkload=rtt\tmsgs_per_s=5\n";
         let records = parse(text);
-        assert_eq!(records.len(), 7);
+        assert_eq!(records.len(), 10);
         let md = render(&records);
         assert!(
             md.contains("| 16 B | wsx-tokio | 2.00 | 1.00 | 1.00× | 0.50× |"),
             "{md}"
         );
         assert!(
-            md.contains("| 16 B | tokio-tungstenite | 1.00 | – | 0.50× | 0.25× |"),
+            md.contains("| 16 B | tokio-tungstenite | 1.00 | – | 0.50× | 0.25× | – | – | – | 1 |"),
             "{md}"
         );
+        // One of wsx-tokio's three runs has a peak RSS: the median of what is there.
+        assert!(
+            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00 | 1.00× | 0.50× | – | – | 3.00 | 3 |"),
+            "{md}"
+        );
+        assert!(md.contains("| peak RSS (MiB) | runs |"), "{md}");
+        assert!(!md.contains("no window"), "no flood results, no flood table: {md}");
+        assert!(!md.contains("issue 9"), "{md}");
         assert!(
             md.contains("| 16 B streaming ≥ 1.5× tokio-tungstenite | 2.00× | met |"),
             "{md}"
         );
         assert!(md.contains("| wsx-tokio | 3000 | 1.00× | 1.00 | 2.00× | 1 |"), "{md}");
         assert!(md.contains("idle memory per connection < 4 KB | 3000 B | met"), "{md}");
+        // wsx's other adapters are not the "other clients" of issue 4.
+        assert!(
+            md.contains("| rtt: at least as good as the best other client (yawc) | 2.00× | met |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn flood_table_and_targets() {
+        let mut text = String::new();
+        for (client, w, rate, peak_mib) in [
+            ("wsx-tokio", "flood-16", 300.0, 4),
+            ("wsx-async-std", "flood-16", 280.0, 5),
+            ("wsx-blocking", "flood-16", 200.0, 6),
+            ("tokio-tungstenite", "flood-16", 250.0, 7),
+            ("yawc", "flood-16", 200.0, 8),
+            ("io-only", "flood-16", 1000.0, 2),
+            ("wsx-tokio", "flood-1k", 100.0, 4),
+            ("tokio-tungstenite", "flood-1k", 90.0, 5),
+            ("wsx-async-std-smol", "flood-1k", 95.0, 5),
+            ("wsx-tokio", "flood-1m", 2.0, 12),
+            ("fastwebsockets", "flood-1m", 1.9, 20),
+            ("io-only", "flood-1m", 2.5, 3),
+            ("wsx-tokio", "stream-1k", 100.0, 4),
+        ] {
+            text.push_str(&format!(
+                "result\tclient={client}\tworkload={w}\tmsgs_per_s={rate}\tmib_per_s=1\tpeak_rss={}\n",
+                peak_mib << 20
+            ));
+        }
+        let md = render(&parse(&text));
+        let windowed = md.find("### Pipelined streaming").expect(&md);
+        let flood = md
+            .find("### Streaming with no window: the sender never waits (a loop of sends / a Sink)")
+            .expect(&md);
+        assert!(windowed < flood, "{md}");
+        // The windowed table holds stream-* only, the flood table flood-* only.
+        let flood_table = &md[flood..md[flood..].find("\n\n###").map_or(md.len(), |e| flood + e)];
+        assert!(!md[windowed..flood].contains("flood"), "{md}");
+        assert!(
+            flood_table.contains("| 16 B | wsx-tokio | 300 | 1.00 | 1.00× | 0.30× | – | – | 4.00 | 1 |"),
+            "{md}"
+        );
+        assert!(
+            flood_table.contains("| 1 MiB | fastwebsockets | 1.90 | 1.00 | 0.95× | 0.76× | – | – | 20.0 | 1 |"),
+            "{md}"
+        );
+        assert!(
+            flood_table.contains("| 1 KiB | wsx-tokio | 100 | 1.00 | 1.00× | – | – | – | 4.00 | 1 |"),
+            "{md}"
+        );
+        for target in [
+            "| flood-16: ≥ 1.15× yawc | 1.50× | met |",
+            "| flood-16: ≥ 1.5× tokio-tungstenite | 1.20× | **not met** |",
+            // wsx-async-std-smol is no peer, however close.
+            "| flood-1k: ≥ 1.15× the best peer (tokio-tungstenite) | 1.11× | **not met** |",
+            "| flood-1m: ≥ the best peer (fastwebsockets) | 1.05× | met |",
+            "| flood-1m: ≥ 95% of io-only | 0.80× | **not met** |",
+            "| flood-1m: peak RSS under 16 MiB | 12.0 MiB | met |",
+            "| flood-16: wsx-async-std within 10% of wsx-tokio | 0.93× | met |",
+            "| flood-16: wsx-blocking within 10% of wsx-tokio | 0.67× | **not met** |",
+            "| flood-1k: wsx-async-std-smol within 10% of wsx-tokio | 0.95× | met |",
+        ] {
+            assert!(md.contains(target), "{target} missing from\n{md}");
+        }
+        // No numbers, no line: nothing for flood-64k, nor against io-only at 1 KiB.
+        assert!(!md.contains("flood-64k"), "{md}");
+        assert!(!md.contains("flood-1k: ≥ 95%"), "{md}");
+        // Issue 4's "best other client" lines leave the floods to issue 9.
+        assert!(!md.contains("flood-16: at least as good"), "{md}");
+    }
+
+    #[test]
+    fn old_results_without_peak_rss() {
+        let text = "result\tclient=yawc\tworkload=flood-64k\tmsgs=10\tsecs=1\tmsgs_per_s=10\tmib_per_s=0.5\n";
+        let md = render(&parse(text));
+        assert!(
+            md.contains("| 64 KiB | yawc | 10.0 | 0.50 | 1.00× | – | – | – | – | 1 |"),
+            "{md}"
+        );
     }
 
     #[test]

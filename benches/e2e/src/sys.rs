@@ -4,8 +4,18 @@ use std::time::Instant;
 
 /// This process's resident set size in bytes (`VmRSS` of `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
+    status_bytes("VmRSS:")
+}
+
+/// This process's peak resident set size so far in bytes (`VmHWM` of `/proc/self/status`).
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_bytes("VmHWM:")
+}
+
+/// A `KEY:  N kB` line of `/proc/self/status`, in bytes.
+fn status_bytes(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -73,4 +83,15 @@ pub fn raise_nofile(wanted: u64) -> u64 {
         }
     }
     lim.rlim_cur
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_is_at_least_current() {
+        let (now, peak) = (rss_bytes().unwrap(), peak_rss_bytes().unwrap());
+        assert!(peak >= now && now > 0, "VmHWM {peak} < VmRSS {now}");
+    }
 }

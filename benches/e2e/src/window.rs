@@ -3,7 +3,10 @@
 //! The receiving side (a handler callback, a reader task or a reader thread) counts echoes;
 //! the sender waits when `window` messages are in flight, until half of them are echoed
 //! (hysteresis: one wake-up per half window, not one per message). Round trips use the same
-//! counter with a window of one.
+//! counter with a window of one; the flood workloads use a window of `u64::MAX`, never full.
+//!
+//! The async waits are tokio `Notify` futures: they need a waker, not a tokio runtime, so the
+//! async-std and smol drivers wait on them too (the tests below prove it on both).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -122,5 +125,60 @@ impl Window {
             }
             std::thread::park();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Echoes, from another thread, what `send` passes to its sender (`n` messages through a
+    /// window of 4), each after a pause, so the sender is parked in `block_on` when its echoes
+    /// arrive; returns once all are echoed.
+    fn echo_through(block_on: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + '_>>), n: u64) {
+        let window = Arc::new(Window::new(4));
+        let sent = Arc::new(AtomicU64::new(0));
+        let echoer = {
+            let (window, sent) = (window.clone(), sent.clone());
+            std::thread::spawn(move || {
+                while window.received() < n {
+                    std::thread::sleep(Duration::from_micros(200));
+                    if window.received() < sent.load(SeqCst) {
+                        window.on_echo();
+                    }
+                }
+            })
+        };
+        block_on(Box::pin(async {
+            for i in 0..n {
+                window.room(i).await;
+                sent.store(i + 1, SeqCst);
+            }
+            window.until(n).await;
+        }));
+        echoer.join().unwrap();
+        assert_eq!(window.received(), n);
+    }
+
+    #[test]
+    fn async_waits_work_on_async_std() {
+        echo_through(|f| async_std::task::block_on(f), 50);
+    }
+
+    #[test]
+    fn async_waits_work_on_smol() {
+        echo_through(|f| smol::block_on(f), 50);
+    }
+
+    #[test]
+    fn unlimited_window_is_never_full() {
+        let window = Window::new(u64::MAX);
+        assert!(window.has_room(u64::MAX - 1));
+        assert_eq!(window.free(1 << 40), u64::MAX - (1 << 40));
+        smol::block_on(window.room(1 << 40));
     }
 }

@@ -368,11 +368,20 @@ impl<H: Handler> Session<H> {
         }
     }
 
-    /// Whether to read from the transport now: not while the unwritten output fills the send
-    /// buffer, so replies to a peer that does not read cannot pile up (TCP pushes back on it
-    /// instead).
+    /// Whether to read from the transport now: not while replies (the output beyond what
+    /// pipelined sends account for, which their budget bounds) fill the send buffer, so replies
+    /// to a peer that does not read cannot pile up; TCP pushes back on it instead. Reading never
+    /// waits on pipelined sends alone: an echoing peer must be read for it to read our sends.
     pub fn wants_read(&self) -> bool {
-        self.backlog_has_room()
+        match &self.conn {
+            Some(conn) => {
+                let replies = conn
+                    .unwritten_bytes()
+                    .saturating_sub(self.handle.buffered_bytes().queued_sends);
+                replies < self.handle.send_buffer()
+            }
+            None => true,
+        }
     }
 
     /// The next instant [`handle_timeout`](Self::handle_timeout) is due: the protocol's

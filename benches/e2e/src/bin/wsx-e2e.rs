@@ -1,5 +1,6 @@
 //! Runs one client on one workload against the echo server and prints one `result` line, or
-//! renders result lines as markdown.
+//! renders result lines as markdown. Each run is its own process, so the `peak_rss` of its line
+//! (`VmHWM` at the end) is that run's peak; the echo server's memory is not in it.
 //!
 //! ```text
 //! wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID]
@@ -12,7 +13,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use wsx_bench_e2e::sys::{raise_nofile, CpuMeter};
+use wsx_bench_e2e::sys::{peak_rss_bytes, raise_nofile, CpuMeter};
 use wsx_bench_e2e::{clients, report, Params, Workload, CLIENTS, WORKLOADS};
 
 fn usage() -> ExitCode {
@@ -108,7 +109,8 @@ fn run(args: &[String]) -> ExitCode {
     };
     p.addr = addr;
     if workload == Workload::Idle {
-        let want = p.conns as u64 + 256;
+        // Up to three descriptors a connection: wsx-blocking adds a poller and its waker.
+        let want = p.conns as u64 * 3 + 256;
         let got = raise_nofile(want);
         if got < want {
             eprintln!("open-file limit {got} is below the {want} the idle workload needs");
@@ -125,10 +127,11 @@ fn run(args: &[String]) -> ExitCode {
     let server = server_pid.map(CpuMeter::start);
     let me = CpuMeter::start(std::process::id());
     match clients::run(&client, workload, &p) {
-        Ok(m) => {
+        Ok(mut m) => {
             // The CPU shares cover the whole run, connect included (negligible next to it).
             let server_cpu = server.and_then(|s| s.share());
             let client_cpu = me.share();
+            m.peak_rss = peak_rss_bytes();
             println!("{}", m.line(&client, &workload_name, server_cpu, client_cpu));
             ExitCode::SUCCESS
         }

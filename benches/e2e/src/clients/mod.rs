@@ -1,10 +1,14 @@
 //! One driver per client library, and what they share: the sink pump (feed, flush every
 //! ~64 KiB or when the window is full), the idle-connection opener and the RSS accounting.
+//!
+//! A flood is a stream whose [`Params`] have no window (see [`Params::for_workload`]): every
+//! driver's streaming loop runs it unchanged, its waits for room never waiting.
 
 pub mod fastwebsockets;
 pub mod io_only;
 pub mod tokio_tungstenite;
 pub mod tokio_websockets;
+pub mod wsx_async_std;
 pub mod wsx_blocking;
 pub mod wsx_tokio;
 pub mod yawc;
@@ -17,21 +21,30 @@ use futures_util::{Sink, SinkExt, StreamExt};
 use crate::window::Window;
 use crate::{clock_every, flush_every, BoxError, Measurement, Params, Result, Workload};
 
+/// How long the idle connections settle before the RSS is read.
+const IDLE_SETTLE: Duration = Duration::from_millis(300);
+
 /// Runs `client` on `workload`.
 pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
-    if client == "wsx-blocking" {
-        return match workload {
-            Workload::Rtt => wsx_blocking::rtt(p),
-            Workload::Stream(size) => wsx_blocking::stream(p, size),
-            Workload::Idle => wsx_blocking::idle(p),
-        };
+    let p = &p.for_workload(workload);
+    match client {
+        "wsx-blocking" => {
+            return match workload {
+                Workload::Rtt => wsx_blocking::rtt(p),
+                Workload::Stream(size) | Workload::Flood(size) => wsx_blocking::stream(p, size),
+                Workload::Idle => wsx_blocking::idle(p),
+            }
+        }
+        "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::AsyncStd>(workload, p),
+        "wsx-async-std-smol" => return wsx_async_std::run::<::wsx_async_std::Smol>(workload, p),
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     macro_rules! dispatch {
         ($m:ident) => {
             match workload {
                 Workload::Rtt => rt.block_on($m::rtt(p)),
-                Workload::Stream(size) => rt.block_on($m::stream(p, size)),
+                Workload::Stream(size) | Workload::Flood(size) => rt.block_on($m::stream(p, size)),
                 Workload::Idle => rt.block_on($m::idle(p)),
             }
         };
@@ -105,10 +118,22 @@ pub fn stream_result(window: &Window, size: usize, start: Instant) -> Measuremen
 /// lets them settle idle, and measures the time to open them all and the RSS growth per
 /// connection. `open` must leave the connection being read, as an application would (a task
 /// awaiting the next message); what it returns is kept until the measurement is taken.
+/// Sleeps with tokio's timer: see [`open_idle_with`] for other executors.
 pub async fn open_idle<F, Fut, T>(p: &Params, open: F) -> Result<Measurement>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<T>>,
+{
+    open_idle_with(p, open, tokio::time::sleep).await
+}
+
+/// [`open_idle`], sleeping with `sleep`.
+pub async fn open_idle_with<F, Fut, T, S, SFut>(p: &Params, open: F, sleep: S) -> Result<Measurement>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<T>>,
+    S: FnOnce(Duration) -> SFut,
+    SFut: Future<Output = ()>,
 {
     let mut kept = Vec::with_capacity(p.conns);
     let before = crate::sys::rss_bytes();
@@ -121,7 +146,7 @@ where
     }
     let secs = start.elapsed().as_secs_f64();
     drop(opening);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    sleep(IDLE_SETTLE).await;
     let after = crate::sys::rss_bytes();
     let m = idle_result(p.conns, secs, before, after);
     drop(kept);

@@ -86,7 +86,7 @@ pub fn idle(p: &Params) -> Result<Measurement> {
         kept.push(Client::start(url.as_str(), Idle)?);
     }
     let secs = start.elapsed().as_secs_f64();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(super::IDLE_SETTLE);
     let after = crate::sys::rss_bytes();
     Ok(idle_result(p.conns, secs, before, after))
 }

@@ -1,0 +1,145 @@
+//! wsx-async-std through its public API, on both of its executors: the same handler as
+//! wsx-tokio, `Client::send` (queued, batched into one write) to send, the workload run inside
+//! the executor's `block_on`. `wsx-async-std` starts with `Client::start` (async-std's global
+//! executor, the crate's default); `wsx-async-std-smol` with `Builder::<Smol>` (smol's global
+//! executor). The window's waits are tokio `Notify` futures, which need no tokio runtime.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use wsx_async_std::{AsyncStd, Builder, Client, Context, Error, Frame, Handler, Reply, Smol, Utf8Bytes};
+
+use super::{open_idle_with, stream_result};
+use crate::window::Window;
+use crate::{clock_every, Latencies, Measurement, Params, Result, Workload, TEXT16};
+
+/// What differs between the two executors: how a client starts, how the workload is driven
+/// and how to sleep.
+pub trait Executor {
+    /// Connects and runs `handler` on this executor.
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>>;
+    /// Runs `fut` on the calling thread.
+    fn block_on<T>(fut: impl Future<Output = T>) -> T;
+    /// Waits `d`.
+    fn sleep(d: Duration) -> impl Future<Output = ()>;
+}
+
+impl Executor for AsyncStd {
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> {
+        Client::start(url, handler)
+    }
+
+    fn block_on<T>(fut: impl Future<Output = T>) -> T {
+        async_std::task::block_on(fut)
+    }
+
+    fn sleep(d: Duration) -> impl Future<Output = ()> {
+        async_std::task::sleep(d)
+    }
+}
+
+impl Executor for Smol {
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> {
+        Builder::<Smol>::new(url).start(handler)
+    }
+
+    fn block_on<T>(fut: impl Future<Output = T>) -> T {
+        smol::block_on(fut)
+    }
+
+    async fn sleep(d: Duration) {
+        smol::Timer::after(d).await;
+    }
+}
+
+/// Runs `workload` on executor `E`.
+pub fn run<E: Executor>(workload: Workload, p: &Params) -> Result<Measurement> {
+    E::block_on(async {
+        match workload {
+            Workload::Rtt => rtt::<E>(p).await,
+            Workload::Stream(size) | Workload::Flood(size) => stream::<E>(p, size).await,
+            Workload::Idle => idle::<E>(p).await,
+        }
+    })
+}
+
+/// Counts echoes into the shared window.
+struct Counter(Arc<Window>);
+
+impl Handler for Counter {
+    type Cast = ();
+    type Info = ();
+
+    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+        let _ = frame;
+        self.0.on_echo();
+        Reply::Continue
+    }
+}
+
+/// A handler that does nothing: an idle connection.
+struct Idle;
+
+impl Handler for Idle {
+    type Cast = ();
+    type Info = ();
+}
+
+async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
+    let window = Arc::new(Window::new(1));
+    let client = E::start(p.url(), Counter(window.clone())).await?;
+    let msg = Frame::text(Utf8Bytes::from_static(TEXT16));
+    let mut lat = Latencies::with_capacity(p.rtt_count);
+    let mut start = Instant::now();
+    for i in 0..(p.warmup + p.rtt_count) as u64 {
+        if i == p.warmup as u64 {
+            start = Instant::now();
+        }
+        let t = Instant::now();
+        client.send(msg.clone()).await?;
+        window.until(i + 1).await;
+        if i >= p.warmup as u64 {
+            lat.record(t.elapsed());
+        }
+    }
+    let m = lat.finish(start.elapsed().as_secs_f64());
+    let _ = client.close();
+    Ok(m)
+}
+
+async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
+    let window = Arc::new(Window::new(p.window(size)));
+    let client = E::start(p.url(), Counter(window.clone())).await?;
+    let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
+    let clock_every = clock_every(size);
+    let start = Instant::now();
+    let deadline = start + p.stream_time;
+    let mut sent = 0u64;
+    loop {
+        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+            break;
+        }
+        window.room(sent).await;
+        client.send(msg.clone()).await?;
+        sent += 1;
+    }
+    window.until(sent).await;
+    let m = stream_result(&window, size, start);
+    let _ = client.close();
+    Ok(m)
+}
+
+async fn idle<E: Executor>(p: &Params) -> Result<Measurement> {
+    let url = p.url();
+    open_idle_with(
+        p,
+        |_| {
+            let url = url.clone();
+            async move { Ok(E::start(url, Idle).await?) }
+        },
+        E::sleep,
+    )
+    .await
+}
