@@ -91,12 +91,35 @@ pub(crate) enum Command<H: Handler> {
     Close(Option<CloseFrame>),
 }
 
+/// An event that costs nothing to notify while nobody waits: a waiter raises the flag before
+/// it listens, and `notify` looks at the flag (a plain load) before it touches the listeners.
+/// The state a waiter checks is always changed before `notify`, and checked after `listen`,
+/// so no wake-up is lost.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    event: Event,
+    waiting: AtomicBool,
+}
+
+impl Gate {
+    fn listen(&self) -> event_listener::EventListener {
+        self.waiting.store(true, Ordering::SeqCst);
+        self.event.listen()
+    }
+
+    fn notify(&self) {
+        if self.waiting.load(Ordering::SeqCst) && self.waiting.swap(false, Ordering::SeqCst) {
+            self.event.notify(usize::MAX);
+        }
+    }
+}
+
 /// A one-shot outcome one caller waits for and the session fills, unless the caller
 /// withdrew first.
 #[derive(Debug)]
 pub(crate) struct Signal<T> {
     state: Mutex<SignalState<T>>,
-    filled: Event,
+    filled: Gate,
 }
 
 #[derive(Debug)]
@@ -112,7 +135,7 @@ impl<T> Signal<T> {
     fn new() -> Self {
         Self {
             state: Mutex::new(SignalState::Waiting),
-            filled: Event::new(),
+            filled: Gate::default(),
         }
     }
 
@@ -126,7 +149,7 @@ impl<T> Signal<T> {
         if matches!(*state, SignalState::Waiting | SignalState::Started) {
             *state = SignalState::Done(value);
             drop(state);
-            self.filled.notify(usize::MAX);
+            self.filled.notify();
         }
     }
 
@@ -180,7 +203,7 @@ struct Shared<H: Handler> {
     status: Mutex<Status>,
     /// Mirrors `status == Connected`, for the lock-free check on every `send`.
     connected: AtomicBool,
-    status_changed: Event,
+    status_changed: Gate,
     /// The whole send budget, and what is left of it for pipelined sends.
     send_buffer: usize,
     send_budget: AtomicUsize,
@@ -188,7 +211,7 @@ struct Shared<H: Handler> {
     casts_queued: AtomicUsize,
     /// The connection's unwritten output, as the session last saw it.
     unwritten: AtomicUsize,
-    budget_freed: Event,
+    budget_freed: Gate,
     started: Signal<Result<(), CloseReason>>,
     stats: Stats,
 }
@@ -222,7 +245,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Waits until `check` gives a value: listen first, then look, so a change in between still
 /// wakes the listener.
-pub(crate) async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn wait_for<T>(event: &Gate, mut check: impl FnMut() -> Option<T>) -> T {
     loop {
         if let Some(value) = check() {
             return value;
@@ -237,7 +260,7 @@ pub(crate) async fn wait_for<T>(event: &Event, mut check: impl FnMut() -> Option
 
 /// [`wait_for`] on this thread, until `deadline` at most.
 pub(crate) fn wait_for_blocking<T>(
-    event: &Event,
+    event: &Gate,
     deadline: Option<Instant>,
     mut check: impl FnMut() -> Option<T>,
 ) -> Option<T> {
@@ -284,12 +307,12 @@ impl<H: Handler> ClientHandle<H> {
                 task: AtomicWaker::new(),
                 status: Mutex::new(Status::Connecting),
                 connected: AtomicBool::new(false),
-                status_changed: Event::new(),
+                status_changed: Gate::default(),
                 send_buffer,
                 send_budget: AtomicUsize::new(send_buffer),
                 casts_queued: AtomicUsize::new(0),
                 unwritten: AtomicUsize::new(0),
-                budget_freed: Event::new(),
+                budget_freed: Gate::default(),
                 started: Signal::new(),
                 stats: Stats::default(),
             }),
@@ -440,7 +463,7 @@ impl<H: Handler> ClientHandle<H> {
 
     pub(crate) fn release_budget(&self, cost: usize) {
         self.shared.send_budget.fetch_add(cost, Ordering::AcqRel);
-        self.shared.budget_freed.notify(usize::MAX);
+        self.shared.budget_freed.notify();
     }
 
     /// Waits until the client stops for good and returns the final reason.
@@ -486,15 +509,19 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     fn push(&self, command: Command<H>) -> Result<(), SendError> {
-        {
+        let was_empty = {
             let mut queue = lock(&self.shared.queue);
             if queue.closed {
                 drop(queue);
                 return Err(self.gone_error());
             }
             queue.commands.push_back(command);
+            queue.commands.len() == 1
+        };
+        // A queue that was not empty has a wake-up pending: the task empties it whole.
+        if was_empty {
+            self.shared.task.wake();
         }
-        self.shared.task.wake();
         Ok(())
     }
 
@@ -507,9 +534,12 @@ impl<H: Handler> ClientHandle<H> {
         {
             let mut queue = lock(&self.shared.queue);
             if !queue.closed {
+                let was_empty = queue.commands.is_empty();
                 queue.commands.extend(batch.drain(..));
                 drop(queue);
-                self.shared.task.wake();
+                if was_empty {
+                    self.shared.task.wake();
+                }
                 return Ok(());
             }
         }
@@ -537,7 +567,7 @@ impl<H: Handler> ClientHandle<H> {
         }
     }
 
-    pub(crate) fn budget_event(&self) -> &Event {
+    pub(crate) fn budget_event(&self) -> &Gate {
         &self.shared.budget_freed
     }
 
@@ -585,7 +615,7 @@ impl<H: Handler> ClientHandle<H> {
             .store(status == Status::Connected, Ordering::Release);
         *current = status;
         drop(current);
-        self.shared.status_changed.notify(usize::MAX);
+        self.shared.status_changed.notify();
     }
 
     pub(crate) fn set_started(&self, outcome: Result<(), CloseReason>) {
@@ -607,7 +637,7 @@ impl<H: Handler> ClientHandle<H> {
         }
         self.set_status(Status::Terminated(reason.clone()));
         self.shared.started.fill(Err(reason.clone()));
-        self.shared.budget_freed.notify(usize::MAX);
+        self.shared.budget_freed.notify();
     }
 }
 
