@@ -74,8 +74,11 @@ pub enum Status {
     Terminated(CloseReason),
 }
 
-/// What a queued frame costs beside its payload (the queue entry, the frame header).
-const FRAME_OVERHEAD: usize = 64;
+/// What a queued frame costs beside its payload: its frame header (at most 14 bytes) and its
+/// queue entry.
+fn frame_overhead<H: Handler>() -> usize {
+    14 + std::mem::size_of::<Command<H>>()
+}
 /// Casts that may wait for the session; more are refused with [`SendError::QueueFull`].
 pub const CAST_QUEUE_LIMIT: usize = 65_536;
 
@@ -445,7 +448,7 @@ impl<H: Handler> ClientHandle<H> {
 
     /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
     pub(crate) fn cost(&self, frame: &Frame) -> usize {
-        (frame.payload_len() + FRAME_OVERHEAD).min(self.shared.send_buffer)
+        (frame.payload_len() + frame_overhead::<H>()).min(self.shared.send_buffer)
     }
 
     /// Takes `cost` from the budget: `None` to wait, an error once the client has stopped.
@@ -645,7 +648,8 @@ impl<H: Handler> ClientHandle<H> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BufferedBytes {
-    /// Bytes (payload plus 64 per frame) of frames queued by `send` and not yet written.
+    /// Bytes of frames queued by `send` and not yet written: payload, frame header and queue
+    /// entry.
     pub queued_sends: usize,
     /// Bytes of the connection's output not yet taken by the socket.
     pub unwritten: usize,

@@ -24,8 +24,8 @@ pub struct StartOptions {
     pub send_buffer: usize,
 }
 
-/// The default of [`Builder::send_buffer`]: 4 MiB.
-pub const DEFAULT_SEND_BUFFER: usize = 4 << 20;
+/// The default of [`Builder::send_buffer`]: 1 MiB (measured: more does not stream faster on loopback, and costs memory).
+pub const DEFAULT_SEND_BUFFER: usize = 1 << 20;
 
 impl std::fmt::Debug for StartOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,7 +88,7 @@ impl<R> Builder<R> {
         self
     }
 
-    /// Bounds the memory of outgoing data (default 4 MiB): the bytes of frames queued by
+    /// Bounds the memory of outgoing data (default 1 MiB): the bytes of frames queued by
     /// `send` and not yet written to the socket, and the connection's unwritten output. While
     /// it is spent, `send` waits, queued commands (casts, `send_frame`, replies) wait their
     /// turn, and the socket is not read (so replies to a server that does not read cannot pile
