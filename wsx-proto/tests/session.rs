@@ -19,11 +19,12 @@ enum Seen {
 }
 
 /// What the test handler does on a frame or cast.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Act {
     Nothing,
     Panic,
     SendAfter(Duration, u32),
+    Reply(Frame),
 }
 
 struct Recorder {
@@ -45,7 +46,7 @@ impl Handler for Recorder {
 
     fn handle_frame(&mut self, frame: Frame, ctx: &mut Context<'_, Self>) -> Reply {
         let _ = self.seen.send(Seen::Frame(frame));
-        act(self.on_frame, ctx)
+        act(self.on_frame.clone(), ctx)
     }
 
     fn handle_cast(&mut self, (name, what): (&'static str, Act), ctx: &mut Context<'_, Self>) -> Reply {
@@ -80,6 +81,7 @@ fn act(what: Act, ctx: &mut Context<'_, Recorder>) -> Reply {
             ctx.send_after(delay, n);
             Reply::Continue
         }
+        Act::Reply(frame) => Reply::Frame(frame),
     }
 }
 
@@ -590,4 +592,44 @@ fn replies_to_a_peer_that_does_not_read_stop_reading() {
         .iter()
         .all(|(header, payload)| header.opcode == OpCode::Pong && payload == &[9; 100]));
     assert!(h.session.wants_read(), "written: reading resumes");
+}
+
+#[test]
+fn small_sends_encoded_by_the_sender_keep_their_order_with_other_commands() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    h.client.send_blocking(Frame::text("one")).unwrap();
+    h.client.send_blocking(Frame::binary(vec![2u8; 3000])).unwrap(); // too big: a command
+    h.client.send_blocking(Frame::text("three")).unwrap();
+    h.client.cast(("cast", Act::Nothing)).unwrap();
+    h.client.send_all_blocking([Frame::text("four"), Frame::text("five")]).unwrap();
+    h.session.handle_commands(h.now);
+    let frames = h.frames_written();
+    let payloads: Vec<Vec<u8>> = frames.iter().map(|(_, p)| p.clone()).collect();
+    assert_eq!(
+        payloads,
+        [b"one".to_vec(), vec![2u8; 3000], b"three".to_vec(), b"four".to_vec(), b"five".to_vec()]
+    );
+    assert!(frames.iter().all(|(header, _)| header.fin && header.mask.is_some()));
+    assert_eq!(h.client.stats().frames_out, 5);
+    assert_eq!(h.client.buffered_bytes().queued_sends, 0, "the whole budget came back");
+}
+
+#[test]
+fn encoded_sends_do_not_interleave_with_a_fragmented_message() {
+    let mut h = Harness::new(options(false, false), |_| {});
+    h.open();
+    let first = Frame::Fragment(DataKind::Text, bytes::Bytes::from_static(b"par"));
+    h.client.cast(("start", Act::Reply(first))).unwrap();
+    h.client.send_blocking(Frame::text("whole")).unwrap();
+    h.client.cast(("finish", Act::Reply(Frame::Finish(bytes::Bytes::from_static(b"tial"))))).unwrap();
+    h.client.send_blocking(Frame::text("after")).unwrap();
+    h.session.handle_commands(h.now);
+    let payloads: Vec<Vec<u8>> = h.frames_written().into_iter().map(|(_, p)| p).collect();
+    assert_eq!(
+        payloads,
+        [b"par".to_vec(), b"tial".to_vec(), b"after".to_vec()],
+        "the whole message sent mid-fragments is refused, as `send` refuses it"
+    );
+    assert_eq!(h.client.buffered_bytes().queued_sends, 0);
 }

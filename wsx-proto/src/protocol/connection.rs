@@ -316,6 +316,19 @@ impl ClientConnection {
         Ok(())
     }
 
+    /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,
+    /// FIN set, one frame each), e.g. by the thread that sent them, so the connection only
+    /// copies their bytes. Refused unless open with no fragmented message of ours in progress,
+    /// the checks [`send`](Self::send) makes.
+    pub fn send_encoded(&mut self, frames: &[u8]) -> Result<(), EncodeError> {
+        if !matches!(self.state, Phase::Open) {
+            return Err(EncodeError::NotOpen);
+        }
+        self.outgoing.check(OpCode::Binary, true)?;
+        self.write_buf.extend_from_slice(frames);
+        Ok(())
+    }
+
     /// Starts the close handshake: queues a close frame (`None` sends one without a code) and
     /// waits for the server's close and TCP close, at most [`Config::close_timeout`].
     pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), EncodeError> {

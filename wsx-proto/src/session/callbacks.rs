@@ -112,6 +112,19 @@ impl<H: Handler> Session<H> {
                     Err(e) => signal.fill(Err(SendError::Encode(e))),
                 }
             }
+            Command::Encoded(run) => {
+                let frames = self.encoded.split_to(run.len);
+                // `send_encoded` refuses unless the connection is open.
+                let sent = match &mut self.conn {
+                    Some(conn) => conn.send_encoded(&frames),
+                    None => Err(EncodeError::NotOpen),
+                };
+                match sent {
+                    Ok(()) => self.handle.stats_counter().frames_out(run.frames, run.payload),
+                    Err(e) => tracing::debug!(target: "wsx", error = %e, frames = run.frames, "dropping queued frames"),
+                }
+                self.ack(Ack::Permits(run.cost));
+            }
             Command::Send(frame, cost) => {
                 let sent = match self.state() {
                     Some(State::Open) => self.send(&frame),

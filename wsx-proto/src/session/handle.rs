@@ -16,6 +16,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
+use bytes::BytesMut;
 use event_listener::{Event, Listener};
 
 use crate::protocol::close::{CloseFrame, CloseReason};
@@ -23,6 +24,7 @@ use crate::protocol::close_code::CloseCode;
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
 use crate::session::handler::Handler;
+use crate::session::outbox::{queue_send, Encoded};
 use crate::session::telemetry::{Stats, StatsSnapshot};
 
 /// Why a frame could not be sent.
@@ -92,6 +94,8 @@ pub(crate) enum Command<H: Handler> {
     Send(Frame, usize),
     /// `close` / `close_with`.
     Close(Option<CloseFrame>),
+    /// Pipelined frames the senders encoded, the next bytes of the outbox.
+    Encoded(Encoded),
 }
 
 /// An event that costs nothing to notify while nobody waits: a waiter raises the flag before
@@ -196,6 +200,8 @@ impl<T> Signal<T> {
 
 struct Queue<H: Handler> {
     commands: VecDeque<Command<H>>,
+    /// The bytes of the `Encoded` commands, in order.
+    outbox: BytesMut,
     closed: bool,
 }
 
@@ -210,6 +216,8 @@ struct Shared<H: Handler> {
     /// The whole send budget, and what is left of it for pipelined sends.
     send_buffer: usize,
     send_budget: AtomicUsize,
+    /// Largest message senders encode themselves (0: none); set by the session.
+    encode_limit: AtomicUsize,
     /// Casts queued and not yet taken by the session.
     casts_queued: AtomicUsize,
     /// The connection's unwritten output, as the session last saw it.
@@ -305,8 +313,10 @@ impl<H: Handler> ClientHandle<H> {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {
                     commands: VecDeque::new(),
+                    outbox: BytesMut::new(),
                     closed: false,
                 }),
+                encode_limit: AtomicUsize::new(0),
                 task: AtomicWaker::new(),
                 status: Mutex::new(Status::Connecting),
                 connected: AtomicBool::new(false),
@@ -435,7 +445,7 @@ impl<H: Handler> ClientHandle<H> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
         wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
-        self.push(Command::Send(frame, cost))
+        self.push_send(frame, cost)
     }
 
     /// Pipelined `send`, for blocking adapters.
@@ -443,7 +453,7 @@ impl<H: Handler> ClientHandle<H> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
         wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
-        self.push(Command::Send(frame, cost))
+        self.push_send(frame, cost)
     }
 
     /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
@@ -528,6 +538,27 @@ impl<H: Handler> ClientHandle<H> {
         Ok(())
     }
 
+    /// Queues a pipelined frame (encoded here when it is small: see [`queue_send`]).
+    fn push_send(&self, frame: Frame, cost: usize) -> Result<(), SendError> {
+        let limit = self.shared.encode_limit.load(Ordering::Relaxed);
+        let was_empty = {
+            let mut guard = lock(&self.shared.queue);
+            let queue = &mut *guard;
+            if queue.closed {
+                drop(guard);
+                self.release_budget(cost);
+                return Err(self.gone_error());
+            }
+            let was_empty = queue.commands.is_empty();
+            queue_send(&mut queue.commands, &mut queue.outbox, frame, cost, limit);
+            was_empty
+        };
+        if was_empty {
+            self.shared.task.wake();
+        }
+        Ok(())
+    }
+
     /// Queues a batch of commands with one lock and one wake-up. On `Err` (the client has
     /// stopped) the batch is dropped and the budget it held given back.
     pub(crate) fn push_batch(&self, batch: &mut Vec<Command<H>>) -> Result<(), SendError> {
@@ -535,11 +566,20 @@ impl<H: Handler> ClientHandle<H> {
             return Ok(());
         }
         {
-            let mut queue = lock(&self.shared.queue);
-            if !queue.closed {
+            let mut guard = lock(&self.shared.queue);
+            if !guard.closed {
+                let queue = &mut *guard;
                 let was_empty = queue.commands.is_empty();
-                queue.commands.extend(batch.drain(..));
-                drop(queue);
+                let limit = self.shared.encode_limit.load(Ordering::Relaxed);
+                for command in batch.drain(..) {
+                    match command {
+                        Command::Send(frame, cost) => {
+                            queue_send(&mut queue.commands, &mut queue.outbox, frame, cost, limit)
+                        }
+                        other => queue.commands.push_back(other),
+                    }
+                }
+                drop(guard);
                 if was_empty {
                     self.shared.task.wake();
                 }
@@ -595,9 +635,18 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.task.register(waker);
     }
 
-    /// Moves every queued command to the back of `batch` (one lock for all of them).
-    pub(crate) fn take_commands(&self, batch: &mut VecDeque<Command<H>>) {
+    /// Moves every queued command to the back of `batch`, and the outbox's bytes to the back
+    /// of `encoded` (one lock for all of them).
+    pub(crate) fn take_commands(&self, batch: &mut VecDeque<Command<H>>, encoded: &mut BytesMut) {
         let mut queue = lock(&self.shared.queue);
+        if !queue.outbox.is_empty() {
+            if encoded.is_empty() {
+                *encoded = queue.outbox.split();
+            } else {
+                encoded.extend_from_slice(&queue.outbox);
+                queue.outbox.clear();
+            }
+        }
         if queue.commands.is_empty() {
         } else if batch.is_empty() {
             // Swapping keeps both buffers' allocations for reuse.
@@ -605,6 +654,11 @@ impl<H: Handler> ClientHandle<H> {
         } else {
             batch.extend(queue.commands.drain(..));
         }
+    }
+
+    /// Lets senders encode messages up to `limit` bytes themselves (0: none).
+    pub(crate) fn set_encode_limit(&self, limit: usize) {
+        self.shared.encode_limit.store(limit, Ordering::Relaxed);
     }
 
     pub(crate) fn stats_counter(&self) -> &Stats {

@@ -16,6 +16,7 @@ pub(crate) mod acks;
 mod callbacks;
 pub(crate) mod handle;
 pub(crate) mod handler;
+mod outbox;
 pub mod poll;
 pub(crate) mod settings;
 pub(crate) mod sink;

@@ -16,6 +16,7 @@ use crate::protocol::handshake::Response;
 use crate::session::acks::{Ack, PendingAcks};
 use crate::session::handle::{ClientHandle, Command, SendError, Signal, Status};
 use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
+use crate::session::outbox::ENCODE_MAX;
 use crate::session::settings::ConnectSettings;
 use crate::session::start::StartOptions;
 use crate::session::telemetry::{Observer, Telemetry, TelemetryKind};
@@ -99,6 +100,8 @@ pub struct Session<H: Handler> {
     pub(crate) acks: PendingAcks<Written>,
     /// Commands taken from the handle in one go.
     pub(crate) batch: VecDeque<Command<H>>,
+    /// The bytes of the batch's `Encoded` commands.
+    pub(crate) encoded: BytesMut,
     /// `send_after` calls of the last callbacks, not yet given a deadline.
     pub(crate) scheduled: Vec<(Duration, H::Info)>,
     /// Scheduled messages with their deadlines; they survive reconnects and fire while open.
@@ -156,6 +159,7 @@ impl<H: Handler> Session<H> {
             spare_read_buffer: BytesMut::new(),
             acks: PendingAcks::default(),
             batch: VecDeque::new(),
+            encoded: BytesMut::new(),
             scheduled: Vec::new(),
             timers: Vec::new(),
             deferred_casts: Vec::new(),
@@ -226,6 +230,13 @@ impl<H: Handler> Session<H> {
         match ClientConnection::new(&self.settings.request, self.settings.config.clone()) {
             Ok(mut conn) => {
                 conn.start_pending_timer(now);
+                // Telemetry wants every frame, and split messages are the connection's work.
+                let limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
+                    (false, _) => 0,
+                    (true, Some(size)) => size.min(ENCODE_MAX),
+                    (true, None) => ENCODE_MAX,
+                };
+                self.handle.set_encode_limit(limit);
                 self.conn = Some(conn);
                 self.phase = Phase::Running;
                 self.handle_commands(now);
@@ -337,7 +348,7 @@ impl<H: Handler> Session<H> {
     /// which runs at once so that a peer that stopped reading can still be closed (within the
     /// close timeout); what waited behind it is then refused.
     pub fn handle_commands(&mut self, now: Instant) -> bool {
-        self.handle.take_commands(&mut self.batch);
+        self.handle.take_commands(&mut self.batch, &mut self.encoded);
         let mut ran = false;
         while self.backlog_has_room() {
             let Some(command) = self.batch.pop_front() else { break };

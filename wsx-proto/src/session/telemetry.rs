@@ -50,6 +50,12 @@ impl Stats {
         add(&self.bytes_in, frame.payload_len() as u64);
     }
 
+    /// Counts `frames` sent frames of `payload` bytes in all (the session only).
+    pub(crate) fn frames_out(&self, frames: u64, payload: u64) {
+        add(&self.frames_out, frames);
+        add(&self.bytes_out, payload);
+    }
+
     /// Counts a sent frame (the session only, as [`frame_in`](Self::frame_in)).
     pub(crate) fn frame_out(&self, frame: &Frame) {
         add(&self.frames_out, 1);
