@@ -13,14 +13,20 @@ use wsx_proto::{ConnectSettings, Handler, PollTimer, PollTransport, Session};
 
 use crate::stream::{self, Stream};
 
-/// Free space made in the read buffer before each read.
-const READ_RESERVE: usize = 16 * 1024;
+/// The read buffer's size while the socket is busy.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Runs a session until it stops.
 pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = ()> + Send {
     let connect = |settings: &ConnectSettings| {
         let settings = settings.clone();
-        Box::pin(async move { stream::connect(&settings).await })
+        Box::pin(async move {
+            let stream = stream::connect(&settings).await?;
+            Ok(Transport {
+                stream,
+                scratch: Vec::new(),
+            })
+        })
     };
     wsx_proto::session::poll::run_owned(session, connect, AsyncIoTimer(Timer::never(), None))
 }
@@ -38,42 +44,51 @@ impl PollTimer for AsyncIoTimer {
     }
 }
 
-impl PollTransport for Stream {
-    /// With nothing buffered, a plain socket waits for readiness before the buffer is
+/// The socket and a reusable read buffer: futures-io reads into initialized memory, so
+/// reading into a zeroed scratch once and copying out is cheaper than zeroing spare room in
+/// the session's buffer before every read.
+struct Transport {
+    stream: Stream,
+    /// Zeroed once, when a read finds data; freed when the socket goes idle.
+    scratch: Vec<u8>,
+}
+
+impl PollTransport for Transport {
+    /// With nothing buffered, a plain socket waits for readiness before any buffer is
     /// allocated, so an idle connection holds none.
     fn poll_read_into(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut bytes::BytesMut,
-        wanted: usize,
+        _wanted: usize,
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        if let (Stream::Plain(tcp), 0) = (&*self, len) {
+        if let (Stream::Plain(tcp), true) = (&self.stream, self.scratch.is_empty()) {
             ready!(tcp.poll_readable(cx))?;
         }
-        // futures-io reads into initialized memory: zero the spare room first.
-        buf.resize(len + wanted.max(READ_RESERVE), 0);
-        let read = Pin::new(&mut *self).poll_read(cx, &mut buf[len..]);
-        let n = match &read {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        };
-        buf.truncate(len + n);
-        if len == 0 && read.is_pending() {
-            *buf = bytes::BytesMut::new();
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; READ_CHUNK];
+        }
+        let read = Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch);
+        match &read {
+            Poll::Ready(Ok(n)) => buf.extend_from_slice(&self.scratch[..*n]),
+            Poll::Pending if buf.is_empty() => {
+                self.scratch = Vec::new();
+                *buf = bytes::BytesMut::new();
+            }
+            _ => {}
         }
         read
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(self), cx, buf)
+        AsyncWrite::poll_write(Pin::new(&mut self.stream), cx, buf)
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(Pin::new(self), cx)
+        AsyncWrite::poll_flush(Pin::new(&mut self.stream), cx)
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_close(Pin::new(self), cx)
+        AsyncWrite::poll_close(Pin::new(&mut self.stream), cx)
     }
 }

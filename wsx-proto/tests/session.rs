@@ -602,13 +602,21 @@ fn small_sends_encoded_by_the_sender_keep_their_order_with_other_commands() {
     h.client.send_blocking(Frame::binary(vec![2u8; 3000])).unwrap(); // too big: a command
     h.client.send_blocking(Frame::text("three")).unwrap();
     h.client.cast(("cast", Act::Nothing)).unwrap();
-    h.client.send_all_blocking([Frame::text("four"), Frame::text("five")]).unwrap();
+    h.client
+        .send_all_blocking([Frame::text("four"), Frame::text("five")])
+        .unwrap();
     h.session.handle_commands(h.now);
     let frames = h.frames_written();
     let payloads: Vec<Vec<u8>> = frames.iter().map(|(_, p)| p.clone()).collect();
     assert_eq!(
         payloads,
-        [b"one".to_vec(), vec![2u8; 3000], b"three".to_vec(), b"four".to_vec(), b"five".to_vec()]
+        [
+            b"one".to_vec(),
+            vec![2u8; 3000],
+            b"three".to_vec(),
+            b"four".to_vec(),
+            b"five".to_vec()
+        ]
     );
     assert!(frames.iter().all(|(header, _)| header.fin && header.mask.is_some()));
     assert_eq!(h.client.stats().frames_out, 5);
@@ -622,7 +630,9 @@ fn encoded_sends_do_not_interleave_with_a_fragmented_message() {
     let first = Frame::Fragment(DataKind::Text, bytes::Bytes::from_static(b"par"));
     h.client.cast(("start", Act::Reply(first))).unwrap();
     h.client.send_blocking(Frame::text("whole")).unwrap();
-    h.client.cast(("finish", Act::Reply(Frame::Finish(bytes::Bytes::from_static(b"tial"))))).unwrap();
+    h.client
+        .cast(("finish", Act::Reply(Frame::Finish(bytes::Bytes::from_static(b"tial")))))
+        .unwrap();
     h.client.send_blocking(Frame::text("after")).unwrap();
     h.session.handle_commands(h.now);
     let payloads: Vec<Vec<u8>> = h.frames_written().into_iter().map(|(_, p)| p).collect();

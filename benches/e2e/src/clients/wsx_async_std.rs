@@ -1,6 +1,7 @@
 //! wsx-async-std through its public API, on both of its executors: the same handler as
-//! wsx-tokio, `Client::send` (queued, batched into one write) to send, the workload run inside
-//! the executor's `block_on`. `wsx-async-std` starts with `Client::start` (async-std's global
+//! wsx-tokio, `Client::send` (queued, batched into one write) to send, the workload spawned on
+//! the executor as an application's tasks are (so it shares the executor's threads with the
+//! connection task, as on tokio's runtime). `wsx-async-std` starts with `Client::start` (async-std's global
 //! executor, the crate's default); `wsx-async-std-smol` with `Builder::<Smol>` (smol's global
 //! executor). The window's waits are tokio `Notify` futures, which need no tokio runtime.
 
@@ -19,48 +20,51 @@ use crate::{clock_every, Latencies, Measurement, Params, Result, Workload, TEXT1
 /// and how to sleep.
 pub trait Executor {
     /// Connects and runs `handler` on this executor.
-    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>>;
-    /// Runs `fut` on the calling thread.
-    fn block_on<T>(fut: impl Future<Output = T>) -> T;
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> + Send;
+    /// Runs `fut` as a task of this executor and waits for it.
+    fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T;
     /// Waits `d`.
-    fn sleep(d: Duration) -> impl Future<Output = ()>;
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send;
 }
 
 impl Executor for AsyncStd {
-    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> {
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> + Send {
         Client::start(url, handler)
     }
 
-    fn block_on<T>(fut: impl Future<Output = T>) -> T {
-        async_std::task::block_on(fut)
+    fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+        async_std::task::block_on(async_std::task::spawn(fut))
     }
 
-    fn sleep(d: Duration) -> impl Future<Output = ()> {
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
         async_std::task::sleep(d)
     }
 }
 
 impl Executor for Smol {
-    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> {
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> + Send {
         Builder::<Smol>::new(url).start(handler)
     }
 
-    fn block_on<T>(fut: impl Future<Output = T>) -> T {
-        smol::block_on(fut)
+    fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+        smol::block_on(smol::spawn(fut))
     }
 
-    async fn sleep(d: Duration) {
-        smol::Timer::after(d).await;
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+        async move {
+            smol::Timer::after(d).await;
+        }
     }
 }
 
 /// Runs `workload` on executor `E`.
-pub fn run<E: Executor>(workload: Workload, p: &Params) -> Result<Measurement> {
-    E::block_on(async {
+pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Measurement> {
+    let p = p.clone();
+    E::run(async move {
         match workload {
-            Workload::Rtt => rtt::<E>(p).await,
-            Workload::Stream(size) | Workload::Flood(size) => stream::<E>(p, size).await,
-            Workload::Idle => idle::<E>(p).await,
+            Workload::Rtt => rtt::<E>(&p).await,
+            Workload::Stream(size) | Workload::Flood(size) => stream::<E>(&p, size).await,
+            Workload::Idle => idle::<E>(&p).await,
         }
     })
 }
