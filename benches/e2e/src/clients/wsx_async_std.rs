@@ -50,10 +50,8 @@ impl Executor for Smol {
         smol::block_on(smol::spawn(fut))
     }
 
-    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
-        async move {
-            smol::Timer::after(d).await;
-        }
+    async fn sleep(d: Duration) {
+        smol::Timer::after(d).await;
     }
 }
 
