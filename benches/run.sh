@@ -9,7 +9,7 @@
 # the four unwindowed streaming workloads; `benches/run.sh idle` every client on the idle
 # workload. Without filters everything runs (under 25 minutes on 2 cores).
 #
-#   clients:   wsx-tokio wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite
+#   clients:   wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite
 #              fastwebsockets tokio-websockets yawc io-only
 #   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
 #              flood-1m idle
@@ -29,7 +29,7 @@ set -euo pipefail
 self=$(realpath "$0")
 cd "$(dirname "$self")/.."
 
-all_clients=(wsx-tokio wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite fastwebsockets
+all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
 all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle)
 

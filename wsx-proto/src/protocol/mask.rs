@@ -1,11 +1,11 @@
 //! Client-to-server payload masking (RFC 6455 section 5.3).
 //!
 //! Every frame a client sends is XORed with a 4-byte key. The key must be unpredictable,
-//! so keys come from the operating system's random source, fetched in batches to keep the
-//! syscall off the per-frame path.
+//! so keys come from a cryptographic generator seeded by the operating system, drawn in
+//! batches to keep it off the per-frame path.
 
-/// How many bytes of randomness one `getrandom` call fetches (1024 mask keys; the pool is
-/// per thread, not per connection).
+/// How many random bytes one refill draws (1024 mask keys; the pool is per thread, not per
+/// connection).
 const RANDOM_BATCH: usize = 4096;
 
 /// Width of the block the masking loop works on; LLVM turns the fixed-size inner loop into
@@ -55,7 +55,7 @@ pub fn rotate_mask_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 
 thread_local! {
     /// One pool per thread, shared by every connection driven on it: no per-connection
-    /// buffer, and one `getrandom` call per 64 keys whatever the number of connections.
+    /// buffer, and one refill per 1024 keys whatever the number of connections.
     static RANDOM: std::cell::RefCell<RandomSource> = const { std::cell::RefCell::new(RandomSource::new()) };
 }
 
@@ -106,9 +106,10 @@ impl RandomSource {
     }
 
     fn refill(&mut self) {
-        // The OS random source failing is not recoverable and not peer-controlled: without it
-        // the masking requirement of RFC 6455 (unpredictable keys) cannot be met.
-        getrandom::fill(&mut self.pool).expect("operating system random source failed");
+        // rand's thread generator: ChaCha12 seeded from the operating system, reseeded every
+        // 64 KiB and after a fork, so keys stay unpredictable (RFC 6455 10.3) without a
+        // system call per pool.
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut self.pool);
         self.used = 0;
     }
 }

@@ -177,7 +177,7 @@ impl<H: Handler> Session<H> {
                 &self.settings,
                 self.response.as_ref(),
                 &mut self.scheduled,
-                &*self.client,
+                &self.handle,
             );
             let handler = &mut self.handler;
             catch_unwind(AssertUnwindSafe(|| callback(handler, &mut ctx)))

@@ -656,6 +656,17 @@ impl<H: Handler> ClientHandle<H> {
         }
     }
 
+    /// Frees the queue's buffers if they are empty and larger than the given sizes.
+    pub(crate) fn release_idle_buffers(&self, keep_commands: usize, keep_bytes: usize) {
+        let mut queue = lock(&self.shared.queue);
+        if queue.commands.is_empty() && queue.commands.capacity() > keep_commands {
+            queue.commands = VecDeque::new();
+        }
+        if queue.outbox.is_empty() && queue.outbox.capacity() > keep_bytes {
+            queue.outbox = BytesMut::new();
+        }
+    }
+
     /// Lets senders encode messages up to `limit` bytes themselves (0: none).
     pub(crate) fn set_encode_limit(&self, limit: usize) {
         self.shared.encode_limit.store(limit, Ordering::Relaxed);
@@ -749,7 +760,7 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 #[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_client {
-    ($adapter:literal) => {
+    () => {
         /// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`. It
         /// dereferences to the runtime-neutral [`ClientHandle`](wsx_proto::ClientHandle) for
         /// `cast`, `close`, `close_with`, `status`, `stats` and `buffered_bytes`.
@@ -787,14 +798,9 @@ macro_rules! adapter_client {
 
         impl<H: $crate::Handler> ContextExt<H> for $crate::Context<'_, H> {
             fn client(&self) -> Client<H> {
-                self.adapter_client::<Client<H>>()
-                    .expect(concat!(
-                        $adapter,
-                        " callbacks always run with a ",
-                        $adapter,
-                        " client"
-                    ))
-                    .clone()
+                Client {
+                    handle: self.handle().clone(),
+                }
             }
         }
     };

@@ -4,7 +4,6 @@
 //! `wsx-tokio`, `wsx-async-std` and `wsx-blocking`. Nothing here does I/O: callbacks return
 //! what they want done ([`Reply`], [`Reconnect`]) and the adapter does it.
 
-use std::any::Any;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +12,7 @@ use crate::protocol::close::CloseReason;
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
 use crate::protocol::handshake::Response;
+use crate::session::handle::ClientHandle;
 use crate::session::settings::ConnectSettings;
 
 /// What a frame, cast or info callback wants done next.
@@ -69,12 +69,12 @@ impl DisconnectStatus {
 
 /// What a callback can reach besides its own state: the connection's URL and subprotocol,
 /// messages to itself later (WebSockex's `Process.send_after(self(), msg, ms)`), and the
-/// adapter's client handle (through the adapter's `ContextExt`).
+/// client's handle (the adapter's `Client` through its `ContextExt`).
 pub struct Context<'a, H: Handler> {
     settings: &'a ConnectSettings,
     response: Option<&'a Response>,
     scheduled: &'a mut Vec<(Duration, H::Info)>,
-    client: &'a (dyn Any + Send + Sync),
+    handle: &'a ClientHandle<H>,
 }
 
 impl<H: Handler> std::fmt::Debug for Context<'_, H> {
@@ -87,19 +87,18 @@ impl<H: Handler> std::fmt::Debug for Context<'_, H> {
 }
 
 impl<'a, H: Handler> Context<'a, H> {
-    /// Builds a context; for adapters. `scheduled` collects [`send_after`](Self::send_after)
-    /// calls, `client` is the adapter's handle.
-    pub fn new(
+    /// Builds a context; `scheduled` collects [`send_after`](Self::send_after) calls.
+    pub(crate) fn new(
         settings: &'a ConnectSettings,
         response: Option<&'a Response>,
         scheduled: &'a mut Vec<(Duration, H::Info)>,
-        client: &'a (dyn Any + Send + Sync),
+        handle: &'a ClientHandle<H>,
     ) -> Self {
         Self {
             settings,
             response,
             scheduled,
-            client,
+            handle,
         }
     }
 
@@ -123,9 +122,9 @@ impl<'a, H: Handler> Context<'a, H> {
         self.send_after(Duration::ZERO, msg);
     }
 
-    /// The adapter's client handle, if it is a `C`; adapters wrap this in a typed accessor.
-    pub fn adapter_client<C: Any>(&self) -> Option<&C> {
-        self.client.downcast_ref()
+    /// This client's runtime-neutral handle; adapters' `ContextExt::client` wraps it.
+    pub fn handle(&self) -> &ClientHandle<H> {
+        self.handle
     }
 }
 

@@ -129,6 +129,7 @@ fn poll_turn<H: Handler>(
     if progressed {
         Poll::Ready(())
     } else {
+        session.release_idle_buffers();
         Poll::Pending
     }
 }

@@ -1,7 +1,6 @@
 //! The session's life: connect attempts, the connection on an open transport, its end, and
 //! what `handle_disconnect` decides; the I/O surface adapters drive.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
@@ -87,8 +86,6 @@ pub(crate) type Written = Arc<Signal<Result<(), SendError>>>;
 pub struct Session<H: Handler> {
     pub(crate) handler: H,
     pub(crate) handle: ClientHandle<H>,
-    /// The adapter's client handle, reachable from callbacks through their context.
-    pub(crate) client: Box<dyn Any + Send + Sync>,
     pub(crate) settings: ConnectSettings,
     observers: Vec<Arc<dyn Observer>>,
     clock: fn() -> SystemTime,
@@ -134,9 +131,9 @@ impl<H: Handler> std::fmt::Debug for Session<H> {
 
 impl<H: Handler> Session<H> {
     /// A session for `handler` with `options`, and the adapter's client handle, made by
-    /// `make_client` around the runtime-neutral [`ClientHandle`] (callbacks reach a clone of
-    /// it through their context). Fails if the settings are unusable (a bad URL or header).
-    pub fn new<C: Any + Clone + Send + Sync>(
+    /// `make_client` around the runtime-neutral [`ClientHandle`] (callbacks reach the handle
+    /// through their context). Fails if the settings are unusable (a bad URL or header).
+    pub fn new<C>(
         options: StartOptions,
         handler: H,
         make_client: impl FnOnce(ClientHandle<H>) -> C,
@@ -149,7 +146,6 @@ impl<H: Handler> Session<H> {
         let session = Self {
             handler,
             handle,
-            client: Box::new(client.clone()),
             settings,
             observers: options.observers,
             clock: SystemTime::now,
@@ -291,6 +287,24 @@ impl<H: Handler> Session<H> {
     /// How many more bytes the frame being received needs: reserve that much at once.
     pub fn bytes_wanted(&self) -> usize {
         self.conn.as_ref().map_or(0, ClientConnection::bytes_wanted)
+    }
+
+    /// Call when the task is about to wait with nothing to do: frees what a burst left behind
+    /// (an empty send buffer or command batch larger than a small working size), so a quiet
+    /// connection goes back to its idle size.
+    pub fn release_idle_buffers(&mut self) {
+        const KEEP_BYTES: usize = 64 << 10;
+        const KEEP_COMMANDS: usize = 1024;
+        if let Some(conn) = &mut self.conn {
+            conn.release_write_buffer(KEEP_BYTES);
+        }
+        if self.batch.is_empty() && self.batch.capacity() > KEEP_COMMANDS {
+            self.batch = VecDeque::new();
+        }
+        if self.encoded.is_empty() && self.encoded.capacity() > KEEP_BYTES {
+            self.encoded = BytesMut::new();
+        }
+        self.handle.release_idle_buffers(KEEP_COMMANDS, KEEP_BYTES);
     }
 
     /// Frees the read buffer if it holds nothing, so an idle connection keeps none.

@@ -50,6 +50,10 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
         };
     }
     match client {
+        "wsx-tokio-send" => match workload {
+            Workload::Stream(size) | Workload::Flood(size) => rt.block_on(wsx_tokio::stream_send(p, size)),
+            _ => dispatch!(wsx_tokio),
+        },
         "wsx-tokio" => dispatch!(wsx_tokio),
         "tokio-tungstenite" => dispatch!(tokio_tungstenite),
         "fastwebsockets" => dispatch!(fastwebsockets),

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use wsx_async_std::{AsyncStd, Builder, Client, Context, Error, Frame, Handler, Reply, Smol, Utf8Bytes};
 
-use super::{open_idle_with, stream_result};
+use super::{open_idle_with, pump_sink, stream_result};
 use crate::window::Window;
-use crate::{clock_every, Latencies, Measurement, Params, Result, Workload, TEXT16};
+use crate::{Latencies, Measurement, Params, Result, Workload, TEXT16};
 
 /// What differs between the two executors: how a client starts, how the workload is driven
 /// and how to sleep.
@@ -111,23 +111,14 @@ async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
     Ok(m)
 }
 
+/// Streams through the client's `Sink`, fed and flushed like the peers' sinks.
 async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
     let client = E::start(p.url(), Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
-    let clock_every = clock_every(size);
     let start = Instant::now();
-    let deadline = start + p.stream_time;
-    let mut sent = 0u64;
-    loop {
-        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
-            break;
-        }
-        window.room(sent).await;
-        client.send(msg.clone()).await?;
-        sent += 1;
-    }
-    window.until(sent).await;
+    let mut sink = client.sink();
+    pump_sink(&mut sink, || msg.clone(), &window, size, p).await?;
     let m = stream_result(&window, size, start);
     let _ = client.close();
     Ok(m)

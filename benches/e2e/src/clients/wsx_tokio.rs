@@ -1,5 +1,6 @@
 //! wsx-tokio through its public API: `Client::start` with a handler whose `handle_frame`
-//! counts echoes, and `Client::send` (queued, batched into one write) to send.
+//! counts echoes; it streams through `Client::sink` (fed and flushed like the peers' sinks),
+//! and as `wsx-tokio-send` with a loop of `Client::send`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use wsx_tokio::{Client, Context, Frame, Handler, Reply, Utf8Bytes};
 
-use super::{open_idle, stream_result};
+use super::{open_idle, pump_sink, stream_result};
 use crate::window::Window;
 use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
 
@@ -55,7 +56,21 @@ pub async fn rtt(p: &Params) -> Result<Measurement> {
     Ok(m)
 }
 
+/// Streams through the client's `Sink`, fed and flushed like the peers' sinks.
 pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
+    let window = Arc::new(Window::new(p.window(size)));
+    let client = Client::start(p.url(), Counter(window.clone())).await?;
+    let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
+    let start = Instant::now();
+    let mut sink = client.sink();
+    pump_sink(&mut sink, || msg.clone(), &window, size, p).await?;
+    let m = stream_result(&window, size, start);
+    let _ = client.close();
+    Ok(m)
+}
+
+/// Streams with a loop of `Client::send` (the `wsx-tokio-send` client).
+pub async fn stream_send(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
     let client = Client::start(p.url(), Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
