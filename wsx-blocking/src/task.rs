@@ -122,7 +122,8 @@ fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket) -> bool {
             break;
         }
         let wanted = session.bytes_wanted();
-        match socket.read_into(session.read_buffer(), wanted) {
+        let Some(buf) = session.read_buffer() else { break };
+        match socket.read_into(buf, wanted) {
             Ok(0) => session.handle_eof(now),
             Ok(_) => session.handle_read(now),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

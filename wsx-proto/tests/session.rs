@@ -154,7 +154,10 @@ impl Harness {
     }
 
     fn server_sends(&mut self, bytes: &[u8]) {
-        self.session.read_buffer().extend_from_slice(bytes);
+        self.session
+            .read_buffer()
+            .expect("a connection runs")
+            .extend_from_slice(bytes);
         self.session.handle_read(self.now);
     }
 

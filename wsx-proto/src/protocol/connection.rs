@@ -66,8 +66,6 @@ pub struct ClientConnection {
     close_deadline: Option<Instant>,
     /// Events decided outside `poll_event` (a close that ends the connection at once).
     pending: VecDeque<Event>,
-    /// Set when closing begins: how the connection will be reported as ended.
-    close_reason: Option<CloseReason>,
     /// After a protocol error the input can no longer be framed: it is dropped.
     ignore_input: bool,
     /// Bytes handed to the socket so far.
@@ -78,9 +76,11 @@ pub struct ClientConnection {
 enum Phase {
     Connecting(ClientHandshake),
     Open,
-    /// Our close frame is queued or sent (ours first, or our echo of the peer's).
+    /// Our close frame is queued or sent (ours first, or our echo of the peer's); `reason` is
+    /// how the connection will be reported as ended.
     Closing {
         close_received: bool,
+        reason: CloseReason,
     },
     Closed,
 }
@@ -110,7 +110,6 @@ impl ClientConnection {
             timer: handshake_timer,
             close_deadline: None,
             pending: VecDeque::new(),
-            close_reason: None,
             ignore_input: false,
             transmitted: 0,
         })
@@ -177,8 +176,14 @@ impl ClientConnection {
         let reason = match &self.state {
             Phase::Closed => return,
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::Incomplete.into()),
-            Phase::Open | Phase::Closing { close_received: false } => CloseReason::Dropped,
-            Phase::Closing { close_received: true } => self.close_reason.take().unwrap_or(CloseReason::Dropped),
+            Phase::Open
+            | Phase::Closing {
+                close_received: false, ..
+            } => CloseReason::Dropped,
+            Phase::Closing {
+                close_received: true,
+                reason,
+            } => reason.clone(),
         };
         self.finish(reason);
     }
@@ -228,7 +233,13 @@ impl ClientConnection {
         }
         loop {
             // Data after the peer's close is dropped (RFC 6455 5.5.1: nothing follows a close).
-            let discard_data = matches!(self.state, Phase::Closing { close_received: true });
+            let discard_data = matches!(
+                self.state,
+                Phase::Closing {
+                    close_received: true,
+                    ..
+                }
+            );
             let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
                 return Ok(None);
             };
@@ -256,26 +267,32 @@ impl ClientConnection {
         let frame = parse_close_payload(payload)?;
         let received = frame.clone();
         let remote = CloseStatus::from_frame(frame);
-        match self.state {
+        let reason = match std::mem::replace(&mut self.state, Phase::Closed) {
             Phase::Open => {
                 // Echo the status code (RFC 6455 section 5.5.1), without the reason.
                 let echo = received.as_ref().map(|f| CloseFrame::new(f.code, ""));
                 self.queue_close_frame(echo.as_ref());
-                self.close_reason = Some(CloseReason::Remote(remote));
+                CloseReason::Remote(remote)
             }
-            Phase::Closing { close_received: false } => {
-                // Ours went first; an answer with another code is the peer's own close.
-                self.close_reason = match self.close_reason.take() {
-                    Some(CloseReason::Local(local)) if local.code() != remote.code() => {
-                        Some(CloseReason::Crossed { local, remote })
-                    }
-                    reason => reason,
-                };
+            // Ours went first; an answer with another code is the peer's own close.
+            Phase::Closing {
+                close_received: false,
+                reason: CloseReason::Local(local),
+            } if local.code() != remote.code() => CloseReason::Crossed { local, remote },
+            Phase::Closing {
+                close_received: false,
+                reason,
+            } => reason,
+            other => {
+                self.state = other;
+                return Ok(received);
             }
-            Phase::Closing { close_received: true } | Phase::Connecting(_) | Phase::Closed => return Ok(received),
-        }
+        };
         // Both close frames are out: the handshake is complete, only TCP is left to close.
-        self.state = Phase::Closing { close_received: true };
+        self.state = Phase::Closing {
+            close_received: true,
+            reason,
+        };
         self.timer = Timer::Pending(self.config.close_linger);
         Ok(received)
     }
@@ -347,8 +364,10 @@ impl ClientConnection {
             return Err(EncodeError::NotOpen);
         }
         self.queue_close_frame(frame.as_ref());
-        self.close_reason = Some(CloseReason::Local(CloseStatus::from_frame(frame)));
-        self.state = Phase::Closing { close_received: false };
+        self.state = Phase::Closing {
+            close_received: false,
+            reason: CloseReason::Local(CloseStatus::from_frame(frame)),
+        };
         Ok(())
     }
 
@@ -390,7 +409,6 @@ impl ClientConnection {
     fn finish(&mut self, reason: CloseReason) {
         self.state = Phase::Closed;
         self.timer = Timer::Idle;
-        self.close_reason = None;
         self.pending.push_back(Event::Closed(reason));
     }
 
@@ -476,11 +494,11 @@ impl ClientConnection {
         }
         let reason = match &self.state {
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::TimedOut.into()),
-            Phase::Closing { close_received } => match self.close_reason.take() {
-                Some(CloseReason::Local(status)) if !close_received => CloseReason::LocalTimedOut(status),
-                Some(reason) => reason,
-                None => CloseReason::Dropped,
-            },
+            Phase::Closing {
+                close_received: false,
+                reason: CloseReason::Local(status),
+            } => CloseReason::LocalTimedOut(status.clone()),
+            Phase::Closing { reason, .. } => reason.clone(),
             Phase::Open | Phase::Closed => return,
         };
         self.finish(reason);

@@ -109,9 +109,9 @@ fn poll_turn<H: Handler>(
         }
     }
     // While the output backs up, the socket is not read: the peer feels TCP's backpressure.
-    if session.wants_read() {
-        let wanted = session.bytes_wanted();
-        if let Poll::Ready(read) = transport.poll_read_into(cx, session.read_buffer(), wanted) {
+    let (reading, wanted) = (session.wants_read(), session.bytes_wanted());
+    if let Some(buf) = session.read_buffer().filter(|_| reading) {
+        if let Poll::Ready(read) = transport.poll_read_into(cx, buf, wanted) {
             match read {
                 Ok(0) => session.handle_eof(now),
                 Ok(_) => session.handle_read(now),

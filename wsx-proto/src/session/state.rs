@@ -92,8 +92,6 @@ pub struct Session<H: Handler> {
     span: tracing::Span,
     phase: Phase,
     pub(crate) conn: Option<ClientConnection>,
-    /// Stands in for the read buffer while there is no connection.
-    spare_read_buffer: BytesMut,
     pub(crate) acks: PendingAcks<Written>,
     /// Commands taken from the handle in one go.
     pub(crate) batch: VecDeque<Command<H>>,
@@ -152,7 +150,6 @@ impl<H: Handler> Session<H> {
             span,
             phase: Phase::Connect,
             conn: None,
-            spare_read_buffer: BytesMut::new(),
             acks: PendingAcks::default(),
             batch: VecDeque::new(),
             encoded: BytesMut::new(),
@@ -273,14 +270,12 @@ impl<H: Handler> Session<H> {
         self.conn.as_ref().is_some_and(ClientConnection::wants_write)
     }
 
-    /// The buffer to read into (append only), then call [`handle_read`](Self::handle_read).
-    pub fn read_buffer(&mut self) -> &mut BytesMut {
-        match &mut self.conn {
-            Some(conn) if matches!(self.phase, Phase::Running) => conn.read_buffer(),
-            _ => {
-                self.spare_read_buffer.clear();
-                &mut self.spare_read_buffer
-            }
+    /// The buffer to read into (append only), then call [`handle_read`](Self::handle_read);
+    /// `None` unless a connection runs (when [`wants_read`](Self::wants_read) says no anyway).
+    pub fn read_buffer(&mut self) -> Option<&mut BytesMut> {
+        match (&mut self.conn, &self.phase) {
+            (Some(conn), Phase::Running) => Some(conn.read_buffer()),
+            _ => None,
         }
     }
 
@@ -397,15 +392,16 @@ impl<H: Handler> Session<H> {
     /// pipelined sends account for, which their budget bounds) fill the send buffer, so replies
     /// to a peer that does not read cannot pile up; TCP pushes back on it instead. Reading never
     /// waits on pipelined sends alone: an echoing peer must be read for it to read our sends.
+    /// Nothing is read once a connection has ended (its last bytes are being flushed).
     pub fn wants_read(&self) -> bool {
-        match &self.conn {
-            Some(conn) => {
+        match (&self.conn, &self.phase) {
+            (Some(conn), Phase::Running) => {
                 let replies = conn
                     .unwritten_bytes()
                     .saturating_sub(self.handle.buffered_bytes().queued_sends);
                 replies < self.handle.send_buffer()
             }
-            None => true,
+            _ => false,
         }
     }
 
