@@ -6,84 +6,31 @@
 //!
 //! [`Session`]: crate::Session
 
-use std::cell::Cell;
 use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 use bytes::BytesMut;
-use event_listener::{Event, Listener};
 
 use crate::protocol::close::{CloseFrame, CloseReason};
 use crate::protocol::close_code::CloseCode;
-use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
+use crate::session::guard::CallbackGuard;
 use crate::session::handler::Handler;
 use crate::session::outbox::{queue_send, Encoded};
+pub use crate::session::status::{SendError, Status, CAST_QUEUE_LIMIT};
 use crate::session::telemetry::{Stats, StatsSnapshot};
-
-/// Why a frame could not be sent.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The client is connecting, reconnecting or closing (WebSockex's `NotConnectedError`).
-    NotConnected,
-    /// The connection ended before the frame was written, or the client has stopped
-    /// (WebSockex's `ConnError`).
-    ConnectionFailed(Option<CloseReason>),
-    /// The frame cannot be encoded (WebSockex's `FrameEncodeError`).
-    Encode(EncodeError),
-    /// The frame was not written within the timeout. If it had not started to leave, it was
-    /// withdrawn and is never sent; if it had, it still goes out whole.
-    Timeout,
-    /// `send_frame` was called from one of this client's own callbacks, which would wait for
-    /// itself; reply with the frame instead.
-    FromCallback,
-    /// [`CAST_QUEUE_LIMIT`] casts are already waiting (the connection is stuck or the handler
-    /// slower than its senders): `cast` never waits, so it refuses.
-    QueueFull,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotConnected => f.write_str("not connected"),
-            Self::ConnectionFailed(Some(reason)) => write!(f, "connection failed: {reason}"),
-            Self::ConnectionFailed(None) => f.write_str("connection failed"),
-            Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
-            Self::Timeout => f.write_str("timed out sending the frame"),
-            Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
-            Self::QueueFull => write!(f, "{CAST_QUEUE_LIMIT} casts are already queued"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {}
-
-/// Where the client is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Status {
-    /// Opening a connection (first or reconnect).
-    Connecting,
-    /// The WebSocket is open.
-    Connected,
-    /// Stopped for good, with the final reason.
-    Terminated(CloseReason),
-}
+pub(crate) use crate::session::wait::{lock, or_timeout, wait_for, wait_for_blocking, Gate, Signal};
 
 /// What a queued frame costs beside its payload: its frame header (at most 14 bytes) and its
 /// queue entry.
 fn frame_overhead<H: Handler>() -> usize {
     14 + std::mem::size_of::<Command<H>>()
 }
-/// Casts that may wait for the session; more are refused with [`SendError::QueueFull`].
-pub const CAST_QUEUE_LIMIT: usize = 65_536;
-
 /// A message from a client handle to its session.
 pub(crate) enum Command<H: Handler> {
     /// `cast`: deliver to `handle_cast`.
@@ -96,106 +43,6 @@ pub(crate) enum Command<H: Handler> {
     Close(Option<CloseFrame>),
     /// Pipelined frames the senders encoded, the next bytes of the outbox.
     Encoded(Encoded),
-}
-
-/// An event that costs nothing to notify while nobody waits: a waiter raises the flag before
-/// it listens, and `notify` looks at the flag (a plain load) before it touches the listeners.
-/// The state a waiter checks is always changed before `notify`, and checked after `listen`,
-/// so no wake-up is lost.
-#[derive(Debug, Default)]
-pub(crate) struct Gate {
-    event: Event,
-    waiting: AtomicBool,
-}
-
-impl Gate {
-    fn listen(&self) -> event_listener::EventListener {
-        self.waiting.store(true, Ordering::SeqCst);
-        self.event.listen()
-    }
-
-    fn notify(&self) {
-        if self.waiting.load(Ordering::SeqCst) && self.waiting.swap(false, Ordering::SeqCst) {
-            self.event.notify(usize::MAX);
-        }
-    }
-}
-
-/// A one-shot outcome one caller waits for and the session fills, unless the caller
-/// withdrew first.
-#[derive(Debug)]
-pub(crate) struct Signal<T> {
-    state: Mutex<SignalState<T>>,
-    filled: Gate,
-}
-
-#[derive(Debug)]
-enum SignalState<T> {
-    Waiting,
-    /// The session started on it (a frame being written): too late to withdraw.
-    Started,
-    Done(T),
-    Withdrawn,
-}
-
-impl<T> Signal<T> {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(SignalState::Waiting),
-            filled: Gate::default(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SignalState<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Fills it (the first fill wins).
-    pub(crate) fn fill(&self, value: T) {
-        let mut state = self.lock();
-        if matches!(*state, SignalState::Waiting | SignalState::Started) {
-            *state = SignalState::Done(value);
-            drop(state);
-            self.filled.notify();
-        }
-    }
-
-    /// Marks it started unless withdrawn; false if the caller gave up.
-    pub(crate) fn start(&self) -> bool {
-        let mut state = self.lock();
-        match *state {
-            SignalState::Waiting => {
-                *state = SignalState::Started;
-                true
-            }
-            SignalState::Withdrawn => false,
-            _ => true,
-        }
-    }
-
-    /// Whether the caller gave up.
-    pub(crate) fn is_withdrawn(&self) -> bool {
-        matches!(*self.lock(), SignalState::Withdrawn)
-    }
-
-    fn take(&self) -> Option<T> {
-        let mut state = self.lock();
-        match std::mem::replace(&mut *state, SignalState::Withdrawn) {
-            SignalState::Done(value) => Some(value),
-            other => {
-                *state = other;
-                None
-            }
-        }
-    }
-
-    /// The caller gives up; whatever comes later is dropped.
-    fn withdraw(&self) {
-        let mut state = self.lock();
-        if let SignalState::Waiting | SignalState::Started = *state {
-            *state = SignalState::Withdrawn;
-        }
-    }
 }
 
 struct Queue<H: Handler> {
@@ -247,64 +94,6 @@ impl<H: Handler> std::fmt::Debug for ClientHandle<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client").field("status", &self.status()).finish()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Callbacks never run while these locks are held; a poisoned lock still holds valid data.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Waits until `check` gives a value: listen first, then look, so a change in between still
-/// wakes the listener.
-pub(crate) async fn wait_for<T>(event: &Gate, mut check: impl FnMut() -> Option<T>) -> T {
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        let listener = event.listen();
-        if let Some(value) = check() {
-            return value;
-        }
-        listener.await;
-    }
-}
-
-/// [`wait_for`] on this thread, until `deadline` at most.
-pub(crate) fn wait_for_blocking<T>(
-    event: &Gate,
-    deadline: Option<Instant>,
-    mut check: impl FnMut() -> Option<T>,
-) -> Option<T> {
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        let listener = event.listen();
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        match deadline {
-            None => listener.wait(),
-            Some(at) => {
-                if listener.wait_deadline(at).is_none() {
-                    return check();
-                }
-            }
-        }
-    }
-}
-
-/// Runs `future` until it completes or `timeout` does (`None`).
-async fn or_timeout<T>(future: impl Future<Output = T>, timeout: impl Future<Output = ()>) -> Option<T> {
-    let mut future = pin!(future);
-    let mut timeout = pin!(timeout);
-    poll_fn(|cx| {
-        if let Poll::Ready(value) = future.as_mut().poll(cx) {
-            return Poll::Ready(Some(value));
-        }
-        timeout.as_mut().poll(cx).map(|()| None)
-    })
-    .await
 }
 
 impl<H: Handler> ClientHandle<H> {
@@ -720,88 +509,4 @@ pub struct BufferedBytes {
     pub unwritten: usize,
     /// The configured send buffer.
     pub send_buffer: usize,
-}
-
-thread_local! {
-    /// The client whose callback is running on this thread, if any.
-    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Marks this thread as running a client's callback until dropped, so that the client's own
-/// `send_frame` can refuse instead of deadlocking.
-#[derive(Debug)]
-pub(crate) struct CallbackGuard(usize);
-
-impl CallbackGuard {
-    /// Marks the callbacks of the client identified by `client_id` as running.
-    pub(crate) fn enter(client_id: usize) -> Self {
-        Self(IN_CALLBACK.with(|c| c.replace(client_id)))
-    }
-
-    /// Whether a callback of `client_id` runs on this thread: a blocking send to itself would
-    /// wait forever.
-    fn is_inside(client_id: usize) -> bool {
-        IN_CALLBACK.with(Cell::get) == client_id
-    }
-}
-
-impl Drop for CallbackGuard {
-    fn drop(&mut self) {
-        IN_CALLBACK.with(|c| c.set(self.0));
-    }
-}
-
-/// Default timeout of every adapter's `send_frame`.
-pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Defines an adapter's `Client<H>` (a newtype around [`ClientHandle`] that dereferences to
-/// it) and its `ContextExt` (the client from a callback's context): the same in every adapter,
-/// written once.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! adapter_client {
-    () => {
-        /// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`. It
-        /// dereferences to the runtime-neutral [`ClientHandle`](wsx_proto::ClientHandle) for
-        /// `cast`, `close`, `close_with`, `status`, `stats` and `buffered_bytes`.
-        pub struct Client<H: $crate::Handler> {
-            pub(crate) handle: $crate::ClientHandle<H>,
-        }
-
-        impl<H: $crate::Handler> Clone for Client<H> {
-            fn clone(&self) -> Self {
-                Self {
-                    handle: self.handle.clone(),
-                }
-            }
-        }
-
-        impl<H: $crate::Handler> ::std::fmt::Debug for Client<H> {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                ::std::fmt::Debug::fmt(&self.handle, f)
-            }
-        }
-
-        impl<H: $crate::Handler> ::std::ops::Deref for Client<H> {
-            type Target = $crate::ClientHandle<H>;
-
-            fn deref(&self) -> &$crate::ClientHandle<H> {
-                &self.handle
-            }
-        }
-
-        /// Reaching this adapter's [`Client`] from a callback's context.
-        pub trait ContextExt<H: $crate::Handler> {
-            /// The running client's handle, e.g. to give to another task or thread.
-            fn client(&self) -> Client<H>;
-        }
-
-        impl<H: $crate::Handler> ContextExt<H> for $crate::Context<'_, H> {
-            fn client(&self) -> Client<H> {
-                Client {
-                    handle: self.handle().clone(),
-                }
-            }
-        }
-    };
 }

@@ -13,7 +13,9 @@
 //! [`ClientHandle`]: crate::ClientHandle
 
 pub(crate) mod acks;
+pub(crate) mod adapter;
 mod callbacks;
+pub(crate) mod guard;
 pub(crate) mod handle;
 pub(crate) mod handler;
 mod outbox;
@@ -22,6 +24,8 @@ pub(crate) mod settings;
 pub(crate) mod sink;
 pub(crate) mod start;
 pub(crate) mod state;
+pub(crate) mod status;
 pub(crate) mod telemetry;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub(crate) mod wait;
