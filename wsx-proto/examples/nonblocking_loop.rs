@@ -103,13 +103,23 @@ fn start_echo_server() -> io::Result<std::net::SocketAddr> {
                 let Ok(mut ws) = tungstenite::accept(stream) else {
                     return;
                 };
-                while let Ok(msg) = ws.read() {
-                    if (msg.is_text() || msg.is_binary()) && ws.send(msg).is_err() {
-                        break;
+                loop {
+                    match ws.read() {
+                        Ok(msg @ (tungstenite::Message::Text(_) | tungstenite::Message::Binary(_))) => {
+                            if ws.send(msg).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(tungstenite::Message::Close(_)) => {
+                            // tungstenite queued the close reply while reading: send it before
+                            // TCP closes (reading on instead can end with an error first).
+                            let _ = ws.flush();
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
                     }
                 }
-                // tungstenite answered the close while reading; flush it and let TCP close.
-                let _ = ws.flush();
             });
         }
     });

@@ -511,3 +511,31 @@ proptest! {
         prop_assert_eq!(body, payload);
     }
 }
+
+/// End-of-file right behind the bytes that come with it (the server's close frame and its FIN,
+/// or a refusal and its FIN, in one read): those bytes count first.
+#[test]
+fn eof_after_buffered_bytes_processes_them_first() {
+    let mut conn = connect();
+    conn.close(None).unwrap();
+    transmit(&mut conn, Instant::now());
+    conn.receive(&server_frame(true, 8, &close_payload(1000, "")));
+    conn.receive_eof();
+    assert_eq!(
+        events(&mut conn),
+        [
+            Event::Frame(Frame::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))),
+            Event::Closed(CloseReason::Local(CloseStatus::Normal))
+        ]
+    );
+
+    let mut refused = ClientConnection::new(&request(), Config::default()).unwrap();
+    refused.poll_transmit(Instant::now());
+    refused.receive(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    refused.receive_eof();
+    let evs = events(&mut refused);
+    assert!(
+        matches!(evs.as_slice(), [Event::Closed(CloseReason::Error(Error::Handshake(HandshakeError::Rejected(r))))] if r.status == 404),
+        "{evs:?}"
+    );
+}

@@ -68,6 +68,9 @@ pub struct ClientConnection {
     pending: VecDeque<Event>,
     /// After a protocol error the input can no longer be framed: it is dropped.
     ignore_input: bool,
+    /// The peer closed TCP, but bytes it sent before are still buffered: they are processed
+    /// first, then the connection ends.
+    eof_pending: bool,
     /// Bytes handed to the socket so far.
     transmitted: u64,
 }
@@ -111,6 +114,7 @@ impl ClientConnection {
             close_deadline: None,
             pending: VecDeque::new(),
             ignore_input: false,
+            eof_pending: false,
             transmitted: 0,
         })
     }
@@ -172,7 +176,18 @@ impl ClientConnection {
     /// The socket reached end-of-file, or the peer reset it: the peer closed TCP. Before the
     /// close handshake completed that is [`CloseReason::Dropped`], even if our close frame
     /// was already sent.
+    /// Bytes received before it are still processed first (a close frame and the FIN often
+    /// arrive together).
     pub fn receive_eof(&mut self) {
+        if !self.read_buf.is_empty() && !self.ignore_input && !matches!(self.state, Phase::Closed) {
+            self.eof_pending = true;
+            return;
+        }
+        self.end_of_input();
+    }
+
+    fn end_of_input(&mut self) {
+        self.eof_pending = false;
         let reason = match &self.state {
             Phase::Closed => return,
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::Incomplete.into()),
@@ -190,6 +205,15 @@ impl ClientConnection {
 
     /// The next event, or `None` when more input is needed.
     pub fn poll_event(&mut self) -> Option<Event> {
+        let event = self.poll_input();
+        if event.is_none() && self.eof_pending {
+            self.end_of_input();
+            return self.pending.pop_front();
+        }
+        event
+    }
+
+    fn poll_input(&mut self) -> Option<Event> {
         if let Some(event) = self.pending.pop_front() {
             return Some(event);
         }
