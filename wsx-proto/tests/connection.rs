@@ -7,6 +7,9 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use wsx_proto::*;
 
+mod common;
+use common::{response_to, sent_frames};
+
 fn request() -> Request {
     Request::new(WsUrl::parse("ws://localhost:9001/ws").unwrap())
 }
@@ -23,32 +26,8 @@ fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     p
 }
 
-/// Parses and unmasks everything the client sent.
-fn sent_frames(bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
-    let mut frames = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (header, len) = FrameHeader::parse(rest).unwrap().unwrap();
-        let end = len + header.payload_len as usize;
-        let mut payload = rest[len..end].to_vec();
-        apply_mask(&mut payload, header.mask.expect("client frames are masked"));
-        frames.push((header, payload));
-        rest = &rest[end..];
-    }
-    frames
-}
-
 fn transmit(conn: &mut ClientConnection, now: Instant) -> Vec<(FrameHeader, Vec<u8>)> {
     sent_frames(&conn.poll_transmit(now).unwrap_or_default())
-}
-
-fn response_to(request_bytes: &[u8]) -> Vec<u8> {
-    let text = std::str::from_utf8(request_bytes).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key)).into_bytes()
 }
 
 fn events(conn: &mut ClientConnection) -> Vec<Event> {

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use wsx_proto::*;
 
+mod common;
+use common::{response_to, sent_frames};
+
 /// What the test handler saw.
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
@@ -188,32 +191,9 @@ fn close_frame(code: u16, reason: &str) -> Vec<u8> {
     server_frame(OpCode::Close, &payload)
 }
 
-fn sent_frames(bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
-    let mut frames = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (header, len) = FrameHeader::parse(rest).unwrap().unwrap();
-        let end = len + header.payload_len as usize;
-        let mut payload = rest[len..end].to_vec();
-        apply_mask(&mut payload, header.mask.expect("client frames are masked"));
-        frames.push((header, payload));
-        rest = &rest[end..];
-    }
-    frames
-}
-
 fn close_code(frame: &(FrameHeader, Vec<u8>)) -> u16 {
     assert_eq!(frame.0.opcode, OpCode::Close);
     u16::from_be_bytes([frame.1[0], frame.1[1]])
-}
-
-fn response_to(request: &[u8]) -> Vec<u8> {
-    let text = std::str::from_utf8(request).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key)).into_bytes()
 }
 
 fn refused() -> Error {

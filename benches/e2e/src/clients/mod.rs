@@ -24,6 +24,32 @@ use crate::{clock_every, flush_every, BoxError, Measurement, Params, Result, Wor
 /// How long the idle connections settle before the RSS is read.
 const IDLE_SETTLE: Duration = Duration::from_millis(300);
 
+/// The handler every wsx driver runs (the three adapters share wsx-proto's trait): counts
+/// echoes into the shared window.
+pub struct Counter(pub std::sync::Arc<Window>);
+
+impl ::wsx_tokio::Handler for Counter {
+    type Cast = ();
+    type Info = ();
+
+    fn handle_frame(
+        &mut self,
+        _frame: ::wsx_tokio::Frame,
+        _ctx: &mut ::wsx_tokio::Context<'_, Self>,
+    ) -> ::wsx_tokio::Reply {
+        self.0.on_echo();
+        ::wsx_tokio::Reply::Continue
+    }
+}
+
+/// A wsx handler that does nothing: an idle connection.
+pub struct Idle;
+
+impl ::wsx_tokio::Handler for Idle {
+    type Cast = ();
+    type Info = ();
+}
+
 /// Runs `client` on `workload`.
 pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
     let p = &p.for_workload(workload);

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wsx_async_std::{AsyncStd, Builder, Client, Context, Error, Frame, Handler, Reply, Smol, Utf8Bytes};
+use wsx_async_std::{AsyncStd, Builder, Client, Error, Frame, Handler, Smol, Utf8Bytes};
 
-use super::{open_idle_with, pump_sink, stream_result};
+use super::{open_idle_with, pump_sink, stream_result, Counter, Idle};
 use crate::window::Window;
 use crate::{Latencies, Measurement, Params, Result, Workload, TEXT16};
 
@@ -65,28 +65,6 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
             Workload::Idle => idle::<E>(&p).await,
         }
     })
-}
-
-/// Counts echoes into the shared window.
-struct Counter(Arc<Window>);
-
-impl Handler for Counter {
-    type Cast = ();
-    type Info = ();
-
-    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
-        let _ = frame;
-        self.0.on_echo();
-        Reply::Continue
-    }
-}
-
-/// A handler that does nothing: an idle connection.
-struct Idle;
-
-impl Handler for Idle {
-    type Cast = ();
-    type Info = ();
 }
 
 async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {

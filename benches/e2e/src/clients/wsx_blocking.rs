@@ -1,36 +1,15 @@
 //! wsx-blocking through its public API: the same handler as wsx-tokio, `Client::send` from the
-//! benchmark thread. The adapter runs a connection thread and a reader thread per client; all
-//! of them share the client's core.
+//! benchmark thread. The adapter runs one connection thread per client.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use wsx_blocking::{Client, Context, Frame, Handler, Reply, Utf8Bytes};
+use wsx_blocking::{Client, Frame, Utf8Bytes};
 
-use super::idle_result;
+use super::{idle_result, Counter, Idle};
 use crate::window::Window;
 use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
-
-struct Counter(Arc<Window>);
-
-impl Handler for Counter {
-    type Cast = ();
-    type Info = ();
-
-    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
-        let _ = frame;
-        self.0.on_echo();
-        Reply::Continue
-    }
-}
-
-struct Idle;
-
-impl Handler for Idle {
-    type Cast = ();
-    type Info = ();
-}
 
 pub fn rtt(p: &Params) -> Result<Measurement> {
     let window = Arc::new(Window::new(1));

@@ -6,33 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use wsx_tokio::{Client, Context, Frame, Handler, Reply, Utf8Bytes};
+use wsx_tokio::{Client, Frame, Utf8Bytes};
 
-use super::{open_idle, pump_sink, stream_result};
+use super::{open_idle, pump_sink, stream_result, Counter, Idle};
 use crate::window::Window;
 use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
-
-/// Counts echoes into the shared window.
-struct Counter(Arc<Window>);
-
-impl Handler for Counter {
-    type Cast = ();
-    type Info = ();
-
-    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
-        let _ = frame;
-        self.0.on_echo();
-        Reply::Continue
-    }
-}
-
-/// A handler that does nothing: an idle connection.
-struct Idle;
-
-impl Handler for Idle {
-    type Cast = ();
-    type Info = ();
-}
 
 pub async fn rtt(p: &Params) -> Result<Measurement> {
     let window = Arc::new(Window::new(1));
