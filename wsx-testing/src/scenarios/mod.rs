@@ -62,7 +62,9 @@ fn coded(code: u16, reason: &str) -> CloseStatus {
 /// Waits for the final reason, and checks that `terminate` ran exactly once, last, with it,
 /// and that the status says so.
 fn finish<A: TestAdapter>(client: &ClientOf<A>, events: &mut Events) -> CloseReason {
-    let reason = client.wait(T).expect("the client should stop");
+    let reason = client
+        .wait(T)
+        .unwrap_or_else(|| panic!("the client should stop; its status is {:?}", client.status()));
     let terminated = events.wait_for("terminate", T, |ev| match ev {
         Ev::Terminate(r) => Some(r.clone()),
         _ => None,

@@ -152,17 +152,26 @@ impl TestServer {
 
     /// Connection `n` (counting from 0) runs `script(n)`: for reconnect tests.
     pub fn start_with(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> Self {
-        Self::start_inner(Box::new(script), None)
+        Self::start_inner(Box::new(script), None, None)
+    }
+
+    /// Every connection runs `script` on a socket whose kernel receive buffer is `bytes` (set
+    /// before `listen`, so the window it advertises is small from the start). For servers
+    /// that stop reading: with the default buffer Linux may reopen a zero window once, some
+    /// hundred milliseconds later, as it compacts what it holds, and a stalled client moves
+    /// again.
+    pub fn start_with_receive_buffer(script: Script, bytes: usize) -> Self {
+        Self::start_inner(Box::new(move |_| script.clone()), None, Some(bytes))
     }
 
     /// Every connection is TLS with `pki`'s `localhost` certificate, then runs `script`;
     /// [`url`](Self::url) is `wss://localhost:PORT/`.
     pub fn start_tls(script: Script, pki: &TestPki) -> Self {
-        Self::start_inner(Box::new(move |_| script.clone()), Some(pki.server_config.clone()))
+        Self::start_inner(Box::new(move |_| script.clone()), Some(pki.server_config.clone()), None)
     }
 
-    fn start_inner(script: ScriptFn, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the test server");
+    fn start_inner(script: ScriptFn, tls: Option<Arc<rustls::ServerConfig>>, receive_buffer: Option<usize>) -> Self {
+        let listener = listen(receive_buffer).expect("bind the test server");
         let addr = listener.local_addr().expect("test server address");
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
@@ -314,6 +323,17 @@ pub fn refused_url() -> String {
     let addr = listener.local_addr().expect("address");
     drop(listener);
     format!("ws://{addr}/")
+}
+
+/// A listener on a free loopback port, with the receive buffer its connections inherit.
+fn listen(receive_buffer: Option<usize>) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    if let Some(bytes) = receive_buffer {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
