@@ -5,7 +5,8 @@
 #
 # Starts kosoku (a Python-packaged replacement for the Autobahn TestSuite
 # fuzzingserver) on a free 127.0.0.1 port, runs
-#   cargo run --release -p <pkg> --example autobahn_client -- ws://127.0.0.1:PORT <agent> [extra]
+#   cargo run --release -p <pkg> --example autobahn_<pkg without wsx-> -- ws://127.0.0.1:PORT <agent> [extra]
+# (each example has its own name, so two runs at once never swap binaries)
 # and then checks the report with .ci/autobahn_check.py.
 #
 # Environment:
@@ -13,8 +14,19 @@
 #   KOSOKU_VERSION   kosoku version to install (default: 0.1.0)
 #   AUTOBAHN_OUTDIR  report directory (default: target/autobahn/<agent>)
 #   AUTOBAHN_TIMEOUT seconds the client may run, build excluded (default: 600)
+#   AUTOBAHN_SELECT  kosoku's case selection, -i/-x GLOB pairs (default: -x '12.*' -x '13.*')
+#   AUTOBAHN_JUDGE   autobahn_check.py's --ignore/--only GLOB pairs (default: its own, which
+#                    skips 12.* and 13.*)
 set -euo pipefail
+# The selection globs are passed to kosoku as they are, never expanded by the shell.
+set -f
 
+# `--install-only`: install kosoku and stop (before runs in parallel share the venv).
+install_only=
+if [ "${1:-}" = "--install-only" ]; then
+    install_only=1
+    set -- - -
+fi
 if [ $# -lt 2 ]; then
     echo "usage: $0 <cargo-package> <agent-name> [extra args to the example]" >&2
     exit 2
@@ -28,6 +40,8 @@ venv=${KOSOKU_VENV:-$HOME/.cache/wsx-kosoku-venv}
 kosoku_version=${KOSOKU_VERSION:-0.1.0}
 outdir=${AUTOBAHN_OUTDIR:-target/autobahn/$agent}
 client_timeout=${AUTOBAHN_TIMEOUT:-600}
+read -r -a select_args <<<"${AUTOBAHN_SELECT:--x 12.* -x 13.*}"
+read -r -a judge_args <<<"${AUTOBAHN_JUDGE:-}"
 
 # 1. kosoku in a venv (reused between runs).
 if [ ! -x "$venv/bin/kosoku" ]; then
@@ -35,18 +49,21 @@ if [ ! -x "$venv/bin/kosoku" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "kosoku==$kosoku_version"
 fi
+[ -z "$install_only" ] || exit 0
 
 # 2. Build the client first, so compile time doesn't count against the timeout.
-echo "== building $pkg example autobahn_client (release)"
-cargo build --release -p "$pkg" --example autobahn_client
+example=autobahn_${pkg#wsx-}
+example=${example//-/_}
+echo "== building $pkg example $example (release)"
+cargo build --release -p "$pkg" --example "$example"
 
 # 3. Start kosoku. Port 0 makes it bind a free port; once bound it prints
 #    "fuzzingserver listening on ws://127.0.0.1:PORT" to stderr.
-#    12.* and 13.* (permessage-deflate) are excluded; kosoku needs one -x per glob.
+#    kosoku needs one -i/-x per glob.
 rm -rf "$outdir"
 mkdir -p "$outdir"
 log=$outdir/kosoku.log
-"$venv/bin/kosoku" -m fuzzingserver 127.0.0.1:0 -o "$outdir" -x '12.*' -x '13.*' >"$log" 2>&1 &
+"$venv/bin/kosoku" -m fuzzingserver 127.0.0.1:0 -o "$outdir" "${select_args[@]}" >"$log" 2>&1 &
 kosoku_pid=$!
 client_pid=
 cleanup() {
@@ -84,7 +101,7 @@ echo "== kosoku listening on 127.0.0.1:$port (pid $kosoku_pid), reports in $outd
 start=$SECONDS
 client_rc=0
 timeout --kill-after=10 "$client_timeout" \
-    cargo run --release -q -p "$pkg" --example autobahn_client -- \
+    cargo run --release -q -p "$pkg" --example "$example" -- \
     "ws://127.0.0.1:$port" "$agent" "$@" </dev/null &
 client_pid=$!
 wait "$client_pid" || client_rc=$?
@@ -95,8 +112,8 @@ if [ "$client_rc" -eq 124 ] || [ "$client_rc" -eq 137 ]; then
 fi
 
 # 5. kosoku writes the report and exits after /updateReports. Its own exit
-#    status is 1 when any case (12.*/13.* aside, which are not run) is not OK,
-#    NON-STRICT or INFORMATIONAL; the checker below is the judge, not kosoku.
+#    status is 1 when any selected case is not OK, NON-STRICT or INFORMATIONAL;
+#    the checker below is the judge, not kosoku.
 grace=60
 [ "$client_rc" -eq 0 ] || grace=5
 for _ in $(seq 1 $((grace * 10))); do
@@ -120,7 +137,7 @@ fi
 # 6. Judge the report. The venv's python can import kosoku, so the checker
 #    also reports cases that were never run.
 check_rc=0
-"$venv/bin/python" .ci/autobahn_check.py "$outdir/index.json" --agent "$agent" || check_rc=$?
+"$venv/bin/python" .ci/autobahn_check.py "$outdir/index.json" --agent "$agent" ${judge_args[@]+"${judge_args[@]}"} || check_rc=$?
 if [ "$client_rc" -ne 0 ]; then
     echo "autobahn: client exited with $client_rc" >&2
     exit 1

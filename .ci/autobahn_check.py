@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Check an Autobahn-format index.json (as written by kosoku or the Autobahn TestSuite).
 
-usage: autobahn_check.py INDEX_JSON [--agent NAME] [--ignore GLOB ...]
+usage: autobahn_check.py INDEX_JSON [--agent NAME] [--ignore GLOB ...] [--only GLOB ...]
 
 Prints a per-category markdown table and exits non-zero unless every case that
 is not ignored (default: 12.* and 13.*, the permessage-deflate cases) has
 behavior OK or INFORMATIONAL *and* behaviorClose OK or INFORMATIONAL.
-NON-STRICT, UNIMPLEMENTED, FAILED, and any other label are failures.
+NON-STRICT, UNIMPLEMENTED, FAILED, and any other label are failures. With
+--only, cases matching none of its globs are not judged either (for a run that
+selected a few categories).
 
 When run with a Python that has `kosoku` installed, the full case list is taken
 from kosoku and every expected case that is absent from index.json is reported
@@ -53,8 +55,22 @@ def main() -> int:
         metavar="GLOB",
         help="case-id glob not to judge (repeatable; default: 12.* and 13.*)",
     )
+    ap.add_argument(
+        "--only",
+        action="append",
+        metavar="GLOB",
+        default=[],
+        help="judge only case ids matching one of these globs (repeatable)",
+    )
     args = ap.parse_args()
-    globs = args.ignore if args.ignore is not None else ["12.*", "13.*"]
+    # Without --ignore, 12.* and 13.* are skipped, unless --only picks what to judge.
+    default_ignore = [] if args.only else ["12.*", "13.*"]
+    ignore_globs = args.ignore if args.ignore is not None else default_ignore
+    only_globs = args.only
+    globs = ignore_globs + [f"not {g}" for g in only_globs]
+
+    def skipped(case_id: str) -> bool:
+        return ignored(case_id, ignore_globs) or bool(only_globs) and not ignored(case_id, only_globs)
 
     with open(args.index, encoding="utf-8") as f:
         index = json.load(f)
@@ -80,18 +96,18 @@ def main() -> int:
         close = r.get("behaviorClose", "?")
         cat = case_id.split(".")[0]
         row = table.setdefault(cat, dict.fromkeys(COLUMNS + ["bad close", "total"], 0))
-        cat_ignored[cat] = cat_ignored.get(cat, True) and ignored(case_id, globs)
+        cat_ignored[cat] = cat_ignored.get(cat, True) and skipped(case_id)
         row[behavior if behavior in COLUMNS else "FAILED"] += 1
         row["total"] += 1
         if close not in PASS:
             row["bad close"] += 1
-        if not ignored(case_id, globs) and (behavior not in PASS or close not in PASS):
+        if not skipped(case_id) and (behavior not in PASS or close not in PASS):
             failures.append((case_id, behavior, close))
 
     known = expected_cases()
     missing = []
     if known is not None:
-        missing = [c for c in known if c not in cases and not ignored(c, globs)]
+        missing = [c for c in known if c not in cases and not skipped(c)]
 
     print(f"### Autobahn results for `{args.agent}`\n")
     header = ["category"] + COLUMNS + ["total", "bad close"]
@@ -115,7 +131,7 @@ def main() -> int:
         print("Note: kosoku not importable here, so missing cases were not checked.")
     print()
 
-    judged = sum(1 for c in cases if not ignored(c, globs))
+    judged = sum(1 for c in cases if not skipped(c))
     if failures or missing:
         print(f"#### {len(failures)} failing and {len(missing)} missing case(s)\n")
         for case_id, behavior, close in failures:

@@ -51,6 +51,10 @@ macro_rules! suite {
                     $block_on(self.0.send_all(frames))
                 }
 
+                fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+                    $block_on(self.0.send_uncompressed(frame))
+                }
+
                 fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
                     use futures_util::SinkExt;
                     let mut items = futures_util::stream::iter(frames.into_iter().map(Ok));

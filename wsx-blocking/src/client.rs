@@ -26,6 +26,12 @@ impl<H: Handler> Client<H> {
         self.handle.send_blocking(frame)
     }
 
+    /// [`send`](Self::send), never compressing this message even with permessage-deflate
+    /// negotiated.
+    pub fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+        self.handle.send_uncompressed_blocking(frame)
+    }
+
     /// Queues every frame in order, in batches (one hand-over per batch), blocking while the
     /// send buffer is spent.
     pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {

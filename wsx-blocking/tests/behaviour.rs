@@ -41,6 +41,10 @@ impl<H: Handler> TestClient<H> for ThreadsClient<H> {
         self.0.send_all(frames)
     }
 
+    fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+        self.0.send_uncompressed(frame)
+    }
+
     fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
         self.0.send_all(frames)
     }

@@ -54,6 +54,7 @@ pub use crate::protocol::close::{parse_close_payload, CloseFrame, CloseReason, C
 pub use crate::protocol::close_code::CloseCode;
 pub use crate::protocol::config::Config;
 pub use crate::protocol::connection::{ClientConnection, Event, State};
+pub use crate::protocol::deflate::{DeflateConfig, DeflateParamError, DeflateParams};
 pub use crate::protocol::error::{
     is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
 };

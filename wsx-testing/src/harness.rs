@@ -84,6 +84,8 @@ pub trait TestClient<H: Handler>: Clone + fmt::Debug + Send + Sync + 'static {
     /// The frames through the client's `futures::Sink` (`SinkExt::send_all`), where the
     /// adapter has one; `send_all` otherwise.
     fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError>;
+    /// `send_uncompressed`: pipelined, never compressed.
+    fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError>;
     /// `close` (1000).
     fn close(&self) -> Result<(), SendError>;
     /// `close_with`.
@@ -181,6 +183,8 @@ pub enum Ev {
         server_header: Option<String>,
         /// Whether `ctx.response()` was available too.
         ctx_has_response: bool,
+        /// The `Sec-WebSocket-Extensions` response header.
+        extensions: Option<String>,
     },
     /// `handle_frame`.
     Frame(Frame),
@@ -316,6 +320,9 @@ impl<A: TestAdapter> Handler for Probe<A> {
                 .header("X-Test-Server")
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
             ctx_has_response: ctx.response() == Some(response),
+            extensions: response
+                .header("Sec-WebSocket-Extensions")
+                .map(|v| String::from_utf8_lossy(v).into_owned()),
         });
         maybe_panic(&self.panics.connect);
     }

@@ -21,17 +21,22 @@
 //! To skip a scenario for one adapter while a bug is open, list it after `ignore`:
 //! `behaviour_suite!(MyAdapter; ignore { scenario_name: "bug: why" })`.
 
+pub mod autobahn;
 pub mod harness;
+pub mod interop;
+pub mod memory;
 pub mod scenarios;
 pub mod server;
 pub mod tls;
 
+pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
+pub use crate::interop::{Peer, PeerServer};
 pub use crate::server::{
-    encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script, ServerConn, ServerFrame, Step,
-    TcpEnd, TestServer,
+    compressed_frame, deflate_bomb, encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script,
+    ServerConn, ServerFrame, Step, TcpEnd, TestServer,
 };
 pub use crate::tls::TestPki;
 pub use wsx_proto::BufferedBytes;
@@ -59,6 +64,12 @@ macro_rules! behaviour_suite {
             frames_in_handshake_packet_delivered,
             burst_of_frames_in_order,
             message_too_big_closes_1009,
+            deflate_python_websockets,
+            deflate_python_websockets_no_context_takeover_9_bits,
+            deflate_node_ws,
+            deflate_node_ws_no_context_takeover_10_bits,
+            deflate_bomb_closes_1009,
+            deflate_threshold_and_opt_out,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

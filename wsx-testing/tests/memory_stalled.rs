@@ -7,18 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wsx_testing::memory::rss;
 use wsx_testing::{Script, Step, TestServer};
 use wsx_tokio::{Bytes, Client, Frame, Handler, SendError};
-
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .expect("kB")
-        * 1024
-}
 
 struct Quiet;
 

@@ -9,18 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wsx_testing::memory::status_bytes;
 use wsx_tokio::{Bytes, Client, Context, Frame, Handler, Reply};
-
-/// `VmRSS` or `VmHWM` of this process, in bytes.
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status.lines().find(|l| l.starts_with(field)).expect(field);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .expect("kB")
-        * 1024
-}
 
 struct CountEchoes(Arc<AtomicU64>);
 

@@ -64,6 +64,10 @@ impl<H: Handler> TestClient<H> for TokioClient<H> {
         block(|| self.0.send_all(frames))
     }
 
+    fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+        block(|| self.0.send_uncompressed(frame))
+    }
+
     fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
         use futures_util::SinkExt;
         let mut items = futures_util::stream::iter(frames.into_iter().map(Ok));

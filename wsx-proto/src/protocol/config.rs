@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::deflate::DeflateConfig;
+
 /// Connection limits and switches. Start from [`Config::default`] and adjust.
 ///
 /// ```
@@ -31,6 +33,11 @@ pub struct Config {
     /// before closing it from this side (default 500 ms; never past `close_timeout`). RFC 6455
     /// 7.1.1 lets the server close first; this bounds a server that never does.
     pub close_linger: Duration,
+    /// Offer permessage-deflate (RFC 7692) with these options (default: off). Off by default:
+    /// a compressing connection holds about 300 KiB of zlib state once it has used it, costs
+    /// CPU on every message, and compressing secrets beside attacker-chosen data in one
+    /// context leaks them (CRIME, BREACH); turn it on where bandwidth matters more.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -44,6 +51,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             close_linger: Duration::from_millis(500),
+            deflate: None,
         }
     }
 }
@@ -76,5 +84,7 @@ impl Config {
         close_timeout: Duration,
         /// Sets [`Config::close_linger`].
         close_linger: Duration,
+        /// Sets [`Config::deflate`].
+        deflate: Option<DeflateConfig>,
     }
 }

@@ -9,8 +9,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 use super::close_code::CloseCode;
 use super::config::Config;
+use super::deflate::codec::Deflater;
 use super::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
-use super::frame::{encode_frame, Frame, OpCode};
+use super::frame::{encode_frame, encode_frame_with_rsv, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
 use super::mask::random_mask_key;
 use super::message::{MessageAssembler, OutgoingState};
@@ -73,6 +74,12 @@ pub struct ClientConnection {
     eof_pending: bool,
     /// Bytes handed to the socket so far.
     transmitted: u64,
+    /// Our compressor, once permessage-deflate is negotiated.
+    deflater: Option<Deflater>,
+    /// Our fragmented message in progress is compressed.
+    sending_compressed: bool,
+    /// Compressed payload, reused between messages.
+    compressed: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -100,7 +107,7 @@ impl ClientConnection {
     /// Starts a connection: the upgrade request is queued for [`poll_transmit`](Self::poll_transmit).
     pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
         let mut write_buf = BytesMut::with_capacity(1024);
-        let handshake = ClientHandshake::start(request, &mut write_buf)?;
+        let handshake = ClientHandshake::start(request, config.deflate.as_ref(), &mut write_buf)?;
         let handshake_timer = Timer::Pending(config.handshake_timeout);
         Ok(Self {
             assembler: MessageAssembler::new(&config),
@@ -116,6 +123,9 @@ impl ClientConnection {
             ignore_input: false,
             eof_pending: false,
             transmitted: 0,
+            deflater: None,
+            sending_compressed: false,
+            compressed: Vec::new(),
         })
     }
 
@@ -228,6 +238,10 @@ impl ClientConnection {
                             self.write_buf = BytesMut::new();
                         }
                         self.assembler.set_reserved_bits(response.extensions.reserved_bits());
+                        if let Some(params) = response.extensions.deflate() {
+                            self.assembler.set_deflate(*params);
+                            self.deflater = Some(Deflater::new(*params));
+                        }
                         return Some(Event::Connected(Box::new(response)));
                     }
                     Ok(None) => return None,
@@ -322,12 +336,24 @@ impl ClientConnection {
     }
 
     /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
-    /// [`Frame::Close`] is the same as [`close`](Self::close).
+    /// [`Frame::Close`] is the same as [`close`](Self::close). With permessage-deflate
+    /// negotiated, data messages of at least [`DeflateConfig::threshold`](crate::DeflateConfig)
+    /// bytes are compressed (a fragmented message as a whole, decided by its first piece).
     ///
     /// Takes the frame by value or by reference (`&Frame`): the payload is copied into the
     /// output buffer either way.
     pub fn send(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
-        let frame = frame.borrow();
+        self.send_inner(frame.borrow(), true)
+    }
+
+    /// [`send`](Self::send), never compressing this message (a fragmented message is decided
+    /// by its first piece): for data that does not shrink, or must not share a compression
+    /// context with the rest.
+    pub fn send_uncompressed(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
+        self.send_inner(frame.borrow(), false)
+    }
+
+    fn send_inner(&mut self, frame: &Frame, may_compress: bool) -> Result<(), EncodeError> {
         frame.validate()?;
         if !matches!(self.state, Phase::Open) {
             return Err(EncodeError::NotOpen);
@@ -343,26 +369,65 @@ impl ClientConnection {
             Frame::Pong(b) => (OpCode::Pong, b, true),
         };
         self.outgoing.check(opcode, fin)?;
+        let compress = match (opcode, &self.deflater) {
+            (OpCode::Text | OpCode::Binary, Some(deflater)) => {
+                self.sending_compressed = may_compress && deflater.compresses(payload.len());
+                self.sending_compressed
+            }
+            (OpCode::Continuation, _) => self.sending_compressed,
+            _ => false,
+        };
+        let mut compressed = std::mem::take(&mut self.compressed);
+        let payload: &[u8] = match (compress, self.deflater.as_mut()) {
+            (true, Some(deflater)) => {
+                deflater.compress(payload, fin, &mut compressed);
+                &compressed
+            }
+            _ => payload,
+        };
+        // RSV1 marks a compressed message on its first frame only (RFC 7692 6).
+        let first_rsv = if compress && opcode != OpCode::Continuation {
+            0b100
+        } else {
+            0
+        };
         match self.config.outgoing_frame_size {
             Some(size) if !opcode.is_control() && payload.len() > size.max(1) => {
                 let size = size.max(1);
                 let chunks = payload.chunks(size);
                 let last = chunks.len() - 1;
                 for (i, chunk) in chunks.enumerate() {
-                    let chunk_opcode = if i == 0 { opcode } else { OpCode::Continuation };
+                    let (chunk_opcode, rsv) = if i == 0 {
+                        (opcode, first_rsv)
+                    } else {
+                        (OpCode::Continuation, 0)
+                    };
                     let chunk_fin = fin && i == last;
-                    encode_frame(
-                        &mut self.write_buf,
-                        chunk_fin,
-                        chunk_opcode,
-                        chunk,
-                        Some(random_mask_key()),
-                    );
+                    let mask = Some(random_mask_key());
+                    encode_frame_with_rsv(&mut self.write_buf, chunk_fin, rsv, chunk_opcode, chunk, mask);
                 }
             }
-            _ => encode_frame(&mut self.write_buf, fin, opcode, payload, Some(random_mask_key())),
+            _ => encode_frame_with_rsv(
+                &mut self.write_buf,
+                fin,
+                first_rsv,
+                opcode,
+                payload,
+                Some(random_mask_key()),
+            ),
         }
+        if compressed.capacity() > 64 << 10 {
+            compressed = Vec::new();
+        }
+        self.compressed = compressed;
         Ok(())
+    }
+
+    /// Whether permessage-deflate was negotiated, and which of its zlib states (ours, the
+    /// server's) are allocated: they are made by the first compressed message each way.
+    pub fn deflate_state(&self) -> Option<(bool, bool)> {
+        let deflater = self.deflater.as_ref()?;
+        Some((deflater.is_allocated(), self.assembler.inflater_allocated()))
     }
 
     /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::close_code::CloseCode;
+use super::deflate::DeflateParamError;
 
 /// A URL that cannot be used to open a WebSocket connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,11 @@ pub enum RequestError {
     ReservedHeader(String),
     /// A subprotocol or extension name is empty or not an HTTP token.
     InvalidToken(String),
+    /// permessage-deflate is offered through [`Config::deflate`](crate::Config::deflate), not as
+    /// a raw extension (the connection must know to compress).
+    RawDeflateOffer,
+    /// [`Config::deflate`](crate::Config::deflate) holds a value out of range.
+    InvalidDeflateConfig(DeflateParamError),
 }
 
 /// The server's answer to the opening handshake was not an acceptable upgrade.
@@ -58,6 +64,8 @@ pub enum HandshakeError {
     UnofferedSubprotocol(String),
     /// The server accepted an extension the client did not offer.
     UnofferedExtension(String),
+    /// The server's permessage-deflate parameters are not allowed (RFC 7692 7.1).
+    Deflate(DeflateParamError),
     /// The connection ended before the response was complete.
     Incomplete,
     /// The response did not arrive within the handshake timeout.
@@ -110,7 +118,11 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
-    /// A message is longer than the configured maximum.
+    /// A compressed message does not inflate: not valid deflate data (close 1007).
+    InvalidCompressedData,
+    /// RSV1 (compressed) on a control frame or a continuation frame (RFC 7692 6.1).
+    CompressedNonFirstFrame,
+    /// A message is longer than the configured maximum (for a compressed message: inflated).
     MessageTooLarge {
         /// Bytes of the message seen so far, including the frame that broke the limit.
         size: u64,
@@ -123,7 +135,7 @@ impl ProtocolError {
     /// The close code this violation is answered with.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
@@ -222,6 +234,10 @@ impl fmt::Display for RequestError {
             Self::InvalidHeaderValue(n) => write!(f, "invalid value for header {n:?}"),
             Self::ReservedHeader(n) => write!(f, "header {n:?} is set by the handshake itself"),
             Self::InvalidToken(t) => write!(f, "invalid subprotocol or extension token {t:?}"),
+            Self::RawDeflateOffer => {
+                f.write_str("offer permessage-deflate with Config::deflate, not as a raw extension")
+            }
+            Self::InvalidDeflateConfig(e) => write!(f, "invalid compression setting: {e}"),
         }
     }
 }
@@ -237,6 +253,7 @@ impl fmt::Display for HandshakeError {
             Self::InvalidAccept => f.write_str("Sec-WebSocket-Accept missing or wrong"),
             Self::UnofferedSubprotocol(p) => write!(f, "server chose subprotocol {p:?}, which was not offered"),
             Self::UnofferedExtension(e) => write!(f, "server accepted extension {e:?}, which was not offered"),
+            Self::Deflate(e) => write!(f, "server's answer to the compression offer: {e}"),
             Self::Incomplete => f.write_str("connection closed during the handshake"),
             Self::TimedOut => f.write_str("timed out waiting for the handshake response"),
         }
@@ -258,6 +275,8 @@ impl fmt::Display for ProtocolError {
             Self::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text message or close reason"),
             Self::FrameTooLarge { size, limit } => write!(f, "frame of {size} bytes exceeds the limit of {limit}"),
+            Self::InvalidCompressedData => f.write_str("a compressed message does not inflate"),
+            Self::CompressedNonFirstFrame => f.write_str("RSV1 set on a control or continuation frame"),
             Self::MessageTooLarge { size, limit } => write!(f, "message of {size}+ bytes exceeds the limit of {limit}"),
         }
     }

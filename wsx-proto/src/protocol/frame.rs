@@ -163,9 +163,21 @@ impl FrameHeader {
 ///
 /// Copies the payload once, into `out`, and masks it there.
 pub fn encode_frame(out: &mut BytesMut, fin: bool, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) {
+    encode_frame_with_rsv(out, fin, 0, opcode, payload, mask);
+}
+
+/// [`encode_frame`] with RSV bits (`rsv`, RSV1 = 0b100) set by an extension.
+pub(crate) fn encode_frame_with_rsv(
+    out: &mut BytesMut,
+    fin: bool,
+    rsv: u8,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
     let header = FrameHeader {
         fin,
-        rsv: 0,
+        rsv,
         opcode,
         mask,
         payload_len: payload.len() as u64,

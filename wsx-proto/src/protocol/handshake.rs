@@ -6,6 +6,7 @@ use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use sha1::{Digest, Sha1};
 
+use super::deflate::{DeflateConfig, EXTENSION_NAME};
 use super::error::{HandshakeError, RejectedResponse, RequestError};
 use super::extension::NegotiatedExtensions;
 use super::mask::random_fill;
@@ -85,6 +86,9 @@ impl Request {
             if !is_token(name) || ext.bytes().any(|b| b < 0x20 || b == 0x7f) {
                 return Err(RequestError::InvalidToken(ext.clone()));
             }
+            if name.eq_ignore_ascii_case(EXTENSION_NAME) {
+                return Err(RequestError::RawDeflateOffer);
+            }
         }
         Ok(())
     }
@@ -133,12 +137,26 @@ pub(crate) struct ClientHandshake {
     expected_accept: String,
     subprotocols: Vec<String>,
     extensions: Vec<String>,
+    deflate: Option<DeflateConfig>,
 }
 
 impl ClientHandshake {
-    /// Writes the upgrade request into `out`.
-    pub(crate) fn start(request: &Request, out: &mut BytesMut) -> Result<Self, RequestError> {
+    /// Writes the upgrade request into `out`, offering permessage-deflate first if `deflate`
+    /// is set.
+    pub(crate) fn start(
+        request: &Request,
+        deflate: Option<&DeflateConfig>,
+        out: &mut BytesMut,
+    ) -> Result<Self, RequestError> {
         request.validate()?;
+        if let Some(config) = deflate {
+            config.validate().map_err(RequestError::InvalidDeflateConfig)?;
+        }
+        let offered: Vec<String> = deflate
+            .map(DeflateConfig::offer)
+            .into_iter()
+            .chain(request.extensions.iter().cloned())
+            .collect();
         let mut nonce = [0u8; 16];
         random_fill(&mut nonce);
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
@@ -153,11 +171,8 @@ impl ClientHandshake {
                 request.subprotocols.join(", ")
             ));
         }
-        if !request.extensions.is_empty() {
-            text.push_str(&format!(
-                "Sec-WebSocket-Extensions: {}\r\n",
-                request.extensions.join(", ")
-            ));
+        if !offered.is_empty() {
+            text.push_str(&format!("Sec-WebSocket-Extensions: {}\r\n", offered.join(", ")));
         }
         for (name, value) in &request.headers {
             text.push_str(&format!("{name}: {value}\r\n"));
@@ -167,7 +182,8 @@ impl ClientHandshake {
         Ok(Self {
             expected_accept: accept_key(&key),
             subprotocols: request.subprotocols.clone(),
-            extensions: request.extensions.clone(),
+            extensions: offered,
+            deflate: deflate.cloned(),
         })
     }
 
@@ -223,7 +239,11 @@ impl ClientHandshake {
             Some(chosen) => return Err(HandshakeError::UnofferedSubprotocol(chosen.to_owned())),
             None => None,
         };
-        let extensions = NegotiatedExtensions::negotiate(&self.extensions, values("sec-websocket-extensions"))?;
+        let extensions = NegotiatedExtensions::negotiate(
+            &self.extensions,
+            self.deflate.as_ref(),
+            values("sec-websocket-extensions"),
+        )?;
         let head = buf.split_to(header_len);
         let first_line_end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |i| i + 1);
         Ok(Some(Response {
@@ -248,7 +268,7 @@ mod tests {
 
     fn start(request: &Request) -> (ClientHandshake, String) {
         let mut out = BytesMut::new();
-        let hs = ClientHandshake::start(request, &mut out).unwrap();
+        let hs = ClientHandshake::start(request, None, &mut out).unwrap();
         (hs, String::from_utf8(out.to_vec()).unwrap())
     }
 

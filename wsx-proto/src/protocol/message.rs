@@ -4,6 +4,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::config::Config;
+use super::deflate::codec::{InflateError, Inflater};
+use super::deflate::DeflateParams;
 use super::error::{EncodeError, ProtocolError};
 use super::frame::{DataKind, Frame, FrameHeader, OpCode};
 use super::utf8::{Utf8Bytes, Utf8Validator};
@@ -33,6 +35,14 @@ pub(crate) struct MessageAssembler {
     collected: BytesMut,
     collected_kind: Option<DataKind>,
     utf8: Utf8Validator,
+    /// The server's compressed messages inflated, once permessage-deflate is negotiated.
+    inflater: Option<Inflater>,
+    /// The message in progress is compressed (RSV1 on its first frame).
+    compressed: Option<DataKind>,
+    /// The compressed message inflated so far (whole-message delivery).
+    inflated: Vec<u8>,
+    /// Inflated bytes of the message delivered so far (fragment delivery).
+    inflated_len: usize,
 }
 
 impl MessageAssembler {
@@ -47,7 +57,21 @@ impl MessageAssembler {
             collected: BytesMut::new(),
             collected_kind: None,
             utf8: Utf8Validator::default(),
+            inflater: None,
+            compressed: None,
+            inflated: Vec::new(),
+            inflated_len: 0,
         }
+    }
+
+    /// Inflates the server's messages from now on (and allows RSV1 on their first frames).
+    pub(crate) fn set_deflate(&mut self, params: DeflateParams) {
+        self.inflater = Some(Inflater::new(params));
+    }
+
+    /// Whether the inflater's zlib state is allocated.
+    pub(crate) fn inflater_allocated(&self) -> bool {
+        self.inflater.as_ref().is_some_and(Inflater::is_allocated)
     }
 
     /// Bytes still missing from the frame whose header was parsed, given `buffered` bytes.
@@ -101,6 +125,10 @@ impl MessageAssembler {
         if header.mask.is_some() {
             return Err(ProtocolError::MaskedFrame);
         }
+        let rsv1 = header.rsv & 0b100 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::CompressedNonFirstFrame);
+        }
         if header.payload_len > self.max_frame_size as u64 {
             return Err(ProtocolError::FrameTooLarge {
                 size: header.payload_len,
@@ -117,15 +145,19 @@ impl MessageAssembler {
         };
         let mut is_text = false;
         if let Some((kind, so_far)) = kind {
+            if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+                self.compressed = rsv1.then_some(kind);
+            }
             let size = so_far + header.payload_len;
-            if size > self.max_message_size as u64 {
+            // A compressed message's limit applies to its inflated size, checked as it inflates.
+            if size > self.max_message_size as u64 && self.compressed.is_none() {
                 return Err(ProtocolError::MessageTooLarge {
                     size,
                     limit: self.max_message_size,
                 });
             }
             self.message = (!header.fin).then_some((kind, size));
-            is_text = kind == DataKind::Text;
+            is_text = kind == DataKind::Text && self.compressed.is_none();
         }
         Ok(PendingFrame {
             header,
@@ -148,6 +180,9 @@ impl MessageAssembler {
             OpCode::Binary => Some(DataKind::Binary),
             _ => None,
         };
+        if let Some(compressed_kind) = self.compressed {
+            return self.on_compressed_frame(compressed_kind, kind.is_some(), header.fin, &payload);
+        }
         if self.deliver_fragments {
             return Ok(Some(match (kind, header.fin) {
                 (Some(kind), true) => whole_message(kind, payload),
@@ -176,6 +211,79 @@ impl MessageAssembler {
                 Ok(Some(whole_message(kind, self.collected.split().freeze())))
             }
         }
+    }
+}
+
+impl MessageAssembler {
+    /// A frame of a compressed message: inflated in bounded steps against the message limit,
+    /// text validated as it inflates.
+    fn on_compressed_frame(
+        &mut self,
+        kind: DataKind,
+        first: bool,
+        fin: bool,
+        payload: &[u8],
+    ) -> Result<Option<Frame>, ProtocolError> {
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Err(ProtocolError::ReservedBits(0b100));
+        };
+        let limit = self.max_message_size;
+        let too_large = |e| match e {
+            InflateError::TooLarge(size) => ProtocolError::MessageTooLarge { size, limit },
+            InflateError::Corrupt => ProtocolError::InvalidCompressedData,
+        };
+        if self.deliver_fragments {
+            if first {
+                self.inflated_len = 0;
+            }
+            let mut out = Vec::new();
+            inflater
+                .inflate(payload, fin, &mut out, limit - self.inflated_len)
+                .map_err(|e| match too_large(e) {
+                    ProtocolError::MessageTooLarge { size, limit } => ProtocolError::MessageTooLarge {
+                        size: size + self.inflated_len as u64,
+                        limit,
+                    },
+                    other => other,
+                })?;
+            self.inflated_len += out.len();
+            self.check_text(kind, &out, fin)?;
+            let out = Bytes::from(out);
+            return Ok(Some(match (first, fin) {
+                (true, true) => whole_message(kind, out),
+                (true, false) => Frame::Fragment(kind, out),
+                (false, false) => Frame::Continuation(out),
+                (false, true) => Frame::Finish(out),
+            }));
+        }
+        if first {
+            self.inflated.clear();
+        }
+        let before = self.inflated.len();
+        let inflated = inflater.inflate(payload, fin, &mut self.inflated, limit);
+        if let Err(e) = inflated {
+            self.inflated = Vec::new();
+            return Err(too_large(e));
+        }
+        let fresh = std::mem::take(&mut self.inflated);
+        let checked = self.check_text(kind, &fresh[before..], fin);
+        self.inflated = fresh;
+        checked?;
+        if !fin {
+            return Ok(None);
+        }
+        let message = Bytes::from(std::mem::take(&mut self.inflated));
+        Ok(Some(whole_message(kind, message)))
+    }
+
+    fn check_text(&mut self, kind: DataKind, inflated: &[u8], fin: bool) -> Result<(), ProtocolError> {
+        if kind == DataKind::Text {
+            self.utf8.feed(inflated).map_err(|_| ProtocolError::InvalidUtf8)?;
+            if fin {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        Ok(())
     }
 }
 

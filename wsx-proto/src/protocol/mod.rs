@@ -9,6 +9,7 @@ pub(crate) mod close;
 pub(crate) mod close_code;
 pub(crate) mod config;
 pub(crate) mod connection;
+pub(crate) mod deflate;
 pub(crate) mod error;
 pub(crate) mod extension;
 pub(crate) mod frame;

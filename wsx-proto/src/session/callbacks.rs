@@ -126,17 +126,21 @@ impl<H: Handler> Session<H> {
                 }
                 self.ack(Ack::Permits(run.cost));
             }
-            Command::Send(frame, cost) => {
-                let sent = match self.state() {
-                    Some(State::Open) => self.send(&frame),
-                    _ => Err(EncodeError::NotOpen),
-                };
-                if let Err(e) = sent {
-                    tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
-                }
-                self.ack(Ack::Permits(cost));
-            }
+            Command::Send(frame, cost) => self.send_queued(&frame, cost, true),
+            Command::SendUncompressed(frame, cost) => self.send_queued(&frame, cost, false),
         }
+    }
+
+    /// A pipelined frame: sent if open, its budget share given back once written.
+    fn send_queued(&mut self, frame: &Frame, cost: usize, may_compress: bool) {
+        let sent = match self.state() {
+            Some(State::Open) => self.send_with(frame, may_compress),
+            _ => Err(EncodeError::NotOpen),
+        };
+        if let Err(e) = sent {
+            tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
+        }
+        self.ack(Ack::Permits(cost));
     }
 
     /// Fires `ack` once the bytes queued so far are written (at once if they are).
@@ -238,6 +242,10 @@ impl<H: Handler> Session<H> {
 
     /// Sends a frame on the connection, tracing and counting it.
     fn send(&mut self, frame: &Frame) -> Result<(), EncodeError> {
+        self.send_with(frame, true)
+    }
+
+    fn send_with(&mut self, frame: &Frame, may_compress: bool) -> Result<(), EncodeError> {
         if let Frame::Close(close) = frame {
             let status = CloseStatus::from_frame(close.clone());
             tracing::debug!(target: "wsx", reason = %CloseReason::Local(status), "closing with local reason");
@@ -245,7 +253,11 @@ impl<H: Handler> Session<H> {
             tracing::debug!(target: "wsx", frame = %FrameSummary(frame), "sending frame");
         }
         let conn = self.conn.as_mut().ok_or(EncodeError::NotOpen)?;
-        conn.send(frame)?;
+        if may_compress {
+            conn.send(frame)?;
+        } else {
+            conn.send_uncompressed(frame)?;
+        }
         self.handle.stats_counter().frame_out(frame);
         self.emit(TelemetryKind::FrameSent(frame));
         Ok(())

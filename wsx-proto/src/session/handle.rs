@@ -39,6 +39,8 @@ pub(crate) enum Command<H: Handler> {
     SendFrame(Frame, Arc<Signal<Result<(), SendError>>>),
     /// Pipelined `send`: send; its budget share comes back once written.
     Send(Frame, usize),
+    /// `send_uncompressed`: like `Send`, never compressed.
+    SendUncompressed(Frame, usize),
     /// `close` / `close_with`.
     Close(Option<CloseFrame>),
     /// Pipelined frames the senders encoded, the next bytes of the outbox.
@@ -235,6 +237,29 @@ impl<H: Handler> ClientHandle<H> {
         let cost = self.cost(&frame);
         wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
         self.push_send(frame, cost)
+    }
+
+    /// [`send`](Self::send), never compressing this message even with permessage-deflate
+    /// negotiated (for data that does not shrink, or that must not share a compression
+    /// context with the rest, e.g. a secret beside attacker-chosen text).
+    pub async fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_sendable(&frame)?;
+        let cost = self.cost(&frame);
+        wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
+        self.push_uncompressed(frame, cost)
+    }
+
+    /// [`send_uncompressed`](Self::send_uncompressed), for blocking adapters.
+    pub fn send_uncompressed_blocking(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_sendable(&frame)?;
+        let cost = self.cost(&frame);
+        wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+        self.push_uncompressed(frame, cost)
+    }
+
+    fn push_uncompressed(&self, frame: Frame, cost: usize) -> Result<(), SendError> {
+        self.push(Command::SendUncompressed(frame, cost))
+            .inspect_err(|_| self.release_budget(cost))
     }
 
     /// Pipelined `send`, for blocking adapters.

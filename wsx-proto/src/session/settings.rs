@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::protocol::config::Config;
+use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::error::UrlError;
 use crate::protocol::handshake::Request;
 use crate::protocol::url::WsUrl;
@@ -96,6 +97,13 @@ impl ConnectSettings {
     /// Replaces the limits and protocol timeouts.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692) with these options, or not (`None`, the default):
+    /// [`Config::deflate`].
+    pub fn deflate(mut self, deflate: Option<DeflateConfig>) -> Self {
+        self.config.deflate = deflate;
         self
     }
 

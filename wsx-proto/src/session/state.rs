@@ -224,11 +224,16 @@ impl<H: Handler> Session<H> {
             Ok(mut conn) => {
                 conn.start_pending_timer(now);
                 // Telemetry wants every frame, and split messages are the connection's work.
-                let limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
+                let mut limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
                     (false, _) => 0,
                     (true, Some(size)) => size.min(ENCODE_MAX),
                     (true, None) => ENCODE_MAX,
                 };
+                // Only messages sent uncompressed may be framed by the sender: the rest need
+                // the connection's compressor.
+                if let Some(deflate) = &self.settings.config.deflate {
+                    limit = limit.min(deflate.threshold.saturating_sub(1));
+                }
                 self.handle.set_encode_limit(limit);
                 self.conn = Some(conn);
                 self.phase = Phase::Running;

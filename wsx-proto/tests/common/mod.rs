@@ -19,11 +19,17 @@ pub fn sent_frames(bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
 }
 
 /// The server's 101 answer to the client's upgrade request.
+#[allow(dead_code)] // not every test file uses every helper
 pub fn response_to(request_bytes: &[u8]) -> Vec<u8> {
+    response_with(request_bytes, "")
+}
+
+/// The server's 101 answer with extra header lines (each ending in CRLF).
+pub fn response_with(request_bytes: &[u8], extra: &str) -> Vec<u8> {
     let text = std::str::from_utf8(request_bytes).unwrap();
     let key = text
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
         .unwrap();
-    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key)).into_bytes()
+    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n", accept_key(key)).into_bytes()
 }

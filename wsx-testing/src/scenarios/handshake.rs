@@ -27,6 +27,7 @@ pub fn handle_connect_sees_response<A: TestAdapter>() {
             subprotocol: Some("v2".into()),
             server_header: Some("wsx-testing".into()),
             ctx_has_response: true,
+            extensions: None,
         }
     );
     close_normally::<A>(&client, &server, &mut events);

@@ -16,6 +16,7 @@
 mod backpressure;
 mod callbacks;
 mod close;
+mod deflate;
 mod dropped;
 mod errors;
 mod handshake;
@@ -28,6 +29,7 @@ mod tls;
 pub use self::backpressure::*;
 pub use self::callbacks::*;
 pub use self::close::*;
+pub use self::deflate::*;
 pub use self::dropped::*;
 pub use self::errors::*;
 pub use self::handshake::*;

@@ -333,7 +333,7 @@ impl ServerConn {
         };
         let key = request.header("Sec-WebSocket-Key").unwrap_or("").to_owned();
         self.shared.requests.lock().unwrap().push(request);
-        let accept = |protocol: Option<&str>| {
+        let accept_with = |protocol: Option<&str>, extensions: Option<&str>| {
             let mut head = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nX-Test-Server: wsx-testing\r\n",
                 accept_key(&key)
@@ -341,12 +341,17 @@ impl ServerConn {
             if let Some(p) = protocol {
                 head.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
             }
+            if let Some(e) = extensions {
+                head.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
+            }
             head.push_str("\r\n");
             head
         };
+        let accept = |protocol: Option<&str>| accept_with(protocol, None);
         let response = match &script.handshake {
             Handshake::Accept => accept(None),
             Handshake::AcceptProtocol(p) => accept(Some(p)),
+            Handshake::AcceptExtension(e) => accept_with(None, Some(e)),
             Handshake::AcceptWhen(gate) => {
                 if !gate.wait(&self.shared.stop) {
                     return Ok(());

@@ -325,6 +325,49 @@ pub fn refused_url() -> String {
     format!("ws://{addr}/")
 }
 
+/// A deflate stream (raw, the trailing empty block removed, as RFC 7692 sends it) of `mib`
+/// MiB of zeros, about 1 KiB per MiB: the second and later MiB compress to the same bytes,
+/// so the stream is built from two compressed pieces instead of compressing it all.
+pub fn deflate_bomb(mib: usize) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let zeros = vec![0u8; 1 << 20];
+    let mut compress = Compress::new(Compression::best(), false);
+    let mut piece = || {
+        let mut out = Vec::with_capacity(64 << 10);
+        compress
+            .compress_vec(&zeros, &mut out, FlushCompress::Sync)
+            .expect("compress");
+        out
+    };
+    let (first, steady) = (piece(), piece());
+    assert_eq!(
+        piece(),
+        steady,
+        "zeros compress to the same bytes once the window is full"
+    );
+    let mut bomb = first;
+    for _ in 1..mib {
+        bomb.extend_from_slice(&steady);
+    }
+    bomb.truncate(bomb.len() - 4);
+    bomb
+}
+
+/// One unmasked, compressed (RSV1) data frame with FIN set.
+pub fn compressed_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    FrameHeader {
+        fin: true,
+        rsv: 0b100,
+        opcode,
+        mask: None,
+        payload_len: payload.len() as u64,
+    }
+    .encode(&mut out);
+    out.extend_from_slice(payload);
+    out.to_vec()
+}
+
 /// A listener on a free loopback port, with the receive buffer its connections inherit.
 fn listen(receive_buffer: Option<usize>) -> std::io::Result<TcpListener> {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;

@@ -57,6 +57,9 @@ pub enum Handshake {
     Accept,
     /// Like [`Handshake::Accept`], choosing this subprotocol.
     AcceptProtocol(String),
+    /// Like [`Handshake::Accept`], accepting this extension (a `Sec-WebSocket-Extensions`
+    /// value) whatever was offered.
+    AcceptExtension(String),
     /// Like [`Handshake::Accept`], once the gate is opened.
     AcceptWhen(Gate),
     /// Like [`Handshake::Accept`], with these bytes (e.g. [`encode`](super::encode)d frames) in the same write

@@ -1,0 +1,120 @@
+//! The command line every adapter's Autobahn example (`autobahn_tokio`, `autobahn_blocking`, `autobahn_async_std`) takes, parsed once.
+
+use std::sync::{Arc, Mutex};
+
+use wsx_proto::{Context, DeflateConfig, Frame, Handler, Reply};
+
+/// `autobahn_<adapter> [BASE_URL] [AGENT] [--deflate | --deflate-no-context-takeover] [--smol]`.
+#[derive(Debug, Clone)]
+pub struct AutobahnArgs {
+    /// The fuzzing server's URL, without a trailing slash (default `ws://127.0.0.1:9001`).
+    pub base: String,
+    /// The agent name the report is filed under.
+    pub agent: String,
+    /// `--deflate` offers permessage-deflate with the defaults; `--deflate-no-context-takeover`
+    /// also offers `client_no_context_takeover` (cases 13.2, 13.5 and 13.6 accept only that).
+    /// Both compress every message (threshold 0): kosoku 0.1.0 errors on an uncompressed
+    /// message inside a compressed session ("Strings must be encoded before hashing", in the
+    /// 16-byte cases), although RFC 7692 allows one.
+    pub deflate: Option<DeflateConfig>,
+    /// `--smol`: for adapters with a choice of executor.
+    pub smol: bool,
+}
+
+impl AutobahnArgs {
+    /// Parses the process's arguments; `default_agent` when none is given.
+    pub fn parse(default_agent: &str) -> Self {
+        let (mut deflate, mut smol, mut positional) = (None, false, Vec::new());
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--deflate" => deflate = Some(DeflateConfig::default().threshold(0).level(1)),
+                "--deflate-no-context-takeover" => {
+                    deflate = Some(
+                        DeflateConfig::default()
+                            .threshold(0)
+                            .level(1)
+                            .client_no_context_takeover(true),
+                    )
+                }
+                "--smol" => smol = true,
+                _ => positional.push(arg),
+            }
+        }
+        let mut positional = positional.into_iter();
+        let base = positional.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            agent: positional.next().unwrap_or_else(|| default_agent.into()),
+            deflate,
+            smol,
+        }
+    }
+
+    /// The settings for case `case` (1-based).
+    pub fn case(&self, case: u32) -> wsx_proto::ConnectSettings {
+        let url = format!("{}/runCase?case={case}&agent={}", self.base, self.agent);
+        wsx_proto::ConnectSettings::new(&url)
+            .expect("a valid case URL")
+            .deflate(self.deflate.clone())
+    }
+}
+
+impl AutobahnArgs {
+    /// `/getCaseCount`.
+    pub fn case_count_url(&self) -> String {
+        format!("{}/getCaseCount", self.base)
+    }
+
+    /// `/updateReports`: the server writes its report and drops the connection.
+    pub fn update_reports_url(&self) -> String {
+        format!("{}/updateReports?agent={}", self.base, self.agent)
+    }
+}
+
+/// Echoes every message back, as the Autobahn cases expect.
+#[derive(Debug)]
+pub struct Echo;
+
+impl Handler for Echo {
+    type Cast = ();
+    type Info = ();
+
+    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+        match frame {
+            Frame::Text(_) | Frame::Binary(_) => Reply::Frame(frame),
+            _ => Reply::Continue,
+        }
+    }
+}
+
+/// Keeps the first text message of `/getCaseCount`: the number of cases. Clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct CaseCount(Arc<Mutex<Option<String>>>);
+
+impl CaseCount {
+    /// The count received, once the connection has ended.
+    pub fn count(&self) -> Result<u32, String> {
+        let text = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or("getCaseCount sent no count")?;
+        text.trim().parse().map_err(|e| format!("bad case count {text:?}: {e}"))
+    }
+}
+
+impl Handler for CaseCount {
+    type Cast = ();
+    type Info = ();
+
+    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+        if let Frame::Text(text) = frame {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(text.to_string());
+        }
+        Reply::Continue
+    }
+}

@@ -1,0 +1,151 @@
+//! Other implementations as servers: Python `websockets` and Node's `ws`, each an echo server
+//! with permessage-deflate on (the scripts are in `wsx-testing/interop/`).
+//!
+//! The first test that needs one installs it under `target/interop/` from PyPI or npm (a venv,
+//! an npm prefix), so `cargo test` works on a fresh machine with registry access. An install
+//! is built in a temporary directory and renamed into place, so a half-done one is never used.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+/// Which implementation serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Python `websockets` (asyncio server).
+    PythonWebsockets,
+    /// Node.js `ws`.
+    NodeWs,
+}
+
+/// The versions installed: the newest of each major line the tests were written against.
+const WEBSOCKETS_REQUIREMENT: &str = "websockets>=14,<18";
+const WS_REQUIREMENT: &str = "ws@8";
+
+/// One install at a time in this process (test threads share the directory).
+static INSTALL: Mutex<()> = Mutex::new(());
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/interop")
+}
+
+fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// Runs `command`, panicking with its output if it fails.
+fn run(mut command: Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `dir`, made by `build` in a temporary directory first unless it already exists.
+fn installed(dir: &Path, build: impl FnOnce(&Path)) -> PathBuf {
+    let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.exists() {
+        let temp = dir.with_extension(format!("tmp{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&temp);
+        std::fs::create_dir_all(&temp).expect("create the install directory");
+        build(&temp);
+        if std::fs::rename(&temp, dir).is_err() {
+            // Another process finished first.
+            let _ = std::fs::remove_dir_all(&temp);
+        }
+    }
+    dir.to_path_buf()
+}
+
+/// The venv's python, with `websockets` installed.
+fn python() -> PathBuf {
+    let venv = installed(&interop_dir().join("venv"), |temp| {
+        let mut venv = Command::new("python3");
+        venv.args(["-m", "venv"]).arg(temp);
+        run(venv, "python3 -m venv");
+        let mut pip = Command::new(temp.join("bin/pip"));
+        pip.args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            WEBSOCKETS_REQUIREMENT,
+        ]);
+        run(pip, "pip install websockets");
+    });
+    // A venv's scripts name their directory: one moved into place still runs its own python.
+    venv.join("bin/python")
+}
+
+/// A directory holding `node_modules/ws` and the server script.
+fn node_dir() -> PathBuf {
+    let dir = installed(&interop_dir().join("node"), |temp| {
+        let mut npm = Command::new("npm");
+        npm.args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(temp)
+            .arg(WS_REQUIREMENT);
+        run(npm, "npm install ws");
+    });
+    // ES modules resolve `ws` from the script's own directory, so the script runs from here.
+    std::fs::copy(scripts_dir().join("echo_server.mjs"), dir.join("echo_server.mjs")).expect("copy the node script");
+    dir
+}
+
+/// A running echo server of another implementation; killed on drop.
+#[derive(Debug)]
+pub struct PeerServer {
+    child: Child,
+    port: u16,
+}
+
+impl PeerServer {
+    /// Starts `peer`'s echo server with `args` (`--no-context-takeover`, `--window-bits N`)
+    /// and waits until it listens.
+    pub fn start(peer: Peer, args: &[&str]) -> Self {
+        let mut command = match peer {
+            Peer::PythonWebsockets => {
+                let mut c = Command::new(python());
+                c.arg(scripts_dir().join("echo_server.py"));
+                c
+            }
+            Peer::NodeWs => {
+                let mut c = Command::new("node");
+                c.arg(node_dir().join("echo_server.mjs"));
+                c
+            }
+        };
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the {peer:?} server: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("read the port");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{peer:?} server printed {line:?} instead of its port"));
+        Self { child, port }
+    }
+
+    /// `ws://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
