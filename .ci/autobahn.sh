@@ -17,6 +17,8 @@
 #   AUTOBAHN_SELECT  kosoku's case selection, -i/-x GLOB pairs (default: -x '12.*' -x '13.*')
 #   AUTOBAHN_JUDGE   autobahn_check.py's --ignore/--only GLOB pairs (default: its own, which
 #                    skips 12.* and 13.*)
+#   AUTOBAHN_CLIENT  a client command to run instead of the package's example (the URL and
+#                    agent are appended), e.g. another library's client for a comparison
 set -euo pipefail
 # The selection globs are passed to kosoku as they are, never expanded by the shell.
 set -f
@@ -54,8 +56,10 @@ fi
 # 2. Build the client first, so compile time doesn't count against the timeout.
 example=autobahn_${pkg#wsx-}
 example=${example//-/_}
-echo "== building $pkg example $example (release)"
-cargo build --release -p "$pkg" --example "$example"
+if [ -z "${AUTOBAHN_CLIENT:-}" ]; then
+    echo "== building $pkg example $example (release)"
+    cargo build --release -p "$pkg" --example "$example"
+fi
 
 # 3. Start kosoku. Port 0 makes it bind a free port; once bound it prints
 #    "fuzzingserver listening on ws://127.0.0.1:PORT" to stderr.
@@ -100,9 +104,13 @@ echo "== kosoku listening on 127.0.0.1:$port (pid $kosoku_pid), reports in $outd
 #    script runs the cleanup trap at once instead of after the client).
 start=$SECONDS
 client_rc=0
+if [ -n "${AUTOBAHN_CLIENT:-}" ]; then
+    read -r -a client_cmd <<<"$AUTOBAHN_CLIENT"
+else
+    client_cmd=(cargo run --release -q -p "$pkg" --example "$example" --)
+fi
 timeout --kill-after=10 "$client_timeout" \
-    cargo run --release -q -p "$pkg" --example "$example" -- \
-    "ws://127.0.0.1:$port" "$agent" "$@" </dev/null &
+    "${client_cmd[@]}" "ws://127.0.0.1:$port" "$agent" "$@" </dev/null &
 client_pid=$!
 wait "$client_pid" || client_rc=$?
 client_pid=

@@ -31,7 +31,9 @@ cd "$(dirname "$self")/.."
 
 all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
-all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle)
+all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise)
+# The compressed workloads run on the clients that have permessage-deflate.
+deflate_clients=" wsx-tokio yawc "
 
 reps=3
 smoke=0
@@ -120,10 +122,24 @@ for rep in $(seq 1 "$reps"); do
     for w in "${workloads[@]}"; do
         for c in "${clients[@]}"; do
             n=$((n + 1))
+            if [[ $w == deflate-* && $deflate_clients != *" $c "* ]]; then
+                continue
+            fi
             printf '== [%d/%d] run %d: %s on %s\n' "$n" "$total" "$rep" "$c" "$w" >&2
+            closed_before=$(grep -c '^closed' "$out/server.log" || true)
             line=$("${pin_client[@]}" "$bin/wsx-e2e" run --client "$c" --workload "$w" --addr "$addr" \
                 --server-pid "$server_pid" --rtt-count "$rtt" --warmup "$warmup" --secs "$secs" \
                 --conns "$conns" --timeout 120) || true
+            if [[ $w == deflate-* && $line == result* ]]; then
+                # Bytes on the wire per message, from the server's count for this connection.
+                for _ in $(seq 1 40); do
+                    [ "$(grep -c '^closed' "$out/server.log" || true)" -gt "$closed_before" ] && break
+                    sleep 0.05
+                done
+                wire=$(grep '^closed' "$out/server.log" | tail -1 | sed 's/.*wire_in=//')
+                msgs=$(grep -o 'msgs=[0-9.]*' <<<"$line" | head -1 | cut -d= -f2)
+                line+=$(awk -v w="$wire" -v m="$msgs" 'BEGIN { if (m > 0) printf "\twire_per_msg=%.1f", w / m }')
+            fi
             echo "$line" >>"$results"
             case $line in
                 result*) echo "   ${line#result	}" >&2 ;;

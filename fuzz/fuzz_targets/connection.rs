@@ -7,7 +7,9 @@
 //! - everything the client transmits is a well-formed, masked frame, nothing after its close;
 //! - `send` fails when the connection is not open; `receive_eof` always ends the connection.
 //!
-//! Input layout: `[config flags] [op, args...]*`; see `Op` below.
+//! Input layout: `[config flags] [compression flags] [op, args...]*`; see `Op` below. With
+//! compression (permessage-deflate) negotiated, the server bytes go through the inflater too,
+//! and client frames may carry RSV1.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -16,8 +18,8 @@ use bytes::{BufMut, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{new_connection, response_for, Input, OutgoingChecker};
 use wsx_proto::{
-    Bytes, ClientConnection, CloseCode, CloseFrame, Config, DataKind, EncodeError, Event, Frame, FrameHeader, OpCode,
-    State,
+    Bytes, ClientConnection, CloseCode, CloseFrame, Config, DataKind, DeflateConfig, EncodeError, Event, Frame,
+    FrameHeader, OpCode, State,
 };
 
 struct Harness {
@@ -170,13 +172,21 @@ fuzz_target!(|data: &[u8]| {
             .max_frame_size(64 + (flags >> 4) as usize * 16)
             .max_message_size(128 + (flags >> 5) as usize * 64);
     }
+    let compression = input.byte();
+    if compression & 1 != 0 {
+        let deflate = DeflateConfig::default()
+            .threshold((compression >> 1) as usize * 8)
+            .client_no_context_takeover(compression & 0x80 != 0);
+        config = config.deflate(Some(deflate));
+    }
+    let deflate = config.deflate.is_some();
     let deliver_fragments = config.deliver_fragments;
     let close_timeout = config.close_timeout;
     let now = Instant::now();
     let (conn, request) = new_connection(config, now);
     let mut h = Harness {
         conn,
-        out: OutgoingChecker::default(),
+        out: OutgoingChecker::allowing_rsv1(deflate),
         now,
         deliver_fragments,
         closed: false,
@@ -184,7 +194,14 @@ fuzz_target!(|data: &[u8]| {
     };
 
     // The handshake, either alone or together with the first server bytes.
-    let response = response_for(&request);
+    let mut response = response_for(&request);
+    if deflate {
+        let end = response.len() - 2;
+        response.splice(
+            end..end,
+            b"Sec-WebSocket-Extensions: permessage-deflate\r\n".iter().copied(),
+        );
+    }
     h.conn.receive(&response);
     match h.conn.poll_event() {
         Some(Event::Connected(_)) => {}

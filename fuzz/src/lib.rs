@@ -120,9 +120,12 @@ pub fn new_connection(config: Config, now: Instant) -> (ClientConnection, Vec<u8
 }
 
 /// Checks the client's outgoing byte stream after the handshake: every frame must parse, be
-/// masked, use no RSV bits, and a close frame ends the stream.
+/// masked, use no RSV bits (but RSV1 on a data frame with compression), and a close frame
+/// ends the stream.
 #[derive(Default)]
 pub struct OutgoingChecker {
+    /// Compression was negotiated: RSV1 may mark a message's first frame.
+    allow_rsv1: bool,
     buf: Vec<u8>,
     /// Payload bytes of the current frame still to skip.
     skip: u64,
@@ -130,6 +133,14 @@ pub struct OutgoingChecker {
 }
 
 impl OutgoingChecker {
+    /// A checker that allows RSV1 on first data frames when `allow` (compression negotiated).
+    pub fn allowing_rsv1(allow: bool) -> Self {
+        Self {
+            allow_rsv1: allow,
+            ..Self::default()
+        }
+    }
+
     /// Adds bytes the connection handed to `poll_transmit` and checks every complete frame.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
@@ -153,7 +164,9 @@ impl OutgoingChecker {
             };
             assert!(!self.closed, "client sent a frame after its close frame: {header:?}");
             assert!(header.mask.is_some(), "client frame not masked: {header:?}");
-            assert_eq!(header.rsv, 0, "client frame with RSV bits: {header:?}");
+            let first_data = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+            let allowed = if self.allow_rsv1 && first_data { 0b100 } else { 0 };
+            assert_eq!(header.rsv & !allowed, 0, "client frame with RSV bits: {header:?}");
             if header.opcode == OpCode::Close {
                 let end = len + header.payload_len as usize;
                 if self.buf.len() < end {

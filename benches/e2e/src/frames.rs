@@ -44,9 +44,22 @@ pub fn upgrade_response(request: &[u8]) -> Option<String> {
             .eq_ignore_ascii_case("sec-websocket-key")
             .then(|| value.trim())
     })?;
+    // A client that offers permessage-deflate gets it without parameters: the echo returns
+    // its own compressed frames unchanged (RSV1 kept), which its inflater reads back, since
+    // both directions then use 15-bit windows and context takeover.
+    let offers_deflate = text.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("sec-websocket-extensions") && value.contains("permessage-deflate")
+        })
+    });
+    let extension = if offers_deflate {
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    } else {
+        ""
+    };
     Some(format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
+         Sec-WebSocket-Accept: {}\r\n{extension}\r\n",
         accept_key(key)
     ))
 }

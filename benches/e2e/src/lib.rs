@@ -34,10 +34,74 @@ pub enum Workload {
     Flood(usize),
     /// Many idle connections.
     Idle,
+    /// Streaming with no window, permessage-deflate negotiated (clients that have it).
+    Deflate(DeflatePayload),
 }
 
+/// What the compressed streaming workloads send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeflatePayload {
+    /// Text: about 1 KiB of JSON, 64 variants of one shape (what a feed sends).
+    Json,
+    /// Binary: 16 KiB of pseudo-random bytes that do not compress.
+    Noise,
+}
+
+impl DeflatePayload {
+    /// The `n`th message (they cycle through 64).
+    pub fn message(self, n: u64) -> Vec<u8> {
+        let n = n % 64;
+        match self {
+            Self::Json => {
+                let mut text = String::from("[");
+                let mut i = 0;
+                while text.len() < 1000 {
+                    let k = n * 16 + i;
+                    text.push_str(&format!(
+                        "{{\"seq\":{k},\"symbol\":\"SYM{}\",\"bid\":{}.{:02},\"ask\":{}.{:02},\"venue\":\"primary\",\"flags\":[\"live\",\"lot\"]}},",
+                        k % 13,
+                        100 + k % 7,
+                        k % 100,
+                        101 + k % 7,
+                        (k * 7) % 100
+                    ));
+                    i += 1;
+                }
+                text.pop();
+                text.push(']');
+                text.into_bytes()
+            }
+            Self::Noise => {
+                let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (n + 1);
+                (0..16 * 1024)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Whether the message is text.
+    pub fn is_text(self) -> bool {
+        self == Self::Json
+    }
+
+    /// The size of a message.
+    pub fn size(self) -> usize {
+        self.message(0).len()
+    }
+}
+
+/// The compression level both compressing clients use: zlib's fastest, where a client's own
+/// cost shows most.
+pub const DEFLATE_LEVEL: u32 = 1;
+
 /// Every workload, in table order.
-pub const WORKLOADS: [&str; 10] = [
+pub const WORKLOADS: [&str; 12] = [
     "rtt",
     "stream-16",
     "stream-1k",
@@ -48,6 +112,8 @@ pub const WORKLOADS: [&str; 10] = [
     "flood-64k",
     "flood-1m",
     "idle",
+    "deflate-json",
+    "deflate-noise",
 ];
 
 /// Every client, in table order (the I/O-only ceiling last).
@@ -78,6 +144,8 @@ impl Workload {
             "flood-64k" => Self::Flood(64 * 1024),
             "flood-1m" => Self::Flood(1024 * 1024),
             "idle" => Self::Idle,
+            "deflate-json" => Self::Deflate(DeflatePayload::Json),
+            "deflate-noise" => Self::Deflate(DeflatePayload::Noise),
             _ => return None,
         })
     }
@@ -121,7 +189,7 @@ impl Params {
     /// These parameters for `workload`: a flood has no window.
     pub fn for_workload(&self, workload: Workload) -> Self {
         match workload {
-            Workload::Flood(_) => Self {
+            Workload::Flood(_) | Workload::Deflate(_) => Self {
                 window_bytes: 0,
                 ..self.clone()
             },

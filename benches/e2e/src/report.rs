@@ -265,6 +265,7 @@ pub fn render(records: &[Record]) -> String {
         out.push('\n');
     }
 
+    out.push_str(&deflate_table(&t));
     out.push_str(&targets(&t));
     out.push_str(&flood_targets(&t));
     out.push_str(
@@ -318,6 +319,49 @@ fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
                 fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
                 fmt_ratio(ratio(v, ceiling)),
                 fmt_pct(cell.get("server_cpu")),
+                fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
+                cell.runs
+            );
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The compressed streaming workloads (issue 10): throughput against yawc, and the bytes each
+/// message took on the wire (the server's count of what it read, per message).
+fn deflate_table(t: &Table) -> String {
+    let workloads: Vec<&str> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| w.starts_with("deflate-") && t.0.contains_key(*w))
+        .collect();
+    if workloads.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "### Compressed streaming (permessage-deflate, level 1, no window)\n\n\
+         | payload | client | msgs/s | MiB/s (inflated) | × yawc | wire bytes per message | client CPU | peak RSS (MiB) | runs |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for w in workloads {
+        let payload = match w {
+            "deflate-json" => "JSON text, 1 KiB",
+            "deflate-noise" => "random bytes, 16 KiB",
+            other => other,
+        };
+        let yawc = t.cell(w, "yawc").and_then(|c| c.get("msgs_per_s"));
+        for c in t.clients(w) {
+            let cell = &t.0[w][&c];
+            let v = cell.get("msgs_per_s");
+            let _ = writeln!(
+                out,
+                "| {payload} | {c} | {} | {} | {} | {} | {} | {} | {} |",
+                fmt_num(v),
+                fmt_num(cell.get("mib_per_s")),
+                fmt_ratio(ratio(v, yawc)),
+                fmt_num(cell.get("wire_per_msg")),
                 fmt_pct(cell.get("client_cpu")),
                 fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
                 cell.runs
@@ -555,6 +599,19 @@ mod tests {
         assert!(!md.contains("flood-1k: ≥ 95%"), "{md}");
         // Issue 4's "best other client" lines leave the floods to issue 9.
         assert!(!md.contains("flood-16: at least as good"), "{md}");
+    }
+
+    #[test]
+    fn compressed_workloads_get_their_table_with_wire_bytes() {
+        let text =
+            "result\tclient=wsx-tokio\tworkload=deflate-json\tmsgs_per_s=300\tmib_per_s=0.3\twire_per_msg=185.5\n\
+                    result\tclient=yawc\tworkload=deflate-json\tmsgs_per_s=200\tmib_per_s=0.2\twire_per_msg=186\n";
+        let md = render(&parse(text));
+        assert!(md.contains("### Compressed streaming"), "{md}");
+        assert!(
+            md.contains("| JSON text, 1 KiB | wsx-tokio | 300 | 0.30 | 1.50× | 186 |"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -43,7 +43,13 @@ fn main() -> io::Result<()> {
             match listener.accept().await {
                 Ok((sock, _)) => {
                     tokio::spawn(async move {
-                        let _ = serve(sock).await;
+                        let mut wire_in = 0;
+                        let _ = serve(sock, &mut wire_in).await;
+                        // What the client sent on the wire after the upgrade: `benches/run.sh`
+                        // divides it by the messages of a compressed run.
+                        if wire_in > 0 {
+                            println!("closed\twire_in={wire_in}");
+                        }
                     });
                 }
                 // Out of descriptors or similar: keep serving the connections we have.
@@ -56,7 +62,7 @@ fn main() -> io::Result<()> {
     })
 }
 
-async fn serve(mut sock: TcpStream) -> io::Result<()> {
+async fn serve(mut sock: TcpStream, wire_in: &mut u64) -> io::Result<()> {
     sock.set_nodelay(true)?;
     // The upgrade, in a small buffer: an idle connection costs the server little.
     let mut request = Vec::with_capacity(1024);
@@ -80,6 +86,7 @@ async fn serve(mut sock: TcpStream) -> io::Result<()> {
     let mut echo = Echoer::default();
     let mut out = Vec::new();
     echo.feed(&request[end..], &mut out);
+    *wire_in += (request.len() - end) as u64;
     drop(request);
     // Big buffers only once frames flow.
     sock.readable().await?;
@@ -97,6 +104,7 @@ async fn serve(mut sock: TcpStream) -> io::Result<()> {
         if n == 0 {
             return Ok(());
         }
+        *wire_in += n as u64;
         echo.feed(&buf[..n], &mut out);
     }
 }

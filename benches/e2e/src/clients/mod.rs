@@ -50,6 +50,9 @@ impl ::wsx_tokio::Handler for Idle {
     type Info = ();
 }
 
+/// What a client without permessage-deflate answers to the compressed workloads.
+const NO_DEFLATE: &str = "this client has no permessage-deflate";
+
 /// Runs `client` on `workload`.
 pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
     let p = &p.for_workload(workload);
@@ -59,6 +62,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Rtt => wsx_blocking::rtt(p),
                 Workload::Stream(size) | Workload::Flood(size) => wsx_blocking::stream(p, size),
                 Workload::Idle => wsx_blocking::idle(p),
+                Workload::Deflate(_) => Err(NO_DEFLATE.into()),
             }
         }
         "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::AsyncStd>(workload, p),
@@ -72,6 +76,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Rtt => rt.block_on($m::rtt(p)),
                 Workload::Stream(size) | Workload::Flood(size) => rt.block_on($m::stream(p, size)),
                 Workload::Idle => rt.block_on($m::idle(p)),
+                Workload::Deflate(_) => Err(NO_DEFLATE.into()),
             }
         };
     }
@@ -80,11 +85,17 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
             Workload::Stream(size) | Workload::Flood(size) => rt.block_on(wsx_tokio::stream_send(p, size)),
             _ => dispatch!(wsx_tokio),
         },
-        "wsx-tokio" => dispatch!(wsx_tokio),
+        "wsx-tokio" => match workload {
+            Workload::Deflate(payload) => rt.block_on(wsx_tokio::deflate(p, payload)),
+            _ => dispatch!(wsx_tokio),
+        },
         "tokio-tungstenite" => dispatch!(tokio_tungstenite),
         "fastwebsockets" => dispatch!(fastwebsockets),
         "tokio-websockets" => dispatch!(tokio_websockets),
-        "yawc" => dispatch!(yawc),
+        "yawc" => match workload {
+            Workload::Deflate(payload) => rt.block_on(yawc::deflate(p, payload)),
+            _ => dispatch!(yawc),
+        },
         "io-only" => dispatch!(io_only),
         other => Err(format!("unknown client {other}").into()),
     }
@@ -100,7 +111,13 @@ pub async fn tcp(p: &Params) -> Result<tokio::net::TcpStream> {
 
 /// Streams through a `Sink` the idiomatic way: `feed` messages, `flush` every ~64 KiB and
 /// whenever the window is full. Returns the messages sent once all are echoed.
-pub async fn pump_sink<S, M>(sink: &mut S, msg: impl Fn() -> M, window: &Window, size: usize, p: &Params) -> Result<u64>
+pub async fn pump_sink<S, M>(
+    sink: &mut S,
+    mut msg: impl FnMut() -> M,
+    window: &Window,
+    size: usize,
+    p: &Params,
+) -> Result<u64>
 where
     S: Sink<M> + Unpin,
     S::Error: Into<BoxError>,

@@ -63,6 +63,7 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
             Workload::Rtt => rtt::<E>(&p).await,
             Workload::Stream(size) | Workload::Flood(size) => stream::<E>(&p, size).await,
             Workload::Idle => idle::<E>(&p).await,
+            Workload::Deflate(_) => Err("measured on wsx-tokio only: the codec is the same".into()),
         }
     })
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use wsx_tokio::{Client, Frame, Utf8Bytes};
+use wsx_tokio::{Client, ConnectSettings, DeflateConfig, Frame, Utf8Bytes};
 
 use super::{open_idle, pump_sink, stream_result, Counter, Idle};
 use crate::window::Window;
-use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
+use crate::{clock_every, DeflatePayload, Latencies, Measurement, Params, Result, DEFLATE_LEVEL, TEXT16};
 
 pub async fn rtt(p: &Params) -> Result<Measurement> {
     let window = Arc::new(Window::new(1));
@@ -43,6 +43,34 @@ pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let mut sink = client.sink();
     pump_sink(&mut sink, || msg.clone(), &window, size, p).await?;
     let m = stream_result(&window, size, start);
+    let _ = client.close();
+    Ok(m)
+}
+
+/// Streams `payload` messages through the sink with permessage-deflate at [`DEFLATE_LEVEL`].
+pub async fn deflate(p: &Params, payload: DeflatePayload) -> Result<Measurement> {
+    let window = Arc::new(Window::new(p.window(payload.size())));
+    let deflate = DeflateConfig::default().level(DEFLATE_LEVEL);
+    let settings = ConnectSettings::new(&p.url())?.deflate(Some(deflate));
+    let client = Client::start(settings, Counter(window.clone())).await?;
+    let messages: Vec<Frame> = (0..64)
+        .map(|n| {
+            let bytes = Bytes::from(payload.message(n));
+            match payload.is_text() {
+                true => Frame::Text(Utf8Bytes::try_from(bytes).expect("JSON is UTF-8")),
+                false => Frame::Binary(bytes),
+            }
+        })
+        .collect();
+    let start = Instant::now();
+    let mut sink = client.sink();
+    let mut n = 0;
+    let next = || {
+        n += 1;
+        messages[n % 64].clone()
+    };
+    pump_sink(&mut sink, next, &window, payload.size(), p).await?;
+    let m = stream_result(&window, payload.size(), start);
     let _ = client.close();
     Ok(m)
 }

@@ -1,4 +1,5 @@
-//! yawc: `WebSocket::handshake` over our TCP socket (no compression, UTF-8 checked like every
+//! yawc: `WebSocket::handshake` over our TCP socket (no compression but in the compressed
+//! workloads, UTF-8 checked like every
 //! other client, a payload limit that admits 1 MiB messages), split into sink and stream, a
 //! reader task counting echoes, `feed` + `flush` to send.
 
@@ -11,7 +12,7 @@ use yawc::{Frame, OpCode, Options, WebSocket};
 
 use super::{open_idle, pump_sink, stream_result, tcp};
 use crate::window::Window;
-use crate::{Latencies, Measurement, Params, Result, TEXT16};
+use crate::{DeflatePayload, Latencies, Measurement, Params, Result, DEFLATE_LEVEL, TEXT16};
 
 async fn connect(p: &Params) -> Result<WebSocket<tokio::net::TcpStream>> {
     // yawc's default payload limit (1 MiB, exclusive) would refuse the 1 MiB workload; 16 MiB
@@ -62,6 +63,43 @@ pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
     reader.abort();
     sent?;
     Ok(stream_result(&window, size, start))
+}
+
+/// Streams `payload` messages with compression on at [`DEFLATE_LEVEL`], fed and flushed like
+/// the other sinks.
+pub async fn deflate(p: &Params, payload: DeflatePayload) -> Result<Measurement> {
+    let options = Options::default()
+        .with_no_delay()
+        .with_utf8()
+        .with_limits(16 << 20, 32 << 20)
+        .with_compression_level(yawc::CompressionLevel::new(DEFLATE_LEVEL));
+    let url = p.url().parse()?;
+    let ws = WebSocket::handshake(url, tcp(p).await?, options).await?;
+    let (mut sink, mut stream) = ws.split();
+    let window = Arc::new(Window::new(p.window(payload.size())));
+    let counter = window.clone();
+    let reader = tokio::spawn(async move {
+        while let Some(frame) = stream.next().await {
+            if matches!(frame.opcode(), OpCode::Binary | OpCode::Text) {
+                counter.on_echo();
+            }
+        }
+    });
+    let messages: Vec<Bytes> = (0..64).map(|n| Bytes::from(payload.message(n))).collect();
+    let start = Instant::now();
+    let mut n = 0;
+    let next = || {
+        n += 1;
+        let bytes = messages[n % 64].clone();
+        match payload.is_text() {
+            true => Frame::text(bytes),
+            false => Frame::binary(bytes),
+        }
+    };
+    let sent = pump_sink(&mut sink, next, &window, payload.size(), p).await;
+    reader.abort();
+    sent?;
+    Ok(stream_result(&window, payload.size(), start))
 }
 
 pub async fn idle(p: &Params) -> Result<Measurement> {
