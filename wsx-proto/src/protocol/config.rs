@@ -38,6 +38,17 @@ pub struct Config {
     /// CPU on every message, and compressing secrets beside attacker-chosen data in one
     /// context leaks them (CRIME, BREACH); turn it on where bandwidth matters more.
     pub deflate: Option<DeflateConfig>,
+    /// While open, send a ping this often (default: never). With [`pong_timeout`](Self::pong_timeout)
+    /// it detects a dead connection: pings are queued on time even while the application
+    /// sends (behind bytes already queued, which the send buffer bounds).
+    pub ping_interval: Option<Duration>,
+    /// After a keepalive ping, how long to wait for any frame from the server before failing
+    /// the connection with [`Error::PongTimeout`](crate::Error::PongTimeout) (default 10 s).
+    /// Any frame counts: a busy server's pong may queue behind its data.
+    pub pong_timeout: Duration,
+    /// Fail the connection with [`Error::IdleTimeout`](crate::Error::IdleTimeout) when no frame
+    /// at all arrives for this long while open (default: never).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -52,6 +63,9 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             close_linger: Duration::from_millis(500),
             deflate: None,
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: None,
         }
     }
 }
@@ -86,5 +100,11 @@ impl Config {
         close_linger: Duration,
         /// Sets [`Config::deflate`].
         deflate: Option<DeflateConfig>,
+        /// Sets [`Config::ping_interval`].
+        ping_interval: Option<Duration>,
+        /// Sets [`Config::pong_timeout`].
+        pong_timeout: Duration,
+        /// Sets [`Config::idle_timeout`].
+        idle_timeout: Option<Duration>,
     }
 }

@@ -186,6 +186,10 @@ pub enum Error {
     /// The task or thread running the client ended before the client stopped (its runtime
     /// shut down, or the adapter itself panicked).
     Aborted,
+    /// Keepalive: nothing arrived within this long of a ping ([`Config::pong_timeout`](crate::Config::pong_timeout)).
+    PongTimeout(std::time::Duration),
+    /// Keepalive: nothing arrived for this long ([`Config::idle_timeout`](crate::Config::idle_timeout)).
+    IdleTimeout(std::time::Duration),
 }
 
 impl Error {
@@ -193,7 +197,12 @@ impl Error {
     pub fn is_connect_error(&self) -> bool {
         !matches!(
             self,
-            Self::Protocol(_) | Self::InvalidReply(_) | Self::HandlerPanicked(_) | Self::Aborted
+            Self::Protocol(_)
+                | Self::InvalidReply(_)
+                | Self::HandlerPanicked(_)
+                | Self::Aborted
+                | Self::PongTimeout(_)
+                | Self::IdleTimeout(_)
         )
     }
 }
@@ -210,6 +219,7 @@ impl PartialEq for Error {
             (Self::InvalidCertificate(a), Self::InvalidCertificate(b)) => a == b,
             (Self::HandlerPanicked(a), Self::HandlerPanicked(b)) => a == b,
             (Self::Aborted, Self::Aborted) => true,
+            (Self::PongTimeout(a), Self::PongTimeout(b)) | (Self::IdleTimeout(a), Self::IdleTimeout(b)) => a == b,
             (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
             _ => false,
         }
@@ -308,6 +318,8 @@ impl fmt::Display for Error {
             Self::InvalidReply(e) => write!(f, "a callback replied with a frame that cannot be sent: {e}"),
             Self::HandlerPanicked(message) => write!(f, "a callback panicked: {message}"),
             Self::Aborted => f.write_str("the client's task ended before the client stopped"),
+            Self::PongTimeout(t) => write!(f, "no answer from the server within {t:?} of a ping"),
+            Self::IdleTimeout(t) => write!(f, "nothing from the server for {t:?}"),
         }
     }
 }

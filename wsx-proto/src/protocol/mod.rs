@@ -14,6 +14,7 @@ pub(crate) mod error;
 pub(crate) mod extension;
 pub(crate) mod frame;
 pub(crate) mod handshake;
+pub(crate) mod keepalive;
 pub(crate) mod mask;
 pub(crate) mod message;
 pub(crate) mod url;

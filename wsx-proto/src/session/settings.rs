@@ -107,6 +107,22 @@ impl ConnectSettings {
         self
     }
 
+    /// Pings every `interval` while open and fails the connection with
+    /// [`Error::PongTimeout`](crate::Error::PongTimeout) when nothing arrives within
+    /// `pong_timeout` of one ([`Config::ping_interval`]); `handle_disconnect` sees the reason.
+    pub fn keepalive(mut self, interval: Duration, pong_timeout: Duration) -> Self {
+        self.config.ping_interval = Some(interval);
+        self.config.pong_timeout = pong_timeout;
+        self
+    }
+
+    /// Fails the connection with [`Error::IdleTimeout`](crate::Error::IdleTimeout) when no frame
+    /// arrives for `timeout` while open ([`Config::idle_timeout`]).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = Some(timeout);
+        self
+    }
+
     /// Sets the TCP connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;

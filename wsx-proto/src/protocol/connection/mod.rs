@@ -11,8 +11,11 @@ use super::close_code::CloseCode;
 use super::config::Config;
 use super::deflate::codec::Deflater;
 use super::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
-use super::frame::{encode_frame, encode_frame_with_rsv, Frame, OpCode};
+use super::frame::{encode_frame, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
+use super::keepalive::{Due, Expired, Keepalive};
+
+mod send;
 use super::mask::random_mask_key;
 use super::message::{MessageAssembler, OutgoingState};
 
@@ -80,6 +83,8 @@ pub struct ClientConnection {
     sending_compressed: bool,
     /// Compressed payload, reused between messages.
     compressed: Vec<u8>,
+    /// Pings and dead-connection timeouts while open.
+    keepalive: Keepalive,
 }
 
 #[derive(Debug)]
@@ -109,6 +114,7 @@ impl ClientConnection {
         let mut write_buf = BytesMut::with_capacity(1024);
         let handshake = ClientHandshake::start(request, config.deflate.as_ref(), &mut write_buf)?;
         let handshake_timer = Timer::Pending(config.handshake_timeout);
+        let keepalive = Keepalive::new(&config);
         Ok(Self {
             assembler: MessageAssembler::new(&config),
             config,
@@ -126,6 +132,7 @@ impl ClientConnection {
             deflater: None,
             sending_compressed: false,
             compressed: Vec::new(),
+            keepalive,
         })
     }
 
@@ -281,6 +288,7 @@ impl ClientConnection {
             let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
                 return Ok(None);
             };
+            self.keepalive.heard();
             match header.opcode {
                 OpCode::Close => {
                     let frame = self.on_close_frame(payload)?;
@@ -333,114 +341,6 @@ impl ClientConnection {
         };
         self.timer = Timer::Pending(self.config.close_linger);
         Ok(received)
-    }
-
-    /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
-    /// [`Frame::Close`] is the same as [`close`](Self::close). With permessage-deflate
-    /// negotiated, data messages of at least [`DeflateConfig::threshold`](crate::DeflateConfig)
-    /// bytes are compressed (a fragmented message as a whole, decided by its first piece).
-    ///
-    /// Takes the frame by value or by reference (`&Frame`): the payload is copied into the
-    /// output buffer either way.
-    pub fn send(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
-        self.send_inner(frame.borrow(), true)
-    }
-
-    /// [`send`](Self::send), never compressing this message (a fragmented message is decided
-    /// by its first piece): for data that does not shrink, or must not share a compression
-    /// context with the rest.
-    pub fn send_uncompressed(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
-        self.send_inner(frame.borrow(), false)
-    }
-
-    fn send_inner(&mut self, frame: &Frame, may_compress: bool) -> Result<(), EncodeError> {
-        frame.validate()?;
-        if !matches!(self.state, Phase::Open) {
-            return Err(EncodeError::NotOpen);
-        }
-        let (opcode, payload, fin) = match frame {
-            Frame::Close(close) => return self.close(close.clone()),
-            Frame::Text(t) => (OpCode::Text, t.as_bytes(), true),
-            Frame::Binary(b) => (OpCode::Binary, b, true),
-            Frame::Fragment(kind, b) => (OpCode::from(*kind), b, false),
-            Frame::Continuation(b) => (OpCode::Continuation, b, false),
-            Frame::Finish(b) => (OpCode::Continuation, b, true),
-            Frame::Ping(b) => (OpCode::Ping, b, true),
-            Frame::Pong(b) => (OpCode::Pong, b, true),
-        };
-        self.outgoing.check(opcode, fin)?;
-        let compress = match (opcode, &self.deflater) {
-            (OpCode::Text | OpCode::Binary, Some(deflater)) => {
-                self.sending_compressed = may_compress && deflater.compresses(payload.len());
-                self.sending_compressed
-            }
-            (OpCode::Continuation, _) => self.sending_compressed,
-            _ => false,
-        };
-        let mut compressed = std::mem::take(&mut self.compressed);
-        let payload: &[u8] = match (compress, self.deflater.as_mut()) {
-            (true, Some(deflater)) => {
-                deflater.compress(payload, fin, &mut compressed);
-                &compressed
-            }
-            _ => payload,
-        };
-        // RSV1 marks a compressed message on its first frame only (RFC 7692 6).
-        let first_rsv = if compress && opcode != OpCode::Continuation {
-            0b100
-        } else {
-            0
-        };
-        match self.config.outgoing_frame_size {
-            Some(size) if !opcode.is_control() && payload.len() > size.max(1) => {
-                let size = size.max(1);
-                let chunks = payload.chunks(size);
-                let last = chunks.len() - 1;
-                for (i, chunk) in chunks.enumerate() {
-                    let (chunk_opcode, rsv) = if i == 0 {
-                        (opcode, first_rsv)
-                    } else {
-                        (OpCode::Continuation, 0)
-                    };
-                    let chunk_fin = fin && i == last;
-                    let mask = Some(random_mask_key());
-                    encode_frame_with_rsv(&mut self.write_buf, chunk_fin, rsv, chunk_opcode, chunk, mask);
-                }
-            }
-            _ => encode_frame_with_rsv(
-                &mut self.write_buf,
-                fin,
-                first_rsv,
-                opcode,
-                payload,
-                Some(random_mask_key()),
-            ),
-        }
-        if compressed.capacity() > 64 << 10 {
-            compressed = Vec::new();
-        }
-        self.compressed = compressed;
-        Ok(())
-    }
-
-    /// Whether permessage-deflate was negotiated, and which of its zlib states (ours, the
-    /// server's) are allocated: they are made by the first compressed message each way.
-    pub fn deflate_state(&self) -> Option<(bool, bool)> {
-        let deflater = self.deflater.as_ref()?;
-        Some((deflater.is_allocated(), self.assembler.inflater_allocated()))
-    }
-
-    /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,
-    /// FIN set, one frame each), e.g. by the thread that sent them, so the connection only
-    /// copies their bytes. Refused unless open with no fragmented message of ours in progress,
-    /// the checks [`send`](Self::send) makes.
-    pub fn send_encoded(&mut self, frames: &[u8]) -> Result<(), EncodeError> {
-        if !matches!(self.state, Phase::Open) {
-            return Err(EncodeError::NotOpen);
-        }
-        self.outgoing.check(OpCode::Binary, true)?;
-        self.write_buf.extend_from_slice(frames);
-        Ok(())
     }
 
     /// Starts the close handshake: queues a close frame (`None` sends one without a code) and
@@ -556,6 +456,9 @@ impl ClientConnection {
     /// timeout). Every call that passes `now` does this; drivers that only write in place call
     /// it once per loop turn, before asking for the deadline.
     pub fn start_pending_timer(&mut self, now: Instant) {
+        if let Phase::Open = self.state {
+            self.keepalive.observe(now);
+        }
         let Timer::Pending(duration) = self.timer else { return };
         let mut at = now + duration;
         match (&self.state, self.close_deadline) {
@@ -568,15 +471,40 @@ impl ClientConnection {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.timer {
+        let timer = match self.timer {
             Timer::Deadline(at) => Some(at),
             _ => None,
+        };
+        match self.state {
+            Phase::Open => timer.into_iter().chain(self.keepalive.deadline()).min(),
+            _ => timer,
         }
     }
 
-    /// Advances timers to `now`: an unanswered handshake fails, and a close handshake the server
-    /// did not finish ends the connection (to be closed by force).
+    /// Advances timers to `now`: an unanswered handshake fails, a close handshake the server
+    /// did not finish ends the connection (to be closed by force), and while open, keepalive
+    /// sends its ping or fails a connection that went quiet ([`Config::ping_interval`]).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Phase::Open = self.state {
+            match self.keepalive.on_timeout(now) {
+                Due::Nothing => {}
+                Due::Ping(payload) => {
+                    encode_frame(
+                        &mut self.write_buf,
+                        true,
+                        OpCode::Ping,
+                        &payload,
+                        Some(random_mask_key()),
+                    );
+                }
+                Due::Expired(expired) => {
+                    return self.fail(match expired {
+                        Expired::Pong(t) => Error::PongTimeout(t),
+                        Expired::Idle(t) => Error::IdleTimeout(t),
+                    });
+                }
+            }
+        }
         let Timer::Deadline(at) = self.timer else { return };
         if now < at {
             return;

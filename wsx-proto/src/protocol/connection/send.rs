@@ -1,0 +1,117 @@
+//! The sending side of [`ClientConnection`]: frames checked, compressed when negotiated,
+//! split, masked and queued for the socket.
+
+use super::{ClientConnection, Phase};
+use crate::protocol::error::EncodeError;
+use crate::protocol::frame::{encode_frame_with_rsv, Frame, OpCode};
+use crate::protocol::mask::random_mask_key;
+
+impl ClientConnection {
+    /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
+    /// [`Frame::Close`] is the same as [`close`](Self::close). With permessage-deflate
+    /// negotiated, data messages of at least [`DeflateConfig::threshold`](crate::DeflateConfig)
+    /// bytes are compressed (a fragmented message as a whole, decided by its first piece).
+    ///
+    /// Takes the frame by value or by reference (`&Frame`): the payload is copied into the
+    /// output buffer either way.
+    pub fn send(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
+        self.send_inner(frame.borrow(), true)
+    }
+
+    /// [`send`](Self::send), never compressing this message (a fragmented message is decided
+    /// by its first piece): for data that does not shrink, or must not share a compression
+    /// context with the rest.
+    pub fn send_uncompressed(&mut self, frame: impl std::borrow::Borrow<Frame>) -> Result<(), EncodeError> {
+        self.send_inner(frame.borrow(), false)
+    }
+
+    fn send_inner(&mut self, frame: &Frame, may_compress: bool) -> Result<(), EncodeError> {
+        frame.validate()?;
+        if !matches!(self.state, Phase::Open) {
+            return Err(EncodeError::NotOpen);
+        }
+        let (opcode, payload, fin) = match frame {
+            Frame::Close(close) => return self.close(close.clone()),
+            Frame::Text(t) => (OpCode::Text, t.as_bytes(), true),
+            Frame::Binary(b) => (OpCode::Binary, b, true),
+            Frame::Fragment(kind, b) => (OpCode::from(*kind), b, false),
+            Frame::Continuation(b) => (OpCode::Continuation, b, false),
+            Frame::Finish(b) => (OpCode::Continuation, b, true),
+            Frame::Ping(b) => (OpCode::Ping, b, true),
+            Frame::Pong(b) => (OpCode::Pong, b, true),
+        };
+        self.outgoing.check(opcode, fin)?;
+        let compress = match (opcode, &self.deflater) {
+            (OpCode::Text | OpCode::Binary, Some(deflater)) => {
+                self.sending_compressed = may_compress && deflater.compresses(payload.len());
+                self.sending_compressed
+            }
+            (OpCode::Continuation, _) => self.sending_compressed,
+            _ => false,
+        };
+        let mut compressed = std::mem::take(&mut self.compressed);
+        let payload: &[u8] = match (compress, self.deflater.as_mut()) {
+            (true, Some(deflater)) => {
+                deflater.compress(payload, fin, &mut compressed);
+                &compressed
+            }
+            _ => payload,
+        };
+        // RSV1 marks a compressed message on its first frame only (RFC 7692 6).
+        let first_rsv = if compress && opcode != OpCode::Continuation {
+            0b100
+        } else {
+            0
+        };
+        match self.config.outgoing_frame_size {
+            Some(size) if !opcode.is_control() && payload.len() > size.max(1) => {
+                let size = size.max(1);
+                let chunks = payload.chunks(size);
+                let last = chunks.len() - 1;
+                for (i, chunk) in chunks.enumerate() {
+                    let (chunk_opcode, rsv) = if i == 0 {
+                        (opcode, first_rsv)
+                    } else {
+                        (OpCode::Continuation, 0)
+                    };
+                    let chunk_fin = fin && i == last;
+                    let mask = Some(random_mask_key());
+                    encode_frame_with_rsv(&mut self.write_buf, chunk_fin, rsv, chunk_opcode, chunk, mask);
+                }
+            }
+            _ => encode_frame_with_rsv(
+                &mut self.write_buf,
+                fin,
+                first_rsv,
+                opcode,
+                payload,
+                Some(random_mask_key()),
+            ),
+        }
+        if compressed.capacity() > 64 << 10 {
+            compressed = Vec::new();
+        }
+        self.compressed = compressed;
+        Ok(())
+    }
+
+    /// Whether permessage-deflate was negotiated, and which of its zlib states (ours, the
+    /// server's) are allocated: they are made by the first compressed message each way.
+    pub fn deflate_state(&self) -> Option<(bool, bool)> {
+        let deflater = self.deflater.as_ref()?;
+        Some((deflater.is_allocated(), self.assembler.inflater_allocated()))
+    }
+
+    /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,
+    /// FIN set, one frame each), e.g. by the thread that sent them, so the connection only
+    /// copies their bytes. Refused unless open with no fragmented message of ours in progress,
+    /// the checks [`send`](Self::send) makes.
+    pub fn send_encoded(&mut self, frames: &[u8]) -> Result<(), EncodeError> {
+        if !matches!(self.state, Phase::Open) {
+            return Err(EncodeError::NotOpen);
+        }
+        self.outgoing.check(OpCode::Binary, true)?;
+        self.write_buf.extend_from_slice(frames);
+        Ok(())
+    }
+}
