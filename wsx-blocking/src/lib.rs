@@ -40,10 +40,10 @@ mod stream;
 mod task;
 
 pub use wsx_proto::{
-    BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config, ConnectSettings,
-    Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError, Error, Frame,
-    Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Reconnect, Reply, Response, SendError,
-    StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
+    Backoff, BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config,
+    ConnectSettings, Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError,
+    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Reconnect, Reply, Response,
+    SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
 };
 
 pub use crate::client::{Client, ContextExt};

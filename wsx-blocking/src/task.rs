@@ -80,7 +80,16 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>) {
                 _ => return,
             }
         }
-        let Some(open) = &mut transport else { return };
+        let Some(open) = &mut transport else {
+            // Between attempts (a reconnect delay): sleep until the next one or a command.
+            let Some(at) = session.poll_timeout() else { return };
+            session.register_waker(&waker);
+            if !session.handle_commands(Instant::now()) {
+                events.clear();
+                let _ = poller.wait(&mut events, Some(at.saturating_duration_since(Instant::now())));
+            }
+            continue;
+        };
         session.register_waker(&waker);
         if turn(&mut session, &mut open.socket) {
             continue;

@@ -65,6 +65,7 @@ pub use crate::protocol::mask::{apply_mask, rotate_mask_key};
 pub use crate::protocol::url::WsUrl;
 pub use crate::protocol::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 pub use crate::session::adapter::DEFAULT_SEND_TIMEOUT;
+pub use crate::session::backoff::Backoff;
 pub use crate::session::handle::{BufferedBytes, ClientHandle, SendError, Status, CAST_QUEUE_LIMIT};
 pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 pub use crate::session::poll::{PollTimer, PollTransport};

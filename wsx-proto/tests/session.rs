@@ -18,6 +18,7 @@ enum Seen {
     Cast(&'static str),
     Info(u32),
     Disconnect(CloseReason, u32),
+    Uptime(Option<Duration>),
     Terminate(CloseReason),
 }
 
@@ -36,6 +37,10 @@ struct Recorder {
     on_connect_panic: bool,
     /// `handle_disconnect` reconnects while the attempt number is below this.
     reconnect_below: u32,
+    /// ... after this long (`Reconnect::After`), when not zero.
+    reconnect_delay: Duration,
+    /// `handle_disconnect` also reports `connected_for`.
+    report_uptime: bool,
 }
 
 impl Handler for Recorder {
@@ -63,11 +68,14 @@ impl Handler for Recorder {
     }
 
     fn handle_disconnect(&mut self, status: DisconnectStatus) -> Reconnect {
+        if self.report_uptime {
+            let _ = self.seen.send(Seen::Uptime(status.connected_for));
+        }
         let _ = self.seen.send(Seen::Disconnect(status.reason, status.attempt));
-        if status.attempt < self.reconnect_below {
-            Reconnect::Reconnect
-        } else {
-            Reconnect::Stop
+        match (status.attempt < self.reconnect_below, self.reconnect_delay) {
+            (false, _) => Reconnect::Stop,
+            (true, Duration::ZERO) => Reconnect::Reconnect,
+            (true, delay) => Reconnect::After(delay),
         }
     }
 
@@ -120,6 +128,8 @@ fn probe() -> (Recorder, Receiver<Seen>) {
         on_frame: Act::Nothing,
         on_connect_panic: false,
         reconnect_below: 0,
+        reconnect_delay: Duration::ZERO,
+        report_uptime: false,
     };
     (recorder, rx)
 }
@@ -220,6 +230,78 @@ fn reconnects_count_attempts_then_stop_terminates() {
         ]
     );
     assert_eq!(h.client.terminated(), Some(reason));
+}
+
+#[test]
+fn reconnect_after_a_delay_waits_on_the_clock() {
+    let second = Duration::from_secs(1);
+    let mut h = Harness::new(options(false, true), |r| {
+        r.reconnect_below = 3;
+        r.reconnect_delay = 2 * second;
+    });
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), None, "waiting");
+    assert_eq!(h.session.poll_timeout(), Some(h.now + 2 * second));
+    h.advance(second);
+    assert_eq!(h.action(), None);
+    assert_eq!(h.client.status(), Status::Connecting);
+    h.advance(second);
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    h.advance(2 * second);
+    assert_eq!(h.action(), Some(Action::Connect), "attempt 3");
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), Some(Action::Stop));
+    let attempts: Vec<u32> = h
+        .seen()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Disconnect(_, n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2, 3]);
+}
+
+#[test]
+fn close_while_waiting_to_reconnect_stops_at_once() {
+    let mut h = Harness::new(options(false, true), |r| {
+        r.reconnect_below = 10;
+        r.reconnect_delay = Duration::from_secs(60);
+    });
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    assert_eq!(h.action(), None);
+    h.client.close().expect("close while waiting");
+    h.session.handle_commands(h.now);
+    assert_eq!(h.action(), Some(Action::Stop));
+    let reason = CloseReason::Error(refused());
+    assert_eq!(h.seen().last(), Some(&Seen::Terminate(reason.clone())));
+    assert_eq!(h.client.terminated(), Some(reason));
+}
+
+#[test]
+fn disconnect_status_says_how_long_the_connection_was_up() {
+    let mut h = Harness::new(options(false, true), |r| {
+        r.reconnect_below = 10;
+        r.report_uptime = true;
+    });
+    assert_eq!(h.action(), Some(Action::Connect));
+    h.session.transport_failed(refused(), h.now);
+    h.open();
+    h.advance(Duration::from_secs(5));
+    h.session.handle_eof(h.now);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+    let uptimes: Vec<Option<Duration>> = h
+        .seen()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Uptime(up) => Some(*up),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(uptimes, [None, Some(Duration::from_secs(5))]);
 }
 
 #[test]

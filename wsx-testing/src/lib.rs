@@ -74,6 +74,8 @@ macro_rules! behaviour_suite {
             keepalive_pong_timeout_ends_the_connection,
             keepalive_pings_go_out_while_sending_at_full_speed,
             idle_timeout_ends_a_silent_connection,
+            reconnect_after_a_delay_waits_between_attempts,
+            close_during_a_reconnect_delay_stops_at_once,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

@@ -42,6 +42,12 @@ pub enum Reconnect {
     Reconnect,
     /// Connect again with new settings (`{:reconnect, conn, state}`).
     ReconnectWith(ConnectSettings),
+    /// Connect again with the same settings after this long (see [`Backoff`](crate::Backoff)
+    /// for delays that grow). `close()` during the wait stops the client at once, with the
+    /// reason of the disconnect; casts wait for the next connection.
+    After(Duration),
+    /// Connect again with new settings after this long.
+    AfterWith(Duration, ConnectSettings),
 }
 
 /// Why `handle_disconnect` was called (WebSockex's `connection_status_map`).
@@ -54,6 +60,9 @@ pub struct DisconnectStatus {
     pub attempt: u32,
     /// The settings that were used.
     pub settings: ConnectSettings,
+    /// How long the connection was open before it ended; `None` when it never opened (the
+    /// connect or the handshake failed). [`Backoff`](crate::Backoff) resets after a long one.
+    pub connected_for: Option<Duration>,
 }
 
 impl DisconnectStatus {
@@ -63,6 +72,7 @@ impl DisconnectStatus {
             reason,
             attempt,
             settings,
+            connected_for: None,
         }
     }
 }

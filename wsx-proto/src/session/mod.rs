@@ -14,6 +14,7 @@
 
 pub(crate) mod acks;
 pub(crate) mod adapter;
+pub(crate) mod backoff;
 mod callbacks;
 pub(crate) mod guard;
 pub(crate) mod handle;

@@ -70,9 +70,18 @@ where
                 _ => return,
             }
         }
-        // Without a transport the session always has an action; don't spin if it had none.
         let Some((open, needs_flush)) = &mut transport else {
-            return;
+            // Between attempts (a reconnect delay): sleep until the next one or a command.
+            let Some(at) = session.poll_timeout() else { return };
+            poll_fn(|cx| {
+                session.register_waker(cx.waker());
+                if session.handle_commands(Instant::now()) {
+                    return Poll::Ready(());
+                }
+                timer.poll_until(cx, at)
+            })
+            .await;
+            continue;
         };
         poll_fn(|cx| poll_turn(session, open, needs_flush, timer, cx)).await;
     }

@@ -48,6 +48,9 @@ enum Phase {
     Running,
     /// The connection ended: its last bytes leave until `deadline`, then the transport closes.
     Flushing { reason: CloseReason, deadline: Instant },
+    /// `handle_disconnect` asked to reconnect later: the next attempt starts at `until`; a
+    /// close before then stops with `reason`, the disconnect's.
+    Waiting { until: Instant, reason: CloseReason },
     /// Stopped for good.
     Stopped,
 }
@@ -113,6 +116,8 @@ pub struct Session<H: Handler> {
     initial_failure: Option<InitialFailure>,
     /// The current connection reached `Open`.
     pub(crate) opened: bool,
+    /// When the open connection opened (for [`DisconnectStatus::connected_for`]).
+    opened_at: Option<Instant>,
     /// Set once a callback panicked: no callback runs again.
     pub(crate) panicked: bool,
 }
@@ -165,6 +170,7 @@ impl<H: Handler> Session<H> {
                 (false, true) => Some(InitialFailure::Terminate),
             },
             opened: false,
+            opened_at: None,
             panicked: false,
         };
         Ok((session, client))
@@ -189,6 +195,12 @@ impl<H: Handler> Session<H> {
     /// What the adapter must do next, if anything; call at the top of every loop turn until
     /// it returns `None`.
     pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        if let Phase::Waiting { until, .. } = self.phase {
+            if now < until {
+                return None;
+            }
+            self.phase = Phase::Connect;
+        }
         match &self.phase {
             Phase::Connect => {
                 tracing::debug!(target: "wsx", url = %self.settings.url(), attempt = self.attempt + 1, "attempting to connect");
@@ -196,7 +208,7 @@ impl<H: Handler> Session<H> {
                 self.phase = Phase::Opening;
                 Some(Action::Connect)
             }
-            Phase::Opening | Phase::Running => None,
+            Phase::Opening | Phase::Running | Phase::Waiting { .. } => None,
             Phase::Flushing { deadline, .. } => {
                 if self.wants_write() && now < *deadline {
                     return None;
@@ -381,6 +393,12 @@ impl<H: Handler> Session<H> {
         if ran {
             self.after_input(now);
         }
+        if let (Phase::Waiting { reason, .. }, Some(_)) = (&self.phase, &self.deferred_close) {
+            // Closed while waiting to reconnect: stop now, not at the next attempt.
+            let reason = reason.clone();
+            self.deferred_close = None;
+            self.stop(reason);
+        }
         ran
     }
 
@@ -421,6 +439,7 @@ impl<H: Handler> Session<H> {
                 timers.chain(conn.poll_timeout()).min()
             }
             Phase::Flushing { deadline, .. } => Some(*deadline),
+            Phase::Waiting { until, .. } => Some(*until),
             _ => None,
         }
     }
@@ -440,7 +459,11 @@ impl<H: Handler> Session<H> {
         if !matches!(self.phase, Phase::Running) {
             return;
         }
-        if let Some(reason) = self.poll_events() {
+        let closed = self.poll_events();
+        if self.opened && self.opened_at.is_none() {
+            self.opened_at = Some(now);
+        }
+        if let Some(reason) = closed {
             self.end(reason, now);
             return;
         }
@@ -493,19 +516,32 @@ impl<H: Handler> Session<H> {
             return self.stop(reason);
         }
         self.attempt = if was_connected { 1 } else { self.attempt + 1 };
-        let status = DisconnectStatus::new(reason.clone(), self.attempt, self.settings.clone());
-        match self.call_plain(|handler| handler.handle_disconnect(status)) {
-            Ok(Reconnect::Stop) => self.stop(reason),
-            Ok(Reconnect::Reconnect) => self.phase = Phase::Connect,
-            Ok(Reconnect::ReconnectWith(settings)) => match settings.request.validate() {
-                Ok(()) => {
-                    self.settings = settings;
-                    self.phase = Phase::Connect;
-                }
-                Err(e) => self.stop(CloseReason::Error(e.into())),
-            },
-            Err(message) => self.stop(CloseReason::Error(Error::HandlerPanicked(message))),
+        let mut status = DisconnectStatus::new(reason.clone(), self.attempt, self.settings.clone());
+        status.connected_for = self.opened_at.take().map(|at| now.saturating_duration_since(at));
+        let (delay, settings) = match self.call_plain(|handler| handler.handle_disconnect(status)) {
+            Ok(Reconnect::Stop) => return self.stop(reason),
+            Err(message) => return self.stop(CloseReason::Error(Error::HandlerPanicked(message))),
+            Ok(Reconnect::Reconnect) => (Duration::ZERO, None),
+            Ok(Reconnect::ReconnectWith(settings)) => (Duration::ZERO, Some(settings)),
+            Ok(Reconnect::After(delay)) => (delay, None),
+            Ok(Reconnect::AfterWith(delay, settings)) => (delay, Some(settings)),
+        };
+        if let Some(settings) = settings {
+            if let Err(e) = settings.request.validate() {
+                return self.stop(CloseReason::Error(e.into()));
+            }
+            self.settings = settings;
         }
+        self.phase = match delay {
+            Duration::ZERO => Phase::Connect,
+            delay => {
+                tracing::debug!(target: "wsx", ?delay, "reconnecting after a delay");
+                Phase::Waiting {
+                    until: now + delay,
+                    reason,
+                }
+            }
+        };
     }
 
     /// Stops for good: `terminate` (unless a callback panicked), then the end is announced.

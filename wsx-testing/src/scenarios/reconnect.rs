@@ -150,3 +150,57 @@ pub fn send_after_survives_reconnect<A: TestAdapter>() {
     assert_eq!((info.conn, info.text()), (1, Some("info 5")));
     close_normally::<A>(&client, &server, &mut events);
 }
+
+/// `Reconnect::After` waits between attempts (three failures 150 ms apart take 300 ms at
+/// least), and the attempt numbers keep counting.
+pub fn reconnect_after_a_delay_waits_between_attempts<A: TestAdapter>() {
+    let delay = Duration::from_millis(150);
+    let (probe, mut events) = Probe::<A>::new();
+    let probe = probe.on_disconnect(move |s| {
+        if s.attempt < 3 {
+            Reconnect::After(delay)
+        } else {
+            Reconnect::Stop
+        }
+    });
+    let options = TestOptions::default()
+        .handle_initial_conn_failure(true)
+        .async_start(true);
+    let started = std::time::Instant::now();
+    let client = A::start(refused_url(), probe, options).expect("async start");
+    let reason = client.wait(T).expect("stops after three attempts");
+    assert!(is_io(&reason), "{reason:?}");
+    assert!(
+        started.elapsed() >= 2 * delay,
+        "three attempts in {:?}",
+        started.elapsed()
+    );
+    events.wait_for("terminate", T, |e| matches!(e, Ev::Terminate(_)).then_some(()));
+    let attempts: Vec<u32> = disconnects(&events).iter().map(|d| d.1).collect();
+    assert_eq!(attempts, vec![1, 2, 3]);
+}
+
+/// `close()` while waiting a long reconnect delay stops the client at once, with the reason of
+/// the disconnect, and no further attempt is made.
+pub fn close_during_a_reconnect_delay_stops_at_once<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::close(1001, "bye"), Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let probe = probe.on_disconnect(|_| Reconnect::After(Duration::from_secs(60)));
+    let client = start::<A>(&server.url(), probe);
+    events.wait_for("handle_disconnect", T, |e| {
+        matches!(e, Ev::Disconnect { .. }).then_some(())
+    });
+    eventually("the client waits to reconnect", || {
+        client.status() == Status::Connecting
+    });
+    let closed = std::time::Instant::now();
+    client.close().expect("close while waiting");
+    let reason = finish::<A>(&client, &mut events);
+    assert_eq!(reason, CloseReason::Remote(coded(1001, "bye")));
+    assert!(
+        closed.elapsed() < Duration::from_secs(2),
+        "stopped after {:?}",
+        closed.elapsed()
+    );
+    assert_eq!(server.connections(), 1, "no second attempt");
+}
