@@ -38,7 +38,7 @@ pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script,
     ServerConn, ServerFrame, Step, TcpEnd, TestServer,
 };
-pub use crate::tls::TestPki;
+pub use crate::tls::{ClientPem, TestPki};
 pub use wsx_proto::BufferedBytes;
 
 /// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
@@ -76,6 +76,9 @@ macro_rules! behaviour_suite {
             idle_timeout_ends_a_silent_connection,
             reconnect_after_a_delay_waits_between_attempts,
             close_during_a_reconnect_delay_stops_at_once,
+            mtls_client_certificate_accepted_missing_or_wrong,
+            mtls_unparsable_identity_is_invalid_certificate,
+            tls_native_roots_with_and_without_the_test_ca,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

@@ -24,38 +24,94 @@ impl std::fmt::Debug for TestPki {
     }
 }
 
+/// A client certificate and its key, PEM-encoded, for mutual TLS.
+#[derive(Debug, Clone)]
+pub struct ClientPem {
+    /// The certificate.
+    pub cert: String,
+    /// Its private key (PKCS#8).
+    pub key: String,
+}
+
+/// A certificate with its key.
+type Signed = (rcgen::Certificate, KeyPair);
+
+fn make_ca(name: &str) -> Signed {
+    let key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, name);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    (ca.self_signed(&key).expect("CA certificate"), key)
+}
+
+fn make_leaf(names: Vec<String>, usage: ExtendedKeyUsagePurpose, ca: &Signed) -> Signed {
+    let key = KeyPair::generate().expect("leaf key");
+    let mut leaf = CertificateParams::new(names).expect("leaf params");
+    leaf.distinguished_name.push(DnType::CommonName, "wsx test leaf");
+    leaf.extended_key_usages = vec![usage];
+    (leaf.signed_by(&key, &ca.0, &ca.1).expect("leaf certificate"), key)
+}
+
 impl TestPki {
     /// Makes the CA and the `localhost` certificate.
     pub fn new() -> Self {
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name.push(DnType::CommonName, "wsx test CA");
-        ca.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        Self::build(None)
+    }
 
-        let key = KeyPair::generate().expect("server key");
-        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("server params");
-        leaf.distinguished_name.push(DnType::CommonName, "localhost");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let cert = leaf.signed_by(&key, &ca_cert, &ca_key).expect("server certificate");
+    /// Like [`new`](Self::new), but the server requires a client certificate signed by its
+    /// CA: returns one that is (`trusted`), and one signed by another CA (`stranger`).
+    pub fn requiring_client_certificates() -> (Self, ClientPem, ClientPem) {
+        let stranger_ca = make_ca("stranger CA");
+        let stranger = make_leaf(vec!["client".into()], ExtendedKeyUsagePurpose::ClientAuth, &stranger_ca);
+        let mut trusted = None;
+        let pki = Self::build(Some(&mut |ca| {
+            let leaf = make_leaf(vec!["client".into()], ExtendedKeyUsagePurpose::ClientAuth, ca);
+            trusted = Some(ClientPem {
+                cert: leaf.0.pem(),
+                key: leaf.1.serialize_pem(),
+            });
+        }));
+        let stranger = ClientPem {
+            cert: stranger.0.pem(),
+            key: stranger.1.serialize_pem(),
+        };
+        (pki, trusted.expect("client certificate made"), stranger)
+    }
 
+    /// The PKI; with `client_ca`, the server requires client certificates signed by the CA,
+    /// and `client_ca` is given the CA to sign one.
+    fn build(client_ca: Option<&mut dyn FnMut(&Signed)>) -> Self {
+        let ca = make_ca("wsx test CA");
+        let (cert, key) = make_leaf(vec!["localhost".to_owned()], ExtendedKeyUsagePurpose::ServerAuth, &ca);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server_config = ServerConfig::builder_with_provider(provider)
+        let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
+            .expect("TLS versions");
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(sign_client) => {
+                sign_client(&ca);
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(CertificateDer::from(ca.0.der().to_vec())).expect("client CA");
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let server_config = builder
             .with_single_cert(
                 vec![CertificateDer::from(cert.der().to_vec())],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             )
             .expect("server TLS config");
         Self {
-            ca_der: ca_cert.der().to_vec(),
+            ca_der: ca.0.der().to_vec(),
             server_config: Arc::new(server_config),
         }
     }

@@ -44,9 +44,31 @@ pub struct TlsOptions {
     pub ca_certificates: Vec<Vec<u8>>,
     /// Skips certificate and hostname verification. Only for tests and trusted networks.
     pub insecure_skip_verify: bool,
+    /// Trust the operating system's certificate store instead of the bundled webpki roots
+    /// (the extra CA certificates are added to it either way).
+    pub native_roots: bool,
+    /// A client certificate chain and its private key, PEM-encoded, for servers that ask for
+    /// one (mutual TLS).
+    pub client_identity: Option<ClientIdentity>,
     /// A complete rustls configuration, used as given (the options above are then ignored).
     #[cfg(feature = "tls")]
     pub client_config: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// A client certificate chain and private key, PEM-encoded (mutual TLS).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The certificate chain, leaf first.
+    pub cert_chain_pem: Vec<u8>,
+    /// The private key.
+    pub private_key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for TlsOptions {
@@ -54,6 +76,8 @@ impl std::fmt::Debug for TlsOptions {
         let mut d = f.debug_struct("TlsOptions");
         d.field("ca_certificates", &self.ca_certificates.len());
         d.field("insecure_skip_verify", &self.insecure_skip_verify);
+        d.field("native_roots", &self.native_roots);
+        d.field("client_identity", &self.client_identity.is_some());
         #[cfg(feature = "tls")]
         d.field("client_config", &self.client_config.is_some());
         d.finish()
@@ -150,6 +174,25 @@ impl ConnectSettings {
     /// Trusts an extra CA certificate (DER).
     pub fn ca_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.tls.ca_certificates.push(der.into());
+        self
+    }
+
+    /// Presents this client certificate (PEM: the chain, leaf first) with its private key
+    /// (PEM: PKCS#8, PKCS#1 or SEC1) to servers that ask for one (mutual TLS). Parse errors
+    /// come back as [`Error::InvalidCertificate`](crate::Error::InvalidCertificate) when
+    /// connecting.
+    pub fn client_certificate_pem(mut self, cert_chain: impl Into<Vec<u8>>, private_key: impl Into<Vec<u8>>) -> Self {
+        self.tls.client_identity = Some(ClientIdentity {
+            cert_chain_pem: cert_chain.into(),
+            private_key_pem: private_key.into(),
+        });
+        self
+    }
+
+    /// Trusts the operating system's certificate store (`rustls-native-certs`) instead of the
+    /// bundled webpki roots.
+    pub fn native_roots(mut self, native: bool) -> Self {
+        self.tls.native_roots = native;
         self
     }
 

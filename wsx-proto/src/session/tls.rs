@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::protocol::error::Error;
 use crate::session::settings::TlsOptions;
 
-/// The rustls configuration for `options`: the given one, or well-known roots (webpki-roots)
-/// plus the extra CA certificates, or no verification at all in insecure mode.
+/// The rustls configuration for `options`: the given one, or the trusted roots (webpki-roots,
+/// or the OS store with `native_roots`) plus the extra CA certificates, or no verification at
+/// all in insecure mode; with the client certificate if one is set.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     if let Some(config) = &options.client_config {
         return Ok(config.clone());
@@ -19,23 +21,58 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
-    let config = if options.insecure_skip_verify {
+        .map_err(invalid)?;
+    let builder = if options.insecure_skip_verify {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
     } else {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for der in &options.ca_certificates {
-            roots
-                .add(CertificateDer::from(der.clone()))
-                .map_err(|e| Error::InvalidCertificate(e.to_string()))?;
+        builder.with_root_certificates(roots(options)?)
+    };
+    let config = match &options.client_identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => {
+            let chain = CertificateDer::pem_slice_iter(&identity.cert_chain_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::InvalidCertificate(format!("client certificate: {e}")))?;
+            if chain.is_empty() {
+                return Err(Error::InvalidCertificate(
+                    "client certificate: no certificate in the PEM".into(),
+                ));
+            }
+            let key = PrivateKeyDer::from_pem_slice(&identity.private_key_pem)
+                .map_err(|e| Error::InvalidCertificate(format!("client key: {e}")))?;
+            builder.with_client_auth_cert(chain, key).map_err(invalid)?
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(Arc::new(config))
+}
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::InvalidCertificate(e.to_string())
+}
+
+/// The trusted roots: webpki-roots or the OS store, plus the extra CA certificates.
+fn roots(options: &TlsOptions) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    let mut native_errors = Vec::new();
+    if options.native_roots {
+        let found = rustls_native_certs::load_native_certs();
+        native_errors = found.errors.iter().map(ToString::to_string).collect();
+        roots.add_parsable_certificates(found.certs);
+    } else {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for der in &options.ca_certificates {
+        roots.add(CertificateDer::from(der.clone())).map_err(invalid)?;
+    }
+    if roots.is_empty() {
+        return Err(Error::InvalidCertificate(format!(
+            "no trusted certificates: the OS store has none ({})",
+            native_errors.join("; ")
+        )));
+    }
+    Ok(roots)
 }
 
 /// The TLS server name (SNI and the name verified) for a URL host.

@@ -66,3 +66,74 @@ pub fn tls_insecure_mode_succeeds<A: TestAdapter>() {
     assert_eq!(events.frame(T), Frame::binary(vec![1, 2, 3]));
     close_normally::<A>(&client, &server, &mut events);
 }
+
+/// A server that requires a client certificate: the one its CA signed is accepted (PEM
+/// certificate and key, one call), none or one from another CA is refused with an error
+/// from the TLS layer, and no callback runs.
+pub fn mtls_client_certificate_accepted_missing_or_wrong<A: TestAdapter>() {
+    let (pki, trusted, stranger) = crate::TestPki::requiring_client_certificates();
+    let server = TestServer::start_tls(Script::echo(), &pki);
+    let base = || settings(&server.url()).ca_certificate(pki.ca_der.clone());
+    let (probe, mut events) = Probe::<A>::new();
+    let client = A::start(
+        base().client_certificate_pem(trusted.cert.clone(), trusted.key.clone()),
+        probe,
+        TestOptions::default(),
+    )
+    .expect("the trusted client certificate is accepted");
+    client.send_frame(Frame::text("mutual"), T).expect("send");
+    assert_eq!(events.frame(T), Frame::text("mutual"));
+    close_normally::<A>(&client, &server, &mut events);
+    for (what, settings) in [
+        ("no client certificate", base()),
+        (
+            "a client certificate from another CA",
+            base().client_certificate_pem(stranger.cert.clone(), stranger.key.clone()),
+        ),
+    ] {
+        let (probe, events) = Probe::<A>::new();
+        match A::start(settings, probe, TestOptions::default()) {
+            Err(Error::Io(e)) => {
+                let text = e.to_string().to_lowercase();
+                assert!(text.contains("alert") || text.contains("certificate"), "{what}: {e}");
+            }
+            other => panic!("{what}: expected a TLS error, got {other:?}"),
+        }
+        assert!(events.all().is_empty(), "{what}: no callback runs");
+    }
+}
+
+/// A client certificate or key that does not parse is `InvalidCertificate`, before any byte
+/// is sent.
+pub fn mtls_unparsable_identity_is_invalid_certificate<A: TestAdapter>() {
+    let pki = crate::TestPki::new();
+    let server = TestServer::start_tls(Script::echo(), &pki);
+    let (probe, _events) = Probe::<A>::new();
+    let s = settings(&server.url())
+        .ca_certificate(pki.ca_der.clone())
+        .client_certificate_pem("not a certificate", "not a key");
+    match A::start(s, probe, TestOptions::default()) {
+        Err(Error::InvalidCertificate(message)) => assert!(message.contains("client"), "{message}"),
+        other => panic!("expected InvalidCertificate, got {other:?}"),
+    }
+}
+
+/// With the OS trust store instead of the bundled roots, the test CA is still unknown (so the
+/// server is refused), and trusted once added as an extra CA.
+pub fn tls_native_roots_with_and_without_the_test_ca<A: TestAdapter>() {
+    let pki = crate::TestPki::new();
+    let server = TestServer::start_tls(Script::echo(), &pki);
+    tls_refused::<A>(settings(&server.url()).native_roots(true), "OS roots only");
+    let (probe, mut events) = Probe::<A>::new();
+    let client = A::start(
+        settings(&server.url())
+            .native_roots(true)
+            .ca_certificate(pki.ca_der.clone()),
+        probe,
+        TestOptions::default(),
+    )
+    .expect("OS roots plus the test CA");
+    client.send_frame(Frame::text("native"), T).expect("send");
+    assert_eq!(events.frame(T), Frame::text("native"));
+    close_normally::<A>(&client, &server, &mut events);
+}
