@@ -84,8 +84,9 @@ use std::pin::Pin;
 pub use wsx_proto::{
     Backoff, BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config,
     ConnectSettings, Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError,
-    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Reconnect, Reply, Response,
-    SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes, WsUrl,
+    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Proxy, ProxyError, ProxyKind,
+    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
+    WsUrl,
 };
 
 pub use crate::client::{Client, ContextExt};

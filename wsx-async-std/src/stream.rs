@@ -11,7 +11,7 @@ use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 use futures_rustls::client::TlsStream;
-use wsx_proto::{ConnectSettings, Error};
+use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
 
 /// A plain or TLS stream.
 pub(crate) enum Stream {
@@ -23,8 +23,16 @@ pub(crate) enum Stream {
 pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
     let url = settings.url();
     let open = async {
-        let tcp = connect_tcp(url.host(), url.port()).await?;
+        let proxy = settings.proxy_for_connect()?;
+        let (host, port) = match &proxy {
+            Some(proxy) => (proxy.host.as_str(), proxy.port),
+            None => (url.host(), url.port()),
+        };
+        let mut tcp = connect_tcp(host, port).await?;
         tcp.get_ref().set_nodelay(settings.tcp_nodelay)?;
+        if let Some(proxy) = &proxy {
+            tunnel(&mut tcp, proxy, url).await?;
+        }
         if !url.is_secure() {
             return Ok(Stream::Plain(tcp));
         }
@@ -38,6 +46,23 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
         Err(Error::ConnectTimeout)
     };
     open.or(timeout).await
+}
+
+/// Opens the tunnel through `proxy` to the URL's host (the connect timeout bounds it).
+async fn tunnel(tcp: &mut Async<TcpStream>, proxy: &Proxy, url: &WsUrl) -> Result<(), Error> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let mut handshake = ProxyHandshake::new(proxy, url.host(), url.port());
+    let mut buf = [0u8; 512];
+    loop {
+        match handshake.step()? {
+            ProxyStep::Write(bytes) => tcp.write_all(&bytes).await?,
+            ProxyStep::Read(n) => {
+                let n = tcp.read(&mut buf[..n.min(512)]).await?;
+                handshake.receive(&buf[..n])?;
+            }
+            ProxyStep::Done => return Ok(()),
+        }
+    }
 }
 
 /// Resolves `host` (off the executor, unless it is an IP address) and tries each address in

@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
 use rustls::ClientConnection as TlsConnection;
-use wsx_proto::{ConnectSettings, Error};
+use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
 
 /// Free space made in the read buffer before each plain read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -21,9 +21,14 @@ pub(crate) struct Socket {
 pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     let url = settings.url();
     let deadline = Instant::now() + settings.connect_timeout;
+    let proxy = settings.proxy_for_connect()?;
+    let (host, port) = match &proxy {
+        Some(proxy) => (proxy.host.as_str(), proxy.port),
+        None => (url.host(), url.port()),
+    };
     let mut last_error = None;
     let mut tcp = None;
-    for addr in (url.host(), url.port()).to_socket_addrs()? {
+    for addr in (host, port).to_socket_addrs()? {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::ConnectTimeout);
@@ -43,6 +48,9 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
         (None, None) => return Err(io::Error::new(io::ErrorKind::NotFound, "host has no addresses").into()),
     };
     tcp.set_nodelay(settings.tcp_nodelay)?;
+    if let Some(proxy) = &proxy {
+        tunnel(&tcp, proxy, url, deadline)?;
+    }
     let tls = if url.is_secure() {
         let config = wsx_proto::tls::client_config(&settings.tls)?;
         let name = wsx_proto::tls::server_name(url.host())?;
@@ -58,6 +66,35 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     // From here on the connection thread polls: reads and writes never block.
     socket.tcp.set_nonblocking(true)?;
     Ok(socket)
+}
+
+/// Opens the tunnel through `proxy` to the URL's host, on the blocking socket, by the deadline.
+fn tunnel(mut tcp: &TcpStream, proxy: &Proxy, url: &WsUrl, deadline: Instant) -> Result<(), Error> {
+    let mut handshake = ProxyHandshake::new(proxy, url.host(), url.port());
+    let mut buf = [0u8; 512];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::ConnectTimeout);
+        }
+        tcp.set_read_timeout(Some(left))?;
+        tcp.set_write_timeout(Some(left))?;
+        let io_error = |e: io::Error| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::ConnectTimeout,
+            _ => e.into(),
+        };
+        match handshake.step()? {
+            ProxyStep::Write(bytes) => tcp.write_all(&bytes).map_err(io_error)?,
+            ProxyStep::Read(n) => {
+                let n = tcp.read(&mut buf[..n.min(512)]).map_err(io_error)?;
+                handshake.receive(&buf[..n])?;
+            }
+            ProxyStep::Done => break,
+        }
+    }
+    tcp.set_read_timeout(None)?;
+    tcp.set_write_timeout(None)?;
+    Ok(())
 }
 
 impl Socket {

@@ -69,6 +69,7 @@ pub use crate::session::backoff::Backoff;
 pub use crate::session::handle::{BufferedBytes, ClientHandle, SendError, Status, CAST_QUEUE_LIMIT};
 pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 pub use crate::session::poll::{PollTimer, PollTransport};
+pub use crate::session::proxy::{Proxy, ProxyError, ProxyHandshake, ProxyKind, ProxyStep};
 pub use crate::session::settings::{ClientIdentity, ConnectSettings, IntoConnectSettings, TlsOptions};
 pub use crate::session::sink::ClientSink;
 pub use crate::session::start::{Builder, Start, StartOptions, DEFAULT_SEND_BUFFER};

@@ -1,9 +1,11 @@
 //! Other implementations as servers: Python `websockets` and Node's `ws`, each an echo server
-//! with permessage-deflate on (the scripts are in `wsx-testing/interop/`).
+//! with permessage-deflate on (the scripts are in `wsx-testing/interop/`), and real proxies:
+//! `pproxy` (PyPI) for HTTP CONNECT, `microsocks` (Debian) for SOCKS5.
 //!
-//! The first test that needs one installs it under `target/interop/` from PyPI or npm (a venv,
-//! an npm prefix), so `cargo test` works on a fresh machine with registry access. An install
-//! is built in a temporary directory and renamed into place, so a half-done one is never used.
+//! The first test that needs one installs it: under `target/interop/` from PyPI or npm (a venv,
+//! an npm prefix), microsocks with apt-get, so `cargo test` works on a fresh machine with
+//! registry access. An install is built in a temporary directory and renamed into place, so a
+//! half-done one is never used.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ pub enum Peer {
 }
 
 /// The versions installed: the newest of each major line the tests were written against.
-const WEBSOCKETS_REQUIREMENT: &str = "websockets>=14,<18";
+const PYTHON_REQUIREMENTS: [&str; 2] = ["websockets>=14,<18", "pproxy==2.7.9"];
 const WS_REQUIREMENT: &str = "ws@8";
 
 /// One install at a time in this process (test threads share the directory).
@@ -64,22 +66,19 @@ fn installed(dir: &Path, build: impl FnOnce(&Path)) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// The venv's python, with `websockets` installed.
+/// The venv's python, with `websockets` and `pproxy` installed.
 fn python() -> PathBuf {
-    let venv = installed(&interop_dir().join("venv"), |temp| {
+    // Named after what it holds: a new requirement makes a new venv.
+    let venv = installed(&interop_dir().join("venv-websockets-pproxy"), |temp| {
         let mut venv = Command::new("python3");
         venv.args(["-m", "venv"]).arg(temp);
         run(venv, "python3 -m venv");
-        let mut pip = Command::new(temp.join("bin/pip"));
-        pip.args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            WEBSOCKETS_REQUIREMENT,
-        ]);
-        run(pip, "pip install websockets");
+        let mut pip = Command::new(temp.join("bin/python"));
+        pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PYTHON_REQUIREMENTS);
+        run(pip, "pip install websockets pproxy");
     });
-    // A venv's scripts name their directory: one moved into place still runs its own python.
+    // A venv's python finds its packages from where it is: one moved into place still works.
     venv.join("bin/python")
 }
 
@@ -148,4 +147,92 @@ impl Drop for PeerServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `microsocks` on the PATH, installed with apt-get if it is not.
+fn microsocks() -> &'static str {
+    let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let found = Command::new("microsocks")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        run(update, "apt-get update");
+        let mut install = Command::new("apt-get");
+        install.args(["install", "-y", "-qq", "microsocks"]);
+        run(install, "apt-get install microsocks");
+    }
+    "microsocks"
+}
+
+/// A real proxy server on loopback; killed on drop.
+#[derive(Debug)]
+pub struct ProxyServer {
+    child: Child,
+    port: u16,
+}
+
+impl ProxyServer {
+    /// An HTTP CONNECT proxy (`pproxy`), requiring `user:password` basic auth if given.
+    pub fn http(auth: Option<(&str, &str)>) -> Self {
+        let port = free_port();
+        let mut listen = format!("http://127.0.0.1:{port}");
+        if let Some((user, password)) = auth {
+            listen.push_str(&format!("#{user}:{password}"));
+        }
+        let mut command = Command::new(python());
+        command.args(["-m", "pproxy", "-l", &listen]);
+        Self::spawn(command, port)
+    }
+
+    /// A SOCKS5 proxy (`microsocks`), requiring a username and password if given.
+    pub fn socks5(auth: Option<(&str, &str)>) -> Self {
+        let port = free_port();
+        let mut command = Command::new(microsocks());
+        command.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some((user, password)) = auth {
+            command.args(["-u", user, "-P", password]);
+        }
+        Self::spawn(command, port)
+    }
+
+    fn spawn(mut command: Command, port: u16) -> Self {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{command:?} did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Self { child, port }
+    }
+
+    /// The proxy's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for ProxyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on now (bound, then released).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    listener.local_addr().expect("address").port()
 }

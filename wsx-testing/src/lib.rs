@@ -33,7 +33,7 @@ pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
-pub use crate::interop::{Peer, PeerServer};
+pub use crate::interop::{Peer, PeerServer, ProxyServer};
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script,
     ServerConn, ServerFrame, Step, TcpEnd, TestServer,
@@ -79,6 +79,9 @@ macro_rules! behaviour_suite {
             mtls_client_certificate_accepted_missing_or_wrong,
             mtls_unparsable_identity_is_invalid_certificate,
             tls_native_roots_with_and_without_the_test_ca,
+            proxy_http_connect_with_auth,
+            proxy_socks5_with_auth,
+            proxy_failures_are_typed,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

@@ -4,10 +4,10 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use wsx_proto::{ConnectSettings, Error};
+use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
 
 /// A plain or TLS stream.
 pub(crate) enum Stream {
@@ -19,8 +19,16 @@ pub(crate) enum Stream {
 pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
     let url = settings.url();
     let open = async {
-        let tcp = TcpStream::connect((url.host(), url.port())).await?;
+        let proxy = settings.proxy_for_connect()?;
+        let (host, port) = match &proxy {
+            Some(proxy) => (proxy.host.as_str(), proxy.port),
+            None => (url.host(), url.port()),
+        };
+        let mut tcp = TcpStream::connect((host, port)).await?;
         tcp.set_nodelay(settings.tcp_nodelay)?;
+        if let Some(proxy) = &proxy {
+            tunnel(&mut tcp, proxy, url).await?;
+        }
         if !url.is_secure() {
             return Ok(Stream::Plain(tcp));
         }
@@ -32,6 +40,22 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
     tokio::time::timeout(settings.connect_timeout, open)
         .await
         .map_err(|_| Error::ConnectTimeout)?
+}
+
+/// Opens the tunnel through `proxy` to the URL's host (the connect timeout bounds it).
+async fn tunnel(tcp: &mut TcpStream, proxy: &Proxy, url: &WsUrl) -> Result<(), Error> {
+    let mut handshake = ProxyHandshake::new(proxy, url.host(), url.port());
+    let mut buf = [0u8; 512];
+    loop {
+        match handshake.step()? {
+            ProxyStep::Write(bytes) => tcp.write_all(&bytes).await?,
+            ProxyStep::Read(n) => {
+                let n = tcp.read(&mut buf[..n.min(512)]).await?;
+                handshake.receive(&buf[..n])?;
+            }
+            ProxyStep::Done => return Ok(()),
+        }
+    }
 }
 
 /// Free space made in the read buffer before each read (a busy connection keeps it; an idle one

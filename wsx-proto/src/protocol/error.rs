@@ -186,6 +186,8 @@ pub enum Error {
     /// The task or thread running the client ended before the client stopped (its runtime
     /// shut down, or the adapter itself panicked).
     Aborted,
+    /// The tunnel through the proxy could not be opened.
+    Proxy(crate::session::proxy::ProxyError),
     /// Keepalive: nothing arrived within this long of a ping ([`Config::pong_timeout`](crate::Config::pong_timeout)).
     PongTimeout(std::time::Duration),
     /// Keepalive: nothing arrived for this long ([`Config::idle_timeout`](crate::Config::idle_timeout)).
@@ -219,6 +221,7 @@ impl PartialEq for Error {
             (Self::InvalidCertificate(a), Self::InvalidCertificate(b)) => a == b,
             (Self::HandlerPanicked(a), Self::HandlerPanicked(b)) => a == b,
             (Self::Aborted, Self::Aborted) => true,
+            (Self::Proxy(a), Self::Proxy(b)) => a == b,
             (Self::PongTimeout(a), Self::PongTimeout(b)) | (Self::IdleTimeout(a), Self::IdleTimeout(b)) => a == b,
             (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
             _ => false,
@@ -318,6 +321,7 @@ impl fmt::Display for Error {
             Self::InvalidReply(e) => write!(f, "a callback replied with a frame that cannot be sent: {e}"),
             Self::HandlerPanicked(message) => write!(f, "a callback panicked: {message}"),
             Self::Aborted => f.write_str("the client's task ended before the client stopped"),
+            Self::Proxy(e) => write!(f, "proxy: {e}"),
             Self::PongTimeout(t) => write!(f, "no answer from the server within {t:?} of a ping"),
             Self::IdleTimeout(t) => write!(f, "nothing from the server for {t:?}"),
         }
@@ -349,7 +353,8 @@ error_from!(
     Url(UrlError),
     Request(RequestError),
     Handshake(HandshakeError),
-    Protocol(ProtocolError)
+    Protocol(ProtocolError),
+    Proxy(crate::session::proxy::ProxyError)
 );
 
 impl From<std::io::Error> for Error {

@@ -21,6 +21,7 @@ pub(crate) mod handle;
 pub(crate) mod handler;
 mod outbox;
 pub mod poll;
+pub(crate) mod proxy;
 pub(crate) mod settings;
 pub(crate) mod sink;
 pub(crate) mod start;

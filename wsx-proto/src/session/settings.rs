@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use crate::protocol::config::Config;
 use crate::protocol::deflate::DeflateConfig;
-use crate::protocol::error::UrlError;
+use crate::protocol::error::{Error, UrlError};
 use crate::protocol::handshake::Request;
 use crate::protocol::url::WsUrl;
+use crate::session::proxy::Proxy;
 
 /// How a client connects (WebSockex's `Conn`). Build with [`ConnectSettings::new`] and the
 /// setters.
@@ -28,12 +29,15 @@ pub struct ConnectSettings {
     pub request: Request,
     /// Limits, handshake and close timeouts.
     pub config: Config,
-    /// How long the TCP connect (and TLS handshake) may take (default 6 s).
+    /// How long connecting may take: name resolution, TCP, the proxy's tunnel and the TLS
+    /// handshake (default 6 s).
     pub connect_timeout: Duration,
     /// `TCP_NODELAY` (default on: frames are written whole, so Nagle only adds latency).
     pub tcp_nodelay: bool,
     /// TLS options for `wss://`.
     pub tls: TlsOptions,
+    /// The proxy: from the environment (default), none, or a given one.
+    proxy: ProxySetting,
 }
 
 /// TLS options. Certificates are verified against well-known roots unless you say otherwise.
@@ -53,6 +57,22 @@ pub struct TlsOptions {
     /// A complete rustls configuration, used as given (the options above are then ignored).
     #[cfg(feature = "tls")]
     pub client_config: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// Where the proxy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ProxySetting {
+    /// The environment's, as curl reads it (the default).
+    FromEnv,
+    /// None at all.
+    None,
+    /// This one.
+    Explicit(Proxy),
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A client certificate chain and private key, PEM-encoded (mutual TLS).
@@ -93,6 +113,7 @@ impl ConnectSettings {
     /// Settings for an already parsed URL.
     pub fn from_url(url: WsUrl) -> Self {
         Self {
+            proxy: ProxySetting::FromEnv,
             request: Request::new(url),
             config: Config::default(),
             connect_timeout: Duration::from_secs(6),
@@ -145,6 +166,30 @@ impl ConnectSettings {
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = Some(timeout);
         self
+    }
+
+    /// Connects through this proxy (HTTP CONNECT or SOCKS5), whatever the environment says.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxySetting::Explicit(proxy);
+        self
+    }
+
+    /// Never uses a proxy, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::None;
+        self
+    }
+
+    /// The proxy to connect through, if any: the one set, or by default the environment's
+    /// (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them; see
+    /// [`Proxy::from_env`]). Loopback hosts are never proxied through the environment.
+    pub fn proxy_for_connect(&self) -> Result<Option<Proxy>, Error> {
+        match &self.proxy {
+            ProxySetting::Explicit(proxy) => Ok(Some(proxy.clone())),
+            ProxySetting::None => Ok(None),
+            ProxySetting::FromEnv if is_loopback(self.url().host()) => Ok(None),
+            ProxySetting::FromEnv => Ok(Proxy::from_env(self.url(), |name| std::env::var(name).ok())?),
+        }
     }
 
     /// Sets the TCP connect timeout.

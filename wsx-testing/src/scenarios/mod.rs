@@ -24,6 +24,7 @@ mod keepalive;
 mod messages;
 mod operations;
 mod panics;
+mod proxy;
 mod reconnect;
 mod tls;
 
@@ -38,6 +39,7 @@ pub use self::keepalive::*;
 pub use self::messages::*;
 pub use self::operations::*;
 pub use self::panics::*;
+pub use self::proxy::*;
 pub use self::reconnect::*;
 pub use self::tls::*;
 
