@@ -28,7 +28,7 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     };
     let mut last_error = None;
     let mut tcp = None;
-    for addr in (host, port).to_socket_addrs()? {
+    for addr in resolve(host, port, deadline)? {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::ConnectTimeout);
@@ -66,6 +66,28 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     // From here on the connection thread polls: reads and writes never block.
     socket.tcp.set_nonblocking(true)?;
     Ok(socket)
+}
+
+/// The addresses of `host`, resolved by the deadline: the standard library only resolves with
+/// a blocking call, so a name lookup runs on a thread of its own (left to finish alone if it
+/// outlives the deadline). IP addresses need no lookup.
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<std::net::SocketAddr>, Error> {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    std::thread::Builder::new().name("wsx-resolve".into()).spawn(move || {
+        let _ = tx.send((name.as_str(), port).to_socket_addrs().map(Iterator::collect));
+    })?;
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(addrs) => Ok(addrs?),
+        Err(_) => Err(Error::ConnectTimeout),
+    }
 }
 
 /// Opens the tunnel through `proxy` to the URL's host, on the blocking socket, by the deadline.

@@ -82,6 +82,8 @@ macro_rules! behaviour_suite {
             proxy_http_connect_with_auth,
             proxy_socks5_with_auth,
             proxy_failures_are_typed,
+            connect_timeout_covers_a_stalled_proxy,
+            connect_tries_every_resolved_address,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

@@ -94,3 +94,27 @@ pub fn proxy_failures_are_typed<A: TestAdapter>() {
         |e| matches!(e, Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
     );
 }
+
+/// A proxy that accepts the connection and never finishes its answer: the connect timeout
+/// covers the tunnel too (`ConnectTimeout`, on time).
+pub fn connect_timeout_covers_a_stalled_proxy<A: TestAdapter>() {
+    let stalled = TestServer::start(Script::new(vec![]).handshake(crate::server::Handshake::SlowHeaders));
+    let proxy = Proxy::parse(&stalled.url().replace("ws://", "http://")).expect("proxy URL");
+    let server = TestServer::echo();
+    let timeout = std::time::Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    refused_with::<A>(
+        settings(&server.url()).proxy(proxy).connect_timeout(timeout),
+        "stalled proxy",
+        |e| *e == Error::ConnectTimeout,
+    );
+    assert!(started.elapsed() < timeout * 5, "took {:?}", started.elapsed());
+}
+
+/// A name that resolves to several addresses: each is tried in turn (`localhost` may give
+/// `::1` first; the server listens on 127.0.0.1 only).
+pub fn connect_tries_every_resolved_address<A: TestAdapter>() {
+    let server = TestServer::echo();
+    let url = server.url().replace("127.0.0.1", "localhost");
+    echo_through::<A>(settings(&url), &server);
+}
