@@ -247,7 +247,7 @@ impl MessageAssembler {
                     other => other,
                 })?;
             self.inflated_len += out.len();
-            self.check_text(kind, &out, fin)?;
+            check_text(&mut self.utf8, kind, &out, fin)?;
             let out = Bytes::from(out);
             return Ok(Some(match (first, fin) {
                 (true, true) => whole_message(kind, out),
@@ -265,26 +265,24 @@ impl MessageAssembler {
             self.inflated = Vec::new();
             return Err(too_large(e));
         }
-        let fresh = std::mem::take(&mut self.inflated);
-        let checked = self.check_text(kind, &fresh[before..], fin);
-        self.inflated = fresh;
-        checked?;
+        check_text(&mut self.utf8, kind, &self.inflated[before..], fin)?;
         if !fin {
             return Ok(None);
         }
         let message = Bytes::from(std::mem::take(&mut self.inflated));
         Ok(Some(whole_message(kind, message)))
     }
+}
 
-    fn check_text(&mut self, kind: DataKind, inflated: &[u8], fin: bool) -> Result<(), ProtocolError> {
-        if kind == DataKind::Text {
-            self.utf8.feed(inflated).map_err(|_| ProtocolError::InvalidUtf8)?;
-            if fin {
-                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-            }
+/// Validates a compressed text message's bytes as they inflate.
+fn check_text(utf8: &mut Utf8Validator, kind: DataKind, inflated: &[u8], fin: bool) -> Result<(), ProtocolError> {
+    if kind == DataKind::Text {
+        utf8.feed(inflated).map_err(|_| ProtocolError::InvalidUtf8)?;
+        if fin {
+            utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// A complete message; text was validated by `next_frame`.

@@ -11,8 +11,9 @@ use super::{DeflateParams, MIN_BACKEND_WINDOW_BITS};
 /// the receiver (RFC 7692 7.2.1, 7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// How much inflated output is produced per step, so a small message that inflates to a huge
-/// one is caught at the limit, never allocated first.
+/// The least the inflate buffer grows by (it doubles beyond that, but never past the limit),
+/// so a small message that inflates to a huge one is caught at the limit, never allocated
+/// first.
 const INFLATE_STEP: usize = 64 << 10;
 
 /// Our side's compressor.
