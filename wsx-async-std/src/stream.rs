@@ -23,12 +23,8 @@ pub(crate) enum Stream {
 pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
     let url = settings.url();
     let open = async {
-        let proxy = settings.proxy_for_connect()?;
-        let (host, port) = match &proxy {
-            Some(proxy) => (proxy.host.as_str(), proxy.port),
-            None => (url.host(), url.port()),
-        };
-        let mut tcp = connect_tcp(host, port).await?;
+        let (host, port, proxy) = settings.first_hop()?;
+        let mut tcp = connect_tcp(&host, port).await?;
         tcp.get_ref().set_nodelay(settings.tcp_nodelay)?;
         if let Some(proxy) = &proxy {
             tunnel(&mut tcp, proxy, url).await?;

@@ -21,14 +21,10 @@ pub(crate) struct Socket {
 pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     let url = settings.url();
     let deadline = Instant::now() + settings.connect_timeout;
-    let proxy = settings.proxy_for_connect()?;
-    let (host, port) = match &proxy {
-        Some(proxy) => (proxy.host.as_str(), proxy.port),
-        None => (url.host(), url.port()),
-    };
+    let (host, port, proxy) = settings.first_hop()?;
     let mut last_error = None;
     let mut tcp = None;
-    for addr in resolve(host, port, deadline)? {
+    for addr in resolve(&host, port, deadline)? {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(Error::ConnectTimeout);

@@ -19,12 +19,8 @@ pub(crate) enum Stream {
 pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
     let url = settings.url();
     let open = async {
-        let proxy = settings.proxy_for_connect()?;
-        let (host, port) = match &proxy {
-            Some(proxy) => (proxy.host.as_str(), proxy.port),
-            None => (url.host(), url.port()),
-        };
-        let mut tcp = TcpStream::connect((host, port)).await?;
+        let (host, port, proxy) = settings.first_hop()?;
+        let mut tcp = TcpStream::connect((host.as_str(), port)).await?;
         tcp.set_nodelay(settings.tcp_nodelay)?;
         if let Some(proxy) = &proxy {
             tunnel(&mut tcp, proxy, url).await?;

@@ -192,6 +192,17 @@ impl ConnectSettings {
         }
     }
 
+    /// Where the TCP connection goes: `(host, port, proxy)`, the proxy's address when there is
+    /// one ([`proxy_for_connect`](Self::proxy_for_connect)), else the server's.
+    pub fn first_hop(&self) -> Result<(String, u16, Option<Proxy>), Error> {
+        let proxy = self.proxy_for_connect()?;
+        let (host, port) = match &proxy {
+            Some(proxy) => (proxy.host.clone(), proxy.port),
+            None => (self.url().host().to_owned(), self.url().port()),
+        };
+        Ok((host, port, proxy))
+    }
+
     /// Sets the TCP connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
