@@ -23,6 +23,7 @@ const LIMIT: usize = 16 << 20;
 fn a_gigabyte_bomb_is_refused_within_the_message_limit() {
     let bomb = deflate_bomb(1024);
     assert!(bomb.len() < 2 << 20, "{} bytes on the wire", bomb.len());
+    let wire = bomb.len();
     let frame = compressed_frame(OpCode::Binary, &bomb);
     drop(bomb);
     let server = TestServer::start(
@@ -49,7 +50,7 @@ fn a_gigabyte_bomb_is_refused_within_the_message_limit() {
     }
     assert_eq!(server.expect_close(Duration::from_secs(5)).close_code(), Some(1009));
     eprintln!(
-        "peak RSS grew by {:.1} MiB for a 1 GiB bomb",
+        "peak RSS grew by {:.1} MiB for a 1 GiB bomb of {wire} bytes",
         grown as f64 / (1 << 20) as f64
     );
     assert!(
