@@ -7,7 +7,9 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use async_io::Timer;
+use std::net::TcpStream;
+
+use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use wsx_proto::{ConnectSettings, Handler, PollTimer, PollTransport, Session};
 
@@ -44,12 +46,13 @@ impl PollTimer for AsyncIoTimer {
     }
 }
 
-/// The socket and a reusable read buffer: futures-io reads into initialized memory, so
-/// reading into a zeroed scratch once and copying out is cheaper than zeroing spare room in
-/// the session's buffer before every read.
+/// The socket, and for TLS a reusable read buffer: futures-io reads into initialized memory,
+/// so reading into a scratch zeroed once and copying out is cheaper than zeroing spare room in
+/// the session's buffer before every read. A plain socket reads straight into the session's
+/// buffer.
 struct Transport {
     stream: Stream,
-    /// Zeroed once, when a read finds data; freed when the socket goes idle.
+    /// Zeroed once, when a TLS read finds data; freed when the socket goes idle.
     scratch: Vec<u8>,
 }
 
@@ -60,17 +63,22 @@ impl PollTransport for Transport {
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut bytes::BytesMut,
-        _wanted: usize,
+        wanted: usize,
     ) -> Poll<io::Result<usize>> {
-        if let (Stream::Plain(tcp), true) = (&self.stream, self.scratch.is_empty()) {
-            ready!(tcp.poll_readable(cx))?;
-        }
+        let tls = match &mut self.stream {
+            Stream::Plain(tcp) => return poll_read_plain(tcp, cx, buf, wanted),
+            Stream::Tls(tls) => tls,
+        };
         if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
         }
-        let read = Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch);
+        let read = Pin::new(tls).poll_read(cx, &mut self.scratch);
         match &read {
-            Poll::Ready(Ok(n)) => buf.extend_from_slice(&self.scratch[..*n]),
+            Poll::Ready(Ok(n)) => {
+                // Room for the rest of the frame at once: no regrowth (and copy) per read.
+                buf.reserve(wanted.max(*n));
+                buf.extend_from_slice(&self.scratch[..*n]);
+            }
             Poll::Pending if buf.is_empty() => {
                 self.scratch = Vec::new();
                 *buf = bytes::BytesMut::new();
@@ -90,5 +98,33 @@ impl PollTransport for Transport {
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         AsyncWrite::poll_close(Pin::new(&mut self.stream), cx)
+    }
+}
+
+/// Reads a plain socket into `buf`'s spare room (room for the rest of the frame, or a chunk),
+/// the way async-io's own `poll_read` does: try, and on `WouldBlock` wait for readiness.
+fn poll_read_plain(
+    tcp: &Async<TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut bytes::BytesMut,
+    wanted: usize,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() == 0 {
+        ready!(tcp.poll_readable(cx))?;
+    }
+    loop {
+        let read = wsx_proto::session::read_into_spare(buf, wanted.max(READ_CHUNK), |spare| {
+            Ok(rustix::io::read(tcp.get_ref(), spare)?.0)
+        });
+        match read {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if buf.is_empty() {
+                    *buf = bytes::BytesMut::new();
+                }
+                ready!(tcp.poll_readable(cx))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            read => return Poll::Ready(read),
+        }
     }
 }

@@ -146,34 +146,34 @@ impl Socket {
     /// chunk: `Ok(0)` is end-of-file, `WouldBlock` nothing to read now.
     pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, wanted: usize) -> io::Result<usize> {
         let Some(tls) = self.tls.as_mut() else {
-            let len = out.len();
-            // std's `Read` wants initialized memory: zero the spare room first.
-            out.resize(len + wanted.max(READ_CHUNK), 0);
-            let read = self.tcp.read(&mut out[len..]);
-            out.truncate(len + *read.as_ref().unwrap_or(&0));
-            return read;
+            return wsx_proto::session::read_into_spare(out, wanted.max(READ_CHUNK), |spare| {
+                Ok(rustix::io::read(&self.tcp, spare)?.0)
+            });
         };
-        if tls.read_tls(&mut self.tcp)? == 0 {
-            return Ok(0);
+        // The poller is edge-triggered: only the socket's own `WouldBlock` may end a read
+        // without data, so records without application data (tickets, key updates) are
+        // followed by another socket read.
+        loop {
+            if tls.read_tls(&mut self.tcp)? == 0 {
+                return Ok(0);
+            }
+            let state = tls
+                .process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            let start = out.len();
+            let n = state.plaintext_bytes_to_read();
+            out.resize(start + n, 0);
+            let read = tls.reader().read(&mut out[start..]).unwrap_or(0);
+            out.truncate(start + read);
+            // Key updates and alerts produce TLS bytes to send back.
+            write_tls(tls, &mut self.tcp)?;
+            if read > 0 {
+                return Ok(read);
+            }
+            if state.peer_has_closed() {
+                return Ok(0);
+            }
         }
-        let state = tls
-            .process_new_packets()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let start = out.len();
-        let n = state.plaintext_bytes_to_read();
-        out.resize(start + n, 0);
-        let read = tls.reader().read(&mut out[start..]).unwrap_or(0);
-        out.truncate(start + read);
-        // Key updates and alerts produce TLS bytes to send back.
-        self.flush_tls()?;
-        if read == 0 && state.peer_has_closed() {
-            return Ok(0);
-        }
-        if read == 0 {
-            // Only TLS records without application data: nothing for the session.
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(read)
     }
 
     /// Writes a prefix of `data` (encrypting for TLS) without blocking; TLS records the socket
@@ -194,18 +194,12 @@ impl Socket {
         self.tls.as_ref().is_some_and(|tls| tls.wants_write())
     }
 
-    /// Writes the TLS records waiting; what the socket does not take now stays queued in the
-    /// TLS session.
+    /// Writes the TLS records waiting (see [`write_tls`]).
     fn flush_tls(&mut self) -> io::Result<()> {
-        if let Some(tls) = self.tls.as_mut() {
-            while tls.wants_write() {
-                match tls.write_tls(&mut self.tcp) {
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
-                    result => result?,
-                };
-            }
+        match self.tls.as_mut() {
+            Some(tls) => write_tls(tls, &mut self.tcp),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Closes the socket (TLS close_notify first).
@@ -216,4 +210,16 @@ impl Socket {
         }
         let _ = self.tcp.shutdown(Shutdown::Both);
     }
+}
+
+/// Writes the TLS records waiting; what the socket does not take now stays queued in the TLS
+/// session.
+fn write_tls(tls: &mut TlsConnection, tcp: &mut TcpStream) -> io::Result<()> {
+    while tls.wants_write() {
+        match tls.write_tls(tcp) {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
+            result => result?,
+        };
+    }
+    Ok(())
 }

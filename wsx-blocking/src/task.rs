@@ -5,9 +5,9 @@
 use std::io;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use polling::{Event, Events, Poller};
+use polling::{Event, Events, PollMode, Poller};
 use wsx_proto::{Action, ConnectSettings, Handler, Session};
 
 use crate::stream::{self, Socket};
@@ -30,10 +30,15 @@ impl Wake for PollerWaker {
     }
 }
 
-/// An open socket, registered with the poller while it lives.
+/// An open socket, registered with the poller while it lives, edge-triggered for both
+/// directions: the loop reads and writes until the socket says `WouldBlock`, and an edge says
+/// when to try again.
 struct Transport {
     socket: Socket,
     poller: Arc<Poller>,
+    /// A write found the socket full, and no writable edge has come since: writes wait for
+    /// one instead of failing again on every turn.
+    write_blocked: bool,
 }
 
 impl Transport {
@@ -41,11 +46,19 @@ impl Transport {
         let socket = stream::connect(settings)?;
         // SAFETY: the socket is removed from the poller in `Drop` below, before it is closed,
         // and `Transport` owns it, so it cannot be closed while registered.
-        unsafe { poller.add(socket.tcp(), Event::none(SOCKET))? };
+        unsafe { poller.add_with_mode(socket.tcp(), Event::all(SOCKET), PollMode::Edge)? };
         Ok(Self {
             socket,
             poller: poller.clone(),
+            write_blocked: false,
         })
+    }
+
+    /// Takes in the edges the poller reported.
+    fn note(&mut self, events: &Events) {
+        if events.iter().any(|event| event.key == SOCKET && event.writable) {
+            self.write_blocked = false;
+        }
     }
 }
 
@@ -91,26 +104,25 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>) {
             continue;
         };
         session.register_waker(&waker);
-        if turn(&mut session, &mut open.socket) {
-            continue;
-        }
-        let interest = match (session.wants_read(), session.wants_write() || open.socket.wants_write()) {
-            (true, true) => Event::all(SOCKET),
-            (true, false) => Event::readable(SOCKET),
-            (false, true) => Event::writable(SOCKET),
-            (false, false) => Event::none(SOCKET),
+        let progressed = turn(&mut session, open);
+        let timeout = if progressed {
+            if !open.write_blocked {
+                continue;
+            }
+            // Busy reading while the output waits for room: look for a writable edge
+            // without sleeping.
+            Some(Duration::ZERO)
+        } else {
+            session.release_idle_buffers();
+            session
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(Instant::now()))
         };
-        session.release_idle_buffers();
-        let timeout = session
-            .poll_timeout()
-            .map(|at| at.saturating_duration_since(Instant::now()));
         events.clear();
-        let waited = poller
-            .modify(open.socket.tcp(), interest)
-            .and_then(|()| poller.wait(&mut events, timeout));
-        match waited {
+        match poller.wait(&mut events, timeout) {
+            Ok(_) => open.note(&events),
             Err(e) if e.kind() != io::ErrorKind::Interrupted => session.handle_io_error(e, Instant::now()),
-            _ => {}
+            Err(_) => {}
         }
     }
 }
@@ -123,8 +135,9 @@ fn fail_to_start<H: Handler>(session: Session<H>, error: io::Error) {
 
 /// Feeds the session what the socket and the handles have now; returns whether anything
 /// happened (then the caller goes round again instead of waiting).
-fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket) -> bool {
+fn turn<H: Handler>(session: &mut Session<H>, transport: &mut Transport) -> bool {
     let now = Instant::now();
+    let socket = &mut transport.socket;
     let mut progressed = session.handle_commands(now);
     for _ in 0..READS_PER_TURN {
         if !session.wants_read() {
@@ -144,7 +157,7 @@ fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket) -> bool {
         }
         progressed = true;
     }
-    loop {
+    while !transport.write_blocked {
         let pending = session.pending_transmit(now);
         if pending.is_empty() && !socket.wants_write() {
             break;
@@ -158,7 +171,7 @@ fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket) -> bool {
                     break;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => transport.write_blocked = true,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 session.handle_io_error(e, now);

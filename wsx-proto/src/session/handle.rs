@@ -288,9 +288,18 @@ impl<H: Handler> ClientHandle<H> {
         }
     }
 
+    /// Gives `cost` back. Waiters are woken when the free budget rises through half of the
+    /// whole, or fills it, not for every written frame: a sender then refills half a budget
+    /// per wake-up instead of paying a context switch per frame. No waiter is left asleep:
+    /// one that needs more than half is satisfied by the whole budget, which comes back once
+    /// everything queued is written.
     pub(crate) fn release_budget(&self, cost: usize) {
-        self.shared.send_budget.fetch_add(cost, Ordering::AcqRel);
-        self.shared.budget_freed.notify();
+        let before = self.shared.send_budget.fetch_add(cost, Ordering::AcqRel);
+        let (after, whole) = (before + cost, self.shared.send_buffer);
+        let low_water = whole / 2;
+        if (before < low_water && after >= low_water) || after >= whole {
+            self.shared.budget_freed.notify();
+        }
     }
 
     /// Waits until the client stops for good and returns the final reason.

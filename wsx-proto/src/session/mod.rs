@@ -24,6 +24,7 @@ pub mod poll;
 pub(crate) mod proxy;
 pub(crate) mod settings;
 pub(crate) mod sink;
+mod spare;
 pub(crate) mod start;
 pub(crate) mod state;
 pub(crate) mod status;
@@ -31,3 +32,5 @@ pub(crate) mod telemetry;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub(crate) mod wait;
+
+pub use spare::read_into_spare;
