@@ -81,6 +81,7 @@ impl FrameHeader {
     /// Checks only what the header alone decides: reserved opcodes, the 64-bit length's top
     /// bit, and the control-frame rules. RSV bits and masking are left to the caller, which
     /// knows the negotiated extensions and which side it is.
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ProtocolError> {
         let [first, second, ..] = *buf else {
             return Ok(None);

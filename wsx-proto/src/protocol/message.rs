@@ -86,6 +86,7 @@ impl MessageAssembler {
 
     /// Takes the next complete frame off the front of `buf`, checked against the protocol and
     /// the limits. Text is validated as it arrives, before the frame is complete.
+    #[inline]
     pub(crate) fn next_frame(&mut self, buf: &mut BytesMut) -> Result<Option<(FrameHeader, Bytes)>, ProtocolError> {
         let mut pending = match self.pending {
             Some(p) => p,
@@ -118,6 +119,7 @@ impl MessageAssembler {
         Ok(Some((header, frame.freeze())))
     }
 
+    #[inline]
     fn check_header(&mut self, header: FrameHeader, header_len: usize) -> Result<PendingFrame, ProtocolError> {
         if header.rsv & !self.reserved_bits != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv));
@@ -170,6 +172,7 @@ impl MessageAssembler {
 
     /// Turns a checked data frame into what the user sees: a whole message, a fragment, or
     /// nothing yet (a piece collected for later). Copies a fragmented payload once.
+    #[inline]
     pub(crate) fn on_data_frame(
         &mut self,
         header: &FrameHeader,
@@ -286,6 +289,7 @@ fn check_text(utf8: &mut Utf8Validator, kind: DataKind, inflated: &[u8], fin: bo
 }
 
 /// A complete message; text was validated by `next_frame`.
+#[inline]
 fn whole_message(kind: DataKind, payload: Bytes) -> Frame {
     match kind {
         DataKind::Text => Frame::Text(Utf8Bytes::from_validated(payload)),

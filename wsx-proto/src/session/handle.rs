@@ -21,7 +21,7 @@ use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
 use crate::session::guard::CallbackGuard;
 use crate::session::handler::Handler;
-use crate::session::outbox::{queue_send, Encoded};
+use crate::session::outbox::{queue_send, Batch, Encoded};
 pub use crate::session::status::{SendError, Status, CAST_QUEUE_LIMIT};
 use crate::session::telemetry::{Stats, StatsSnapshot};
 pub(crate) use crate::session::wait::{lock, or_timeout, wait_for, wait_for_blocking, Gate, Signal};
@@ -382,9 +382,9 @@ impl<H: Handler> ClientHandle<H> {
         Ok(())
     }
 
-    /// Queues a batch of commands with one lock and one wake-up. On `Err` (the client has
-    /// stopped) the batch is dropped and the budget it held given back.
-    pub(crate) fn push_batch(&self, batch: &mut Vec<Command<H>>) -> Result<(), SendError> {
+    /// Queues a batch with one lock and one wake-up. On `Err` (the client has stopped) the
+    /// batch is dropped and the budget it held given back.
+    pub(crate) fn push_batch(&self, batch: &mut Batch<H>) -> Result<(), SendError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -393,15 +393,7 @@ impl<H: Handler> ClientHandle<H> {
             if !guard.closed {
                 let queue = &mut *guard;
                 let was_empty = queue.commands.is_empty();
-                let limit = self.shared.encode_limit.load(Ordering::Relaxed);
-                for command in batch.drain(..) {
-                    match command {
-                        Command::Send(frame, cost) => {
-                            queue_send(&mut queue.commands, &mut queue.outbox, frame, cost, limit)
-                        }
-                        other => queue.commands.push_back(other),
-                    }
-                }
+                batch.hand_over(&mut queue.commands, &mut queue.outbox);
                 drop(guard);
                 if was_empty {
                     self.shared.task.wake();
@@ -409,12 +401,13 @@ impl<H: Handler> ClientHandle<H> {
                 return Ok(());
             }
         }
-        for command in batch.drain(..) {
-            if let Command::Send(_, cost) = command {
-                self.release_budget(cost);
-            }
-        }
+        self.release_budget(batch.discard());
         Err(self.gone_error())
+    }
+
+    /// Largest message a sender encodes itself (0: none).
+    pub(crate) fn encode_limit(&self) -> usize {
+        self.shared.encode_limit.load(Ordering::Relaxed)
     }
 
     /// Takes up to `cost` of the budget without waiting: what was taken (0 when it is spent),

@@ -36,29 +36,126 @@ pub(crate) fn queue_send<H: Handler>(
     cost: usize,
     limit: usize,
 ) {
+    match encode(outbox, frame, cost, limit) {
+        Ok(run) => {
+            if let Some(command) = extend_run(commands.back_mut(), run) {
+                commands.push_back(command);
+            }
+        }
+        Err(frame) => commands.push_back(Command::Send(frame, cost)),
+    }
+}
+
+/// Encodes `frame` at the end of `out` as a run of one, or gives it back when the sender
+/// should not encode it (see [`queue_send`]).
+fn encode(out: &mut BytesMut, frame: Frame, cost: usize, limit: usize) -> Result<Encoded, Frame> {
     let (opcode, payload) = match &frame {
         Frame::Text(text) => (OpCode::Text, &text.as_bytes()[..]),
         Frame::Binary(bytes) => (OpCode::Binary, &bytes[..]),
-        _ => return commands.push_back(Command::Send(frame, cost)),
+        _ => return Err(frame),
     };
     if payload.len() > limit || tracing::enabled!(target: "wsx", tracing::Level::DEBUG) {
-        return commands.push_back(Command::Send(frame, cost));
+        return Err(frame);
     }
-    let start = outbox.len();
-    encode_frame(outbox, true, opcode, payload, Some(random_mask_key()));
-    let len = outbox.len() - start;
-    match commands.back_mut() {
-        Some(Command::Encoded(run)) => {
-            run.len += len;
-            run.frames += 1;
-            run.payload += payload.len() as u64;
-            run.cost += cost;
+    let start = out.len();
+    encode_frame(out, true, opcode, payload, Some(random_mask_key()));
+    Ok(Encoded {
+        len: out.len() - start,
+        frames: 1,
+        payload: payload.len() as u64,
+        cost,
+    })
+}
+
+/// Adds `run` to the run at the back of the queue; gives back the command to push when the
+/// back is something else.
+fn extend_run<H: Handler>(back: Option<&mut Command<H>>, run: Encoded) -> Option<Command<H>> {
+    match back {
+        Some(Command::Encoded(last)) => {
+            last.len += run.len;
+            last.frames += run.frames;
+            last.payload += run.payload;
+            last.cost += run.cost;
+            None
         }
-        _ => commands.push_back(Command::Encoded(Encoded {
-            len,
-            frames: 1,
-            payload: payload.len() as u64,
-            cost,
-        })),
+        _ => Some(Command::Encoded(run)),
+    }
+}
+
+/// Frames a batch sender (`send_all`, the sink) collected and has not handed over yet: the
+/// small ones already encoded here, outside the queue's lock, so handing over a batch is one
+/// copy of its bytes.
+pub(crate) struct Batch<H: Handler> {
+    commands: Vec<Command<H>>,
+    /// The bytes of the `Encoded` commands, in order.
+    encoded: BytesMut,
+    frames: usize,
+}
+
+impl<H: Handler> Batch<H> {
+    pub(crate) fn new() -> Self {
+        Self {
+            commands: Vec::new(),
+            encoded: BytesMut::new(),
+            frames: 0,
+        }
+    }
+
+    /// Frames collected.
+    pub(crate) fn len(&self) -> usize {
+        self.frames
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames == 0
+    }
+
+    /// Adds a pipelined frame that holds `cost` of the budget.
+    pub(crate) fn push(&mut self, frame: Frame, cost: usize, limit: usize) {
+        self.frames += 1;
+        match encode(&mut self.encoded, frame, cost, limit) {
+            Ok(run) => {
+                if let Some(command) = extend_run(self.commands.last_mut(), run) {
+                    self.commands.push(command);
+                }
+            }
+            Err(frame) => self.commands.push(Command::Send(frame, cost)),
+        }
+    }
+
+    /// Moves everything to the back of the queue and its outbox, in order.
+    pub(crate) fn hand_over(&mut self, commands: &mut VecDeque<Command<H>>, outbox: &mut BytesMut) {
+        outbox.extend_from_slice(&self.encoded);
+        for command in self.commands.drain(..) {
+            match command {
+                Command::Encoded(run) => {
+                    if let Some(command) = extend_run(commands.back_mut(), run) {
+                        commands.push_back(command);
+                    }
+                }
+                other => commands.push_back(other),
+            }
+        }
+        self.clear();
+    }
+
+    /// Drops everything; returns the budget it held.
+    pub(crate) fn discard(&mut self) -> usize {
+        let cost = self
+            .commands
+            .drain(..)
+            .map(|command| match command {
+                Command::Send(_, cost) => cost,
+                Command::Encoded(run) => run.cost,
+                _ => 0,
+            })
+            .sum();
+        self.clear();
+        cost
+    }
+
+    fn clear(&mut self) {
+        self.encoded.clear();
+        self.frames = 0;
     }
 }

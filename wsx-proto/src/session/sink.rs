@@ -10,8 +10,9 @@ use event_listener::EventListener;
 use futures_sink::Sink;
 
 use crate::protocol::frame::Frame;
-use crate::session::handle::{wait_for, wait_for_blocking, ClientHandle, Command, SendError};
+use crate::session::handle::{wait_for, wait_for_blocking, ClientHandle, SendError};
 use crate::session::handler::Handler;
+use crate::session::outbox::Batch;
 
 /// Frames a batch holds before it is handed to the connection task anyway.
 const BATCH: usize = 256;
@@ -21,7 +22,7 @@ impl<H: Handler> ClientHandle<H> {
     /// (async adapters). A frame that cannot be sent stops it: the frames before it are
     /// queued, the error is returned.
     pub async fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         for frame in frames {
             let cost = self.admit(&frame, &mut batch)?;
             if self.take_budget(cost).is_none() {
@@ -37,7 +38,7 @@ impl<H: Handler> ClientHandle<H> {
     /// [`send_all`](Self::send_all), blocking this thread while the budget is
     /// spent.
     pub fn send_all_blocking(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
-        let mut batch = Vec::new();
+        let mut batch = Batch::new();
         for frame in frames {
             let cost = self.admit(&frame, &mut batch)?;
             if self.take_budget(cost).is_none() {
@@ -50,7 +51,7 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// Checks a frame of a batch; on error the batch so far is queued first.
-    fn admit(&self, frame: &Frame, batch: &mut Vec<Command<H>>) -> Result<usize, SendError> {
+    fn admit(&self, frame: &Frame, batch: &mut Batch<H>) -> Result<usize, SendError> {
         if let Err(e) = self.check_sendable(frame) {
             self.push_batch(batch)?;
             return Err(e);
@@ -58,8 +59,8 @@ impl<H: Handler> ClientHandle<H> {
         Ok(self.cost(frame))
     }
 
-    fn add(&self, batch: &mut Vec<Command<H>>, frame: Frame, cost: usize) -> Result<(), SendError> {
-        batch.push(Command::Send(frame, cost));
+    fn add(&self, batch: &mut Batch<H>, frame: Frame, cost: usize) -> Result<(), SendError> {
+        batch.push(frame, cost, self.encode_limit());
         if batch.len() >= BATCH {
             self.push_batch(batch)?;
         }
@@ -73,7 +74,7 @@ impl<H: Handler> ClientHandle<H> {
     pub fn sink(&self) -> ClientSink<H> {
         ClientSink {
             handle: self.clone(),
-            batch: Vec::new(),
+            batch: Batch::new(),
             listener: None,
         }
     }
@@ -87,7 +88,7 @@ async fn wait_for_budget<H: Handler>(handle: &ClientHandle<H>, cost: usize) -> R
 pub struct ClientSink<H: Handler> {
     handle: ClientHandle<H>,
     /// Frames started and not yet handed over.
-    batch: Vec<Command<H>>,
+    batch: Batch<H>,
     /// Set while `poll_ready` waits for budget.
     listener: Option<EventListener>,
 }
@@ -132,7 +133,7 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
         let this = &mut *self;
         this.handle.check_sendable(&frame)?;
         let cost = this.handle.take_budget_up_to(this.handle.cost(&frame))?;
-        this.batch.push(Command::Send(frame, cost));
+        this.batch.push(frame, cost, this.handle.encode_limit());
         if this.batch.len() >= BATCH {
             this.handle.push_batch(&mut this.batch)?;
         }

@@ -255,7 +255,7 @@ impl ClientConnection {
                     Err(e) => Err(Error::Handshake(e)),
                 }
             }
-            Phase::Open | Phase::Closing { .. } => self.poll_frame().map_err(Error::Protocol),
+            Phase::Open | Phase::Closing { .. } => return self.poll_frame(),
             Phase::Closed => {
                 // Nothing more is read once closed: don't let a peer that keeps sending fill memory.
                 self.read_buf.clear();
@@ -271,10 +271,12 @@ impl ClientConnection {
         }
     }
 
-    fn poll_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
+    /// The next frame's event. Errors end the connection here, so every return hands back
+    /// the same `Option<Event>`: the hot path moves no `Result` around it.
+    fn poll_frame(&mut self) -> Option<Event> {
         if self.ignore_input {
             self.read_buf.clear();
-            return Ok(None);
+            return None;
         }
         loop {
             // Data after the peer's close is dropped (RFC 6455 5.5.1: nothing follows a close).
@@ -285,28 +287,42 @@ impl ClientConnection {
                     ..
                 }
             );
-            let Some((header, payload)) = self.assembler.next_frame(&mut self.read_buf)? else {
-                return Ok(None);
+            let (header, payload) = match self.assembler.next_frame(&mut self.read_buf) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return None,
+                Err(e) => return self.fail_on_input(e),
             };
             self.keepalive.heard();
             match header.opcode {
                 OpCode::Close => {
-                    let frame = self.on_close_frame(payload)?;
-                    return Ok(Some(Event::Frame(Frame::Close(frame))));
+                    return match self.on_close_frame(payload) {
+                        Ok(frame) => Some(Event::Frame(Frame::Close(frame))),
+                        Err(e) => self.fail_on_input(e),
+                    };
                 }
                 _ if discard_data => {}
-                OpCode::Ping => return Ok(Some(Event::Frame(Frame::Ping(payload)))),
-                OpCode::Pong => return Ok(Some(Event::Frame(Frame::Pong(payload)))),
+                OpCode::Ping => return Some(Event::Frame(Frame::Ping(payload))),
+                OpCode::Pong => return Some(Event::Frame(Frame::Pong(payload))),
                 OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                    if let Some(frame) = self.assembler.on_data_frame(&header, payload)? {
-                        return Ok(Some(Event::Frame(frame)));
+                    match self.assembler.on_data_frame(&header, payload) {
+                        Ok(Some(frame)) => return Some(Event::Frame(frame)),
+                        Ok(None) => {}
+                        Err(e) => return self.fail_on_input(e),
                     }
                 }
             }
             if let Some(event) = self.pending.pop_front() {
-                return Ok(Some(event));
+                return Some(event);
             }
         }
+    }
+
+    /// A protocol error in what the server sent: the connection fails with it, and the
+    /// first event of the failure comes back.
+    #[cold]
+    fn fail_on_input(&mut self, error: ProtocolError) -> Option<Event> {
+        self.fail(Error::Protocol(error));
+        self.pending.pop_front()
     }
 
     fn on_close_frame(&mut self, payload: Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
