@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Event::Closed(reason) => {
                     println!("closed: {reason}");
                     assert_eq!(echoes, 3);
-                    return match reason {
+                    return match *reason {
                         CloseReason::Local(_) => Ok(()),
                         other => Err(format!("unclean close: {other}").into()),
                     };

@@ -77,7 +77,10 @@ fn json(i: usize) -> String {
 /// The close code the client failed the connection with, and the error.
 fn failed(conn: &mut ClientConnection) -> (ProtocolError, u16) {
     let error = match events(conn).as_slice() {
-        [Event::Closed(CloseReason::Error(Error::Protocol(e)))] => e.clone(),
+        [Event::Closed(reason)] => match &**reason {
+            CloseReason::Error(Error::Protocol(e)) => e.clone(),
+            other => panic!("expected a protocol error, got {other:?}"),
+        },
         other => panic!("expected a protocol error, got {other:?}"),
     };
     let frames = sent(conn);
@@ -296,9 +299,12 @@ fn bad_answers_fail_the_handshake_with_the_parameter_named() {
         let req = conn.poll_transmit(Instant::now()).unwrap();
         conn.receive(&response_with(&req, &format!("Sec-WebSocket-Extensions: {answer}\r\n")));
         match events(&mut conn).as_slice() {
-            [Event::Closed(CloseReason::Error(Error::Handshake(HandshakeError::Deflate(e))))] => {
-                assert_eq!(e, &expected, "{answer}")
-            }
+            [Event::Closed(reason)] => match &**reason {
+                CloseReason::Error(Error::Handshake(HandshakeError::Deflate(e))) => {
+                    assert_eq!(e, &expected, "{answer}")
+                }
+                other => panic!("{answer}: {other:?}"),
+            },
             other => panic!("{answer}: {other:?}"),
         }
     }

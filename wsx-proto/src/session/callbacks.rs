@@ -39,7 +39,7 @@ impl<H: Handler> Session<H> {
             match event {
                 Event::Connected(response) => self.on_connected(*response),
                 Event::Frame(frame) => self.on_frame(frame),
-                Event::Closed(reason) => return Some(reason),
+                Event::Closed(reason) => return Some(*reason),
             }
         }
         None
