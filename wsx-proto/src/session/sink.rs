@@ -17,6 +17,10 @@ use crate::session::outbox::Batch;
 /// Frames a batch holds before it is handed to the connection task anyway.
 const BATCH: usize = 256;
 
+/// Budget a sink takes at a time and spends on frames locally: one atomic update per chunk,
+/// not per frame. What is left goes back at every flush.
+const BUDGET_CHUNK: usize = 16 * 1024;
+
 impl<H: Handler> ClientHandle<H> {
     /// Queues every frame in order, in batches, waiting while the send budget is spent
     /// (async adapters). A frame that cannot be sent stops it: the frames before it are
@@ -75,6 +79,7 @@ impl<H: Handler> ClientHandle<H> {
         ClientSink {
             handle: self.clone(),
             batch: Batch::new(),
+            reserved: 0,
             listener: None,
         }
     }
@@ -89,6 +94,8 @@ pub struct ClientSink<H: Handler> {
     handle: ClientHandle<H>,
     /// Frames started and not yet handed over.
     batch: Batch<H>,
+    /// Budget taken and not yet spent on a frame (given back at every flush).
+    reserved: usize,
     /// Set while `poll_ready` waits for budget.
     listener: Option<EventListener>,
 }
@@ -101,6 +108,14 @@ impl<H: Handler> std::fmt::Debug for ClientSink<H> {
     }
 }
 
+impl<H: Handler> ClientSink<H> {
+    fn give_back_reserved(&mut self) {
+        if self.reserved > 0 {
+            self.handle.release_budget(std::mem::take(&mut self.reserved));
+        }
+    }
+}
+
 impl<H: Handler> Unpin for ClientSink<H> {}
 
 impl<H: Handler> Sink<Frame> for ClientSink<H> {
@@ -109,7 +124,7 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         let this = &mut *self;
         loop {
-            if this.handle.budget_left()? > 0 {
+            if this.reserved > 0 || this.handle.budget_left()? > 0 {
                 this.listener = None;
                 return Poll::Ready(Ok(()));
             }
@@ -132,7 +147,14 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
     fn start_send(mut self: Pin<&mut Self>, frame: Frame) -> Result<(), SendError> {
         let this = &mut *self;
         this.handle.check_sendable(&frame)?;
-        let cost = this.handle.take_budget_up_to(this.handle.cost(&frame))?;
+        let wanted = this.handle.cost(&frame);
+        if this.reserved < wanted {
+            this.reserved += this
+                .handle
+                .take_budget_up_to(BUDGET_CHUNK.max(wanted - this.reserved))?;
+        }
+        let cost = wanted.min(this.reserved);
+        this.reserved -= cost;
         this.batch.push(frame, cost, this.handle.encode_limit());
         if this.batch.len() >= BATCH {
             this.handle.push_batch(&mut this.batch)?;
@@ -142,6 +164,7 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
 
     fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
         let this = &mut *self;
+        this.give_back_reserved();
         Poll::Ready(this.handle.push_batch(&mut this.batch))
     }
 
@@ -153,6 +176,7 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
 impl<H: Handler> Drop for ClientSink<H> {
     /// Frames started but not flushed still go: nothing accepted is silently dropped.
     fn drop(&mut self) {
+        self.give_back_reserved();
         let _ = self.handle.push_batch(&mut self.batch);
     }
 }
