@@ -3,7 +3,7 @@
 //! name resolution (which the standard library only offers as a blocking call).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,7 +11,10 @@ use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 use futures_rustls::client::TlsStream;
+use wsx_proto::session::dial::Destination;
 use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
+
+use crate::task::AsyncIoTimer;
 
 /// A plain or TLS stream.
 pub(crate) enum Stream {
@@ -24,7 +27,7 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
     let url = settings.url();
     let open = async {
         let (host, port, proxy) = settings.first_hop()?;
-        let mut tcp = connect_tcp(&host, port).await?;
+        let mut tcp = connect_tcp(settings.destination(&host, port)).await?;
         tcp.get_ref().set_nodelay(settings.tcp_nodelay)?;
         if let Some(proxy) = &proxy {
             tunnel(&mut tcp, proxy, url).await?;
@@ -61,25 +64,16 @@ async fn tunnel(tcp: &mut Async<TcpStream>, proxy: &Proxy, url: &WsUrl) -> Resul
     }
 }
 
-/// Resolves `host` (off the executor, unless it is an IP address) and tries each address in
-/// turn, like `TcpStream::connect((host, port))`.
-async fn connect_tcp(host: &str, port: u16) -> io::Result<Async<TcpStream>> {
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => {
-            let host = host.to_owned();
+/// Resolves (off the executor, unless the addresses are known) and races the addresses,
+/// happy-eyeballs style.
+async fn connect_tcp(destination: Destination) -> io::Result<Async<TcpStream>> {
+    let addrs: Vec<SocketAddr> = match destination {
+        Destination::Addresses(addrs) => addrs,
+        Destination::Lookup(host, port) => {
             blocking::unblock(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect)).await?
         }
     };
-    let mut last_error = None;
-    for addr in addrs {
-        match Async::<TcpStream>::connect(addr).await {
-            Ok(tcp) => return Ok(tcp),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error
-        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the host name resolved to no address")))
+    wsx_proto::session::dial::race(addrs, Async::<TcpStream>::connect, &mut AsyncIoTimer::new()).await
 }
 
 impl AsyncRead for Stream {

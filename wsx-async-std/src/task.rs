@@ -30,11 +30,17 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
             })
         })
     };
-    wsx_proto::session::poll::run_owned(session, connect, AsyncIoTimer(Timer::never(), None))
+    wsx_proto::session::poll::run_owned(session, connect, AsyncIoTimer::new())
 }
 
 /// async-io's timer and the deadline it is set to.
-struct AsyncIoTimer(Timer, Option<Instant>);
+pub(crate) struct AsyncIoTimer(Timer, Option<Instant>);
+
+impl AsyncIoTimer {
+    pub(crate) fn new() -> Self {
+        Self(Timer::never(), None)
+    }
+}
 
 impl PollTimer for AsyncIoTimer {
     fn poll_until(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {

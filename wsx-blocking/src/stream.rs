@@ -2,10 +2,12 @@
 //! and writes for the connection thread's poll loop.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use rustls::ClientConnection as TlsConnection;
+use wsx_proto::session::dial::{self, Destination};
 use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
 
 /// Free space made in the read buffer before each plain read.
@@ -17,32 +19,16 @@ pub(crate) struct Socket {
     tls: Option<Box<TlsConnection>>,
 }
 
-/// Connects within the connect timeout (tried on each resolved address in turn).
+/// Connects within the connect timeout (the addresses raced, happy-eyeballs style).
 pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     let url = settings.url();
     let deadline = Instant::now() + settings.connect_timeout;
     let (host, port, proxy) = settings.first_hop()?;
-    let mut last_error = None;
-    let mut tcp = None;
-    for addr in resolve(&host, port, deadline)? {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::ConnectTimeout);
-        }
-        match TcpStream::connect_timeout(&addr, left) {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Error::ConnectTimeout),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    let tcp = match (tcp, last_error) {
-        (Some(tcp), _) => tcp,
-        (None, Some(e)) => return Err(e.into()),
-        (None, None) => return Err(io::Error::new(io::ErrorKind::NotFound, "host has no addresses").into()),
+    let addrs = match settings.destination(&host, port) {
+        Destination::Addresses(addrs) => addrs,
+        Destination::Lookup(host, port) => resolve(&host, port, deadline)?,
     };
+    let tcp = race(addrs, deadline)?;
     tcp.set_nodelay(settings.tcp_nodelay)?;
     if let Some(proxy) = &proxy {
         tunnel(&tcp, proxy, url, deadline)?;
@@ -65,17 +51,10 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
 }
 
 /// The addresses of `host`, resolved by the deadline: the standard library only resolves with
-/// a blocking call, so a name lookup runs on a thread of its own (left to finish alone if it
-/// outlives the deadline). IP addresses need no lookup.
-fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<std::net::SocketAddr>, Error> {
-    if let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<std::net::IpAddr>()
-    {
-        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
+/// a blocking call, so the lookup runs on a thread of its own (left to finish alone if it
+/// outlives the deadline).
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+    let (tx, rx) = mpsc::channel();
     let name = host.to_owned();
     std::thread::Builder::new().name("wsx-resolve".into()).spawn(move || {
         let _ = tx.send((name.as_str(), port).to_socket_addrs().map(Iterator::collect));
@@ -83,6 +62,63 @@ fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<std::net::Soc
     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(addrs) => Ok(addrs?),
         Err(_) => Err(Error::ConnectTimeout),
+    }
+}
+
+/// The happy-eyeballs race ([`wsx_proto::session::dial`]) on threads, since std's connect
+/// blocks: one thread per attempt after the first address, each bounded by the deadline; the
+/// first socket to connect wins, and a later one is dropped by its thread. One address is
+/// connected on this thread.
+fn race(addrs: Vec<SocketAddr>, deadline: Instant) -> Result<TcpStream, Error> {
+    if let [addr] = addrs[..] {
+        return connect_before(addr, deadline);
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut waiting = dial::interleave(addrs).into_iter();
+    let (mut pending, mut last_error, mut next_at) = (0, None, Instant::now());
+    loop {
+        let now = Instant::now();
+        if pending == 0 || now >= next_at {
+            if let Some(addr) = waiting.next() {
+                let tx = tx.clone();
+                std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
+                    let _ = tx.send(connect_before(addr, deadline));
+                })?;
+                pending += 1;
+                next_at = now + dial::ATTEMPT_DELAY;
+            } else if pending == 0 {
+                return Err(last_error.unwrap_or_else(|| dial::no_addresses().into()));
+            }
+        }
+        let until = if waiting.len() > 0 {
+            next_at.min(deadline)
+        } else {
+            deadline
+        };
+        match rx.recv_timeout(until.saturating_duration_since(now)) {
+            Ok(Ok(tcp)) => return Ok(tcp),
+            Ok(Err(e)) => {
+                pending -= 1;
+                last_error = Some(e);
+                // A failure starts the next attempt at once.
+                next_at = Instant::now();
+            }
+            Err(_) if Instant::now() >= deadline => return Err(Error::ConnectTimeout),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Connects to `addr` by the deadline.
+fn connect_before(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::ConnectTimeout);
+    }
+    match TcpStream::connect_timeout(&addr, left) {
+        Ok(tcp) => Ok(tcp),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Error::ConnectTimeout),
+        Err(e) => Err(e.into()),
     }
 }
 

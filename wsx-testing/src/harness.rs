@@ -114,6 +114,12 @@ pub trait TestAdapter: Sized + 'static {
 
     /// The client handle reachable from a callback's context (the adapter's `ContextExt`).
     fn client_from_context<H: Handler>(ctx: &Context<'_, H>) -> Self::Client<H>;
+
+    /// Tasks alive on the runtime the clients run on, where the runtime counts them (for the
+    /// soak's leak check).
+    fn live_tasks() -> Option<usize> {
+        None
+    }
 }
 
 /// Runs a future to completion on this thread (a minimal `futures::executor::block_on`).

@@ -27,6 +27,7 @@ pub mod interop;
 pub mod memory;
 pub mod scenarios;
 pub mod server;
+pub mod soak;
 pub mod tls;
 
 pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
@@ -84,6 +85,10 @@ macro_rules! behaviour_suite {
             proxy_failures_are_typed,
             connect_timeout_covers_a_stalled_proxy,
             connect_tries_every_resolved_address,
+            happy_eyeballs_passes_an_address_that_never_answers,
+            connect_passes_refusing_addresses_of_both_families,
+            every_address_refusing_is_a_typed_error,
+            connect_timeout_ends_a_race_that_nobody_wins,
             handle_connect_sees_response,
             request_headers_reach_server,
             unoffered_subprotocol_fails,

@@ -7,7 +7,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+use wsx_proto::session::dial::Destination;
 use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
+
+use crate::task::TokioTimer;
 
 /// A plain or TLS stream.
 pub(crate) enum Stream {
@@ -20,7 +23,7 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
     let url = settings.url();
     let open = async {
         let (host, port, proxy) = settings.first_hop()?;
-        let mut tcp = TcpStream::connect((host.as_str(), port)).await?;
+        let mut tcp = connect_tcp(settings.destination(&host, port)).await?;
         tcp.set_nodelay(settings.tcp_nodelay)?;
         if let Some(proxy) = &proxy {
             tunnel(&mut tcp, proxy, url).await?;
@@ -36,6 +39,15 @@ pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error>
     tokio::time::timeout(settings.connect_timeout, open)
         .await
         .map_err(|_| Error::ConnectTimeout)?
+}
+
+/// Resolves (unless the addresses are known) and races the addresses, happy-eyeballs style.
+async fn connect_tcp(destination: Destination) -> io::Result<TcpStream> {
+    let addrs = match destination {
+        Destination::Addresses(addrs) => addrs,
+        Destination::Lookup(host, port) => tokio::net::lookup_host((host.as_str(), port)).await?.collect(),
+    };
+    wsx_proto::session::dial::race(addrs, TcpStream::connect, &mut TokioTimer(None)).await
 }
 
 /// Opens the tunnel through `proxy` to the URL's host (the connect timeout bounds it).

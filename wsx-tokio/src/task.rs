@@ -24,7 +24,7 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
 }
 
 /// tokio's timer, made on first use: an idle open connection arms none.
-struct TokioTimer(Option<Pin<Box<Sleep>>>);
+pub(crate) struct TokioTimer(pub(crate) Option<Pin<Box<Sleep>>>);
 
 impl PollTimer for TokioTimer {
     fn poll_until(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {

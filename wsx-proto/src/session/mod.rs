@@ -16,6 +16,7 @@ pub(crate) mod acks;
 pub(crate) mod adapter;
 pub(crate) mod backoff;
 mod callbacks;
+pub mod dial;
 pub(crate) mod guard;
 pub(crate) mod handle;
 pub(crate) mod handler;

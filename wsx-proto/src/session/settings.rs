@@ -38,6 +38,8 @@ pub struct ConnectSettings {
     pub tls: TlsOptions,
     /// The proxy: from the environment (default), none, or a given one.
     proxy: ProxySetting,
+    /// Host names with their addresses given ([`resolve`](Self::resolve)).
+    pinned: Vec<(String, Vec<std::net::IpAddr>)>,
 }
 
 /// TLS options. Certificates are verified against well-known roots unless you say otherwise.
@@ -119,6 +121,7 @@ impl ConnectSettings {
             connect_timeout: Duration::from_secs(6),
             tcp_nodelay: true,
             tls: TlsOptions::default(),
+            pinned: Vec::new(),
         }
     }
 
@@ -201,6 +204,25 @@ impl ConnectSettings {
             None => (self.url().host().to_owned(), self.url().port()),
         };
         Ok((host, port, proxy))
+    }
+
+    /// Connects to `host` at these addresses instead of asking the resolver (like curl's
+    /// `--resolve`): for pinning a server, or testing several addresses. It applies to the
+    /// host the TCP connection goes to: the proxy's when there is one. With several addresses
+    /// they are raced happy-eyeballs style, like a resolver's answer.
+    pub fn resolve(mut self, host: impl Into<String>, addrs: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
+        let host = host.into().to_ascii_lowercase();
+        self.pinned.retain(|(pinned, _)| *pinned != host);
+        self.pinned.push((host, addrs.into_iter().collect()));
+        self
+    }
+
+    /// The addresses given for `host` with [`resolve`](Self::resolve).
+    pub(crate) fn pinned_addresses(&self, host: &str) -> Option<&[std::net::IpAddr]> {
+        self.pinned
+            .iter()
+            .find(|(pinned, _)| pinned.eq_ignore_ascii_case(host))
+            .map(|(_, addrs)| &addrs[..])
     }
 
     /// Sets the TCP connect timeout.

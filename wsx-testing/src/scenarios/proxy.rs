@@ -118,3 +118,61 @@ pub fn connect_tries_every_resolved_address<A: TestAdapter>() {
     let url = server.url().replace("127.0.0.1", "localhost");
     echo_through::<A>(settings(&url), &server);
 }
+
+/// The proxy from the environment, the way curl reads it, through real proxies: `http_proxy`
+/// for `ws://`, `HTTPS_PROXY` for `wss://`, `ALL_PROXY` when neither is set, `NO_PROXY`
+/// exempting a host, `no_proxy()` ignoring the environment. Loopback hosts are never proxied
+/// from the environment, so the target is a TEST-NET address (RFC 5737) that the proxies'
+/// typed refusals (credentials missing) prove was never reached directly.
+///
+/// It sets process environment variables: run it alone, in a test binary of its own, before
+/// anything else reads the environment.
+pub fn proxy_from_the_environment<A: TestAdapter>() {
+    const TARGET: &str = "192.0.2.1";
+    let http = ProxyServer::http(Some(("me", "pw")));
+    let socks = ProxyServer::socks5(Some(("me", "pw")));
+    let timeout = std::time::Duration::from_millis(300);
+    let target = |scheme: &str| settings(&format!("{scheme}://{TARGET}:9/")).connect_timeout(timeout);
+    let set = |name: &str, value: Option<String>| match value {
+        // Racy only against other threads reading the environment: run alone (see above).
+        Some(value) => std::env::set_var(name, value),
+        None => std::env::remove_var(name),
+    };
+    for name in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        set(name, None);
+    }
+    let http_url = format!("http://127.0.0.1:{}", http.port());
+    let socks_url = format!("socks5://127.0.0.1:{}", socks.port());
+
+    set("http_proxy", Some(http_url.clone()));
+    refused_with::<A>(target("ws"), "ws:// through http_proxy", |e| {
+        *e == Error::Proxy(ProxyError::AuthenticationRequired)
+    });
+    set("HTTPS_PROXY", Some(socks_url.clone()));
+    refused_with::<A>(target("wss"), "wss:// through HTTPS_PROXY", |e| {
+        *e == Error::Proxy(ProxyError::NoAcceptableAuthMethod)
+    });
+    set("http_proxy", None);
+    set("HTTPS_PROXY", None);
+    set("ALL_PROXY", Some(http_url));
+    refused_with::<A>(target("wss"), "wss:// through ALL_PROXY", |e| {
+        *e == Error::Proxy(ProxyError::AuthenticationRequired)
+    });
+    // Exempt, or told to ignore the environment: a direct attempt, which never answers
+    // (or is unreachable), but is no proxy's refusal.
+    let direct = |e: &Error| matches!(e, Error::ConnectTimeout | Error::Io(_));
+    set("NO_PROXY", Some(format!("example.com, {TARGET}")));
+    refused_with::<A>(target("ws"), "ws:// to a NO_PROXY host", direct);
+    set("NO_PROXY", None);
+    refused_with::<A>(target("ws").no_proxy(), "no_proxy() ignores ALL_PROXY", direct);
+    set("ALL_PROXY", None);
+}

@@ -152,7 +152,7 @@ impl TestServer {
 
     /// Connection `n` (counting from 0) runs `script(n)`: for reconnect tests.
     pub fn start_with(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> Self {
-        Self::start_inner(Box::new(script), None, None)
+        Self::start_inner(Box::new(script), None, None, LOOPBACK)
     }
 
     /// Every connection runs `script` on a socket whose kernel receive buffer is `bytes` (set
@@ -161,17 +161,33 @@ impl TestServer {
     /// hundred milliseconds later, as it compacts what it holds, and a stalled client moves
     /// again.
     pub fn start_with_receive_buffer(script: Script, bytes: usize) -> Self {
-        Self::start_inner(Box::new(move |_| script.clone()), None, Some(bytes))
+        Self::start_inner(Box::new(move |_| script.clone()), None, Some(bytes), LOOPBACK)
     }
 
     /// Every connection is TLS with `pki`'s `localhost` certificate, then runs `script`;
     /// [`url`](Self::url) is `wss://localhost:PORT/`.
     pub fn start_tls(script: Script, pki: &TestPki) -> Self {
-        Self::start_inner(Box::new(move |_| script.clone()), Some(pki.server_config.clone()), None)
+        Self::start_inner(
+            Box::new(move |_| script.clone()),
+            Some(pki.server_config.clone()),
+            None,
+            LOOPBACK,
+        )
     }
 
-    fn start_inner(script: ScriptFn, tls: Option<Arc<rustls::ServerConfig>>, receive_buffer: Option<usize>) -> Self {
-        let listener = listen(receive_buffer).expect("bind the test server");
+    /// Listens on `addr` (a port of 0 picks a free one), e.g. another loopback address such as
+    /// 127.0.0.2, for clients given several addresses.
+    pub fn start_on(addr: SocketAddr, script: Script) -> Self {
+        Self::start_inner(Box::new(move |_| script.clone()), None, None, addr)
+    }
+
+    fn start_inner(
+        script: ScriptFn,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        receive_buffer: Option<usize>,
+        bind: SocketAddr,
+    ) -> Self {
+        let listener = listen(bind, receive_buffer).expect("bind the test server");
         let addr = listener.local_addr().expect("test server address");
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
@@ -368,13 +384,16 @@ pub fn compressed_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     out.to_vec()
 }
 
-/// A listener on a free loopback port, with the receive buffer its connections inherit.
-fn listen(receive_buffer: Option<usize>) -> std::io::Result<TcpListener> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+/// Where test servers listen unless told otherwise: a free port on 127.0.0.1.
+const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// A listener on `addr`, with the receive buffer its connections inherit.
+fn listen(addr: SocketAddr, receive_buffer: Option<usize>) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
     if let Some(bytes) = receive_buffer {
         socket.set_recv_buffer_size(bytes)?;
     }
-    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
 }

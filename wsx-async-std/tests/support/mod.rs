@@ -1,0 +1,121 @@
+//! wsx-async-std as `wsx-testing` drives it, twice: clients on async-std's executor driven
+//! with async-std's `block_on`, and clients on smol's executor driven with smol's `block_on`.
+
+/// A `wsx_testing::TestAdapter` for the executor `$executor`, blocking with `$block_on`, as
+/// `$suite::Adapter`.
+macro_rules! adapter {
+    ($suite:ident, $executor:ty, $block_on:path) => {
+        pub mod $suite {
+            use std::time::Duration;
+
+            use async_io::Timer;
+            use futures_lite::FutureExt;
+            use wsx_async_std::{
+                Builder, Client, CloseCode, CloseReason, Context, ContextExt, Error, Frame, Handler,
+                IntoConnectSettings, SendError, StatsSnapshot, Status,
+            };
+            use wsx_testing::{TestAdapter, TestClient, TestOptions};
+
+            pub struct Adapter;
+
+            pub struct TestHandle<H: Handler>(Client<H>);
+
+            impl<H: Handler> std::fmt::Debug for TestHandle<H> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    self.0.fmt(f)
+                }
+            }
+
+            impl<H: Handler> Clone for TestHandle<H> {
+                fn clone(&self) -> Self {
+                    Self(self.0.clone())
+                }
+            }
+
+            impl<H: Handler> TestClient<H> for TestHandle<H> {
+                fn cast(&self, msg: H::Cast) -> Result<(), SendError> {
+                    self.0.cast(msg)
+                }
+
+                fn send_frame(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
+                    // From a callback this returns `FromCallback` at the first poll.
+                    $block_on(self.0.send_frame_timeout(frame, timeout))
+                }
+
+                fn send(&self, frame: Frame) -> Result<(), SendError> {
+                    $block_on(self.0.send(frame))
+                }
+
+                fn send_all(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+                    $block_on(self.0.send_all(frames))
+                }
+
+                fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
+                    $block_on(self.0.send_uncompressed(frame))
+                }
+
+                fn send_via_sink(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+                    use futures_util::SinkExt;
+                    let mut items = futures_util::stream::iter(frames.into_iter().map(Ok));
+                    $block_on(async { self.0.sink().send_all(&mut items).await })
+                }
+
+                fn close(&self) -> Result<(), SendError> {
+                    self.0.close()
+                }
+
+                fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+                    self.0.close_with(code, reason)
+                }
+
+                fn wait(&self, timeout: Duration) -> Option<CloseReason> {
+                    let timed_out = async {
+                        Timer::after(timeout).await;
+                        None
+                    };
+                    $block_on(async { Some(self.0.wait().await) }.or(timed_out))
+                }
+
+                fn stats(&self) -> StatsSnapshot {
+                    self.0.stats()
+                }
+
+                fn status(&self) -> Status {
+                    self.0.status()
+                }
+
+                fn buffered(&self) -> wsx_testing::BufferedBytes {
+                    self.0.buffered_bytes()
+                }
+            }
+
+            impl TestAdapter for Adapter {
+                type Client<H: Handler> = TestHandle<H>;
+
+                fn start<H: Handler>(
+                    settings: impl IntoConnectSettings,
+                    handler: H,
+                    options: TestOptions,
+                ) -> Result<TestHandle<H>, Error> {
+                    let mut builder = Builder::<$executor>::new(settings)
+                        .async_start(options.async_start)
+                        .handle_initial_conn_failure(options.handle_initial_conn_failure);
+                    if let Some(bytes) = options.send_buffer {
+                        builder = builder.send_buffer(bytes);
+                    }
+                    for observer in options.observers {
+                        builder = builder.observer(observer);
+                    }
+                    $block_on(builder.start(handler)).map(TestHandle)
+                }
+
+                fn client_from_context<H: Handler>(ctx: &Context<'_, H>) -> TestHandle<H> {
+                    TestHandle(ctx.client())
+                }
+            }
+        }
+    };
+}
+
+adapter!(async_std_executor, wsx_async_std::AsyncStd, async_std::task::block_on);
+adapter!(smol_executor, wsx_async_std::Smol, smol::block_on);
