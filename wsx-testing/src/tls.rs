@@ -15,6 +15,8 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 pub struct TestPki {
     /// The CA certificate (DER), to trust in the client.
     pub ca_der: Vec<u8>,
+    /// The same CA certificate, PEM-encoded (for a file a client reads).
+    pub ca_pem: String,
     pub(crate) server_config: Arc<ServerConfig>,
 }
 
@@ -112,6 +114,7 @@ impl TestPki {
             .expect("server TLS config");
         Self {
             ca_der: ca.0.der().to_vec(),
+            ca_pem: ca.0.pem(),
             server_config: Arc::new(server_config),
         }
     }

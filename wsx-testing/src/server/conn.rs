@@ -161,7 +161,9 @@ impl ServerConn {
             payload: payload.freeze(),
             at: Instant::now(),
         };
-        let _ = self.shared.frames.send(frame.clone());
+        if self.shared.record {
+            let _ = self.shared.frames.send(frame.clone());
+        }
         Ok(Some(frame))
     }
 
@@ -252,8 +254,10 @@ impl ServerConn {
             at: Instant::now(),
             reset,
         };
-        self.shared.ends.lock().unwrap().push(end);
-        self.shared.ends_changed.notify_all();
+        if self.shared.record {
+            self.shared.ends.lock().unwrap().push(end);
+            self.shared.ends_changed.notify_all();
+        }
     }
 
     fn error(&self, what: &str) {
@@ -332,7 +336,9 @@ impl ServerConn {
             return Ok(());
         };
         let key = request.header("Sec-WebSocket-Key").unwrap_or("").to_owned();
-        self.shared.requests.lock().unwrap().push(request);
+        if self.shared.record {
+            self.shared.requests.lock().unwrap().push(request);
+        }
         let accept_with = |protocol: Option<&str>, extensions: Option<&str>| {
             let mut head = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nX-Test-Server: wsx-testing\r\n",

@@ -123,6 +123,8 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     errors: Mutex<Vec<String>>,
     frames: Sender<ServerFrame>,
+    /// Whether frames, requests, TCP ends and errors are kept (for the tests to look at).
+    record: bool,
     script: ScriptFn,
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -152,7 +154,7 @@ impl TestServer {
 
     /// Connection `n` (counting from 0) runs `script(n)`: for reconnect tests.
     pub fn start_with(script: impl Fn(usize) -> Script + Send + Sync + 'static) -> Self {
-        Self::start_inner(Box::new(script), None, None, LOOPBACK)
+        Self::start_inner(Box::new(script), None, None, LOOPBACK, true)
     }
 
     /// Every connection runs `script` on a socket whose kernel receive buffer is `bytes` (set
@@ -161,7 +163,7 @@ impl TestServer {
     /// hundred milliseconds later, as it compacts what it holds, and a stalled client moves
     /// again.
     pub fn start_with_receive_buffer(script: Script, bytes: usize) -> Self {
-        Self::start_inner(Box::new(move |_| script.clone()), None, Some(bytes), LOOPBACK)
+        Self::start_inner(Box::new(move |_| script.clone()), None, Some(bytes), LOOPBACK, true)
     }
 
     /// Every connection is TLS with `pki`'s `localhost` certificate, then runs `script`;
@@ -172,13 +174,22 @@ impl TestServer {
             Some(pki.server_config.clone()),
             None,
             LOOPBACK,
+            true,
         )
     }
 
     /// Listens on `addr` (a port of 0 picks a free one), e.g. another loopback address such as
     /// 127.0.0.2, for clients given several addresses.
     pub fn start_on(addr: SocketAddr, script: Script) -> Self {
-        Self::start_inner(Box::new(move |_| script.clone()), None, None, addr)
+        Self::start_inner(Box::new(move |_| script.clone()), None, None, addr, true)
+    }
+
+    /// An echo server on `addr` that records nothing, for long runs (`wsx echo-server`): a
+    /// recording server keeps every payload it received until it is dropped. TLS with `pki`'s
+    /// `localhost` certificate when given.
+    pub fn echo_on(addr: SocketAddr, pki: Option<&TestPki>) -> Self {
+        let tls = pki.map(|pki| pki.server_config.clone());
+        Self::start_inner(Box::new(|_| Script::echo()), tls, None, addr, false)
     }
 
     fn start_inner(
@@ -186,6 +197,7 @@ impl TestServer {
         tls: Option<Arc<rustls::ServerConfig>>,
         receive_buffer: Option<usize>,
         bind: SocketAddr,
+        record: bool,
     ) -> Self {
         let listener = listen(bind, receive_buffer).expect("bind the test server");
         let addr = listener.local_addr().expect("test server address");
@@ -198,6 +210,7 @@ impl TestServer {
             requests: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             frames: tx,
+            record,
             script,
             tls,
         });
@@ -413,7 +426,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let result = Transport::new(stream, shared.tls.as_ref())
                     .and_then(|transport| ServerConn::new(transport, index, shared.clone()).run(script));
                 if let Err(e) = result {
-                    if !shared.stop.load(Ordering::SeqCst) {
+                    if shared.record && !shared.stop.load(Ordering::SeqCst) {
                         shared.errors.lock().unwrap().push(format!("connection {index}: {e}"));
                     }
                 }
