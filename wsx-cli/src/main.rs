@@ -22,8 +22,8 @@ fn main() -> ExitCode {
     let json = cli.connect.json || matches!(&cli.command, Some(Command::Bench(b)) if b.json);
     let result = match cli.command {
         Some(Command::EchoServer(args)) => echo_server::run(args),
-        Some(Command::Bench(args)) => runtime().and_then(|rt| rt.block_on(bench::run(*args))),
-        None => runtime().and_then(|rt| rt.block_on(session::run(cli.connect))),
+        Some(Command::Bench(args)) => on_runtime(bench::run(*args)),
+        None => on_runtime(session::run(cli.connect)),
     };
     match result {
         Ok(exit) => exit.code(),
@@ -40,15 +40,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `job` on a tokio runtime, and leaves without waiting for the thread that reads stdin
+/// (blocked in a read that only the end of input finishes).
+fn on_runtime(job: impl std::future::Future<Output = Result<Exit, Failure>>) -> Result<Exit, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(Exit::Other, format!("cannot start the runtime: {e}")))
+        .map_err(|e| Failure::new(Exit::Other, format!("cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(job);
+    runtime.shutdown_background();
+    result
 }
 
-/// `-v`: the library's debug events on stderr; `-vv`: trace. `RUST_LOG` overrides.
+/// `-v`: the library's debug events (target `wsx`) on stderr; `-vv`: trace. `RUST_LOG`
+/// overrides.
 fn init_tracing(verbose: u8) {
     let level = match verbose {
         0 => return,
@@ -56,7 +62,9 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("wsx_proto={level},wsx_tokio={level},wsx_cli={level}"))
+        tracing_subscriber::EnvFilter::new(format!(
+            "wsx={level},wsx_proto={level},wsx_tokio={level},wsx_cli={level}"
+        ))
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

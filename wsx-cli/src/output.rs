@@ -12,7 +12,9 @@ use wsx_tokio::{CloseReason, CloseStatus, Response};
 
 use crate::args::BinaryOutput;
 
-/// Prints lines above the prompt.
+/// Prints lines above the prompt. Each message ends with its newline: while no line is being
+/// read (before the first prompt, after the last) rustyline writes it as it is, and without
+/// one the next prompt would draw over it.
 pub type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
 
 /// The printing side of `wsx`, shared by the handler and the input loop.
@@ -167,7 +169,7 @@ impl Output {
         let mut printer = self.printer.lock().unwrap_or_else(|e| e.into_inner());
         match printer.as_mut() {
             Some(printer) => {
-                let _ = printer.print(format!("* {line}"));
+                let _ = printer.print(format!("* {line}\n"));
             }
             None => eprintln!("{line}"),
         }
@@ -187,7 +189,7 @@ impl Output {
     fn stdout_line(&self, line: &[u8]) {
         let mut printer = self.printer.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(printer) = printer.as_mut() {
-            let _ = printer.print(String::from_utf8_lossy(line).into_owned());
+            let _ = printer.print(format!("{}\n", String::from_utf8_lossy(line)));
             return;
         }
         let mut out = std::io::stdout().lock();

@@ -34,6 +34,8 @@ struct Printer {
     max_reconnects: Option<u32>,
     /// Handshakes completed so far.
     connects: u32,
+    /// The close is on its way: print nothing more (`--once` printed its message).
+    done: bool,
     /// Whether a connection is open, for the sender (which waits while reconnecting).
     connected: watch::Sender<bool>,
 }
@@ -44,8 +46,9 @@ impl Printer {
     }
 
     /// After a message: close once the message `--once` waited for came, or stdout is gone.
-    fn after_message(&self) -> Reply {
+    fn after_message(&mut self) -> Reply {
         if self.once || self.output.stdout_gone() {
+            self.done = true;
             return self.close();
         }
         Reply::Continue
@@ -63,6 +66,9 @@ impl Handler for Printer {
     }
 
     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+        if self.done {
+            return Reply::Continue;
+        }
         match frame {
             Frame::Text(text) => self.output.text(&text),
             Frame::Binary(data) => self.output.binary(&data),
@@ -122,31 +128,30 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
         backoff: args.reconnect.then(|| Backoff::new(BACKOFF_BASE, BACKOFF_CAP)),
         max_reconnects: args.max_reconnects,
         connects: 0,
+        done: false,
         connected,
     };
-    let client = wsx_tokio::builder(settings)
+    let (interrupt_tx, mut interrupts) = mpsc::unbounded_channel();
+    forward_interrupts(interrupt_tx.clone())?;
+    let start = wsx_tokio::builder(settings)
         .handle_initial_conn_failure(args.reconnect)
-        .start(printer)
-        .await
-        .map_err(|e| Failure::new(Exit::for_error(&e), format!("cannot connect to {url}: {e}")))?;
+        .start(printer);
+    let client = tokio::select! {
+        started = start => {
+            started.map_err(|e| Failure::new(Exit::for_error(&e), format!("cannot connect to {url}: {e}")))?
+        }
+        // Nothing to close yet: Ctrl-C while connecting quits.
+        Some(()) = interrupts.recv() => return Ok(Exit::Interrupted),
+    };
 
     let (input_tx, input_rx) = mpsc::channel(64);
-    let (interrupt_tx, mut interrupts) = mpsc::unbounded_channel();
     let _terminal = input::TerminalMode::save();
     if input::is_interactive() && !args.json && !args.binary {
-        input::spawn_prompt(output.clone(), input_tx, interrupt_tx.clone())
-            .map_err(|e| Failure::new(Exit::Other, e))?;
+        input::spawn_prompt(output.clone(), input_tx, interrupt_tx).map_err(|e| Failure::new(Exit::Other, e))?;
         output.notice(&format!("connected to {url}; Ctrl-D or Ctrl-C closes"));
     } else {
         input::spawn_pipe_reader(args.binary, input_tx);
     }
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if interrupt_tx.send(()).is_err() {
-                return;
-            }
-        }
-    });
     let closing = Arc::new(AtomicBool::new(false));
     let (ended_tx, mut input_ended) = mpsc::channel(1);
     tokio::spawn(send_input(
@@ -191,6 +196,35 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
     };
     output.closed(&reason);
     Ok(Exit::for_reason(&reason))
+}
+
+/// Sends `()` to `to` on every SIGINT (Ctrl-C outside the prompt). The handler is in place
+/// when this returns, so an early Ctrl-C never kills the process mid-handshake.
+#[cfg(unix)]
+fn forward_interrupts(to: mpsc::UnboundedSender<()>) -> Result<(), Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupts =
+        signal(SignalKind::interrupt()).map_err(|e| Failure::new(Exit::Other, format!("cannot handle Ctrl-C: {e}")))?;
+    tokio::spawn(async move {
+        while interrupts.recv().await.is_some() {
+            if to.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn forward_interrupts(to: mpsc::UnboundedSender<()>) -> Result<(), Failure> {
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if to.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
 }
 
 async fn sleep_until(at: Option<Instant>) {

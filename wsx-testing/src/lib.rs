@@ -36,8 +36,8 @@ pub use crate::harness::{
 };
 pub use crate::interop::{Peer, PeerServer, ProxyServer};
 pub use crate::server::{
-    compressed_frame, deflate_bomb, encode, partial_frame, refused_url, Gate, Handshake, RecordedRequest, Script,
-    ServerConn, ServerFrame, Step, TcpEnd, TestServer,
+    compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
+    Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,
 };
 pub use crate::tls::{ClientPem, TestPki};
 pub use wsx_proto::BufferedBytes;

@@ -15,7 +15,7 @@ use wsx_proto::{ConnectSettings, Error};
 
 use super::{close_normally, T};
 use crate::harness::{settings, Probe, TestAdapter, TestClient, TestOptions};
-use crate::server::{Script, TestServer};
+use crate::server::{BlackHole, Script, TestServer};
 
 /// The pinned name the scenarios connect to.
 const NAME: &str = "several.wsx.test";
@@ -36,29 +36,6 @@ fn server_on_second_loopback_address() -> TestServer {
 /// Settings for `ws://NAME:PORT/` with `NAME` pinned to `addrs`.
 fn pinned(port: u16, addrs: &[&str]) -> ConnectSettings {
     settings(&format!("ws://{NAME}:{port}/")).resolve(NAME, addrs.iter().map(|a| ip(a)))
-}
-
-/// A listener on `addr` whose accept queue is full and never drained: Linux drops further
-/// SYNs, so a connection attempt to it hangs (the SYN is retried after 1 s, 3 s, ...).
-struct BlackHole {
-    _listener: socket2::Socket,
-    _filler: std::net::TcpStream,
-}
-
-impl BlackHole {
-    fn at(addr: SocketAddr) -> Self {
-        let listener =
-            socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None).expect("socket");
-        listener.set_reuse_address(true).expect("SO_REUSEADDR");
-        listener.bind(&addr.into()).expect("bind the black hole");
-        // A backlog of 0 holds one connection: the filler takes it.
-        listener.listen(0).expect("listen");
-        let filler = std::net::TcpStream::connect_timeout(&addr, T).expect("the filler connects");
-        Self {
-            _listener: listener,
-            _filler: filler,
-        }
-    }
 }
 
 /// One echo, then a normal close.

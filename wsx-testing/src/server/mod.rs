@@ -8,9 +8,11 @@
 //! the client ended each TCP connection ([`TestServer::expect_tcp_end`]), so a scenario can check
 //! that the client closed the socket itself and when.
 
+mod black_hole;
 mod conn;
 mod script;
 
+pub use self::black_hole::BlackHole;
 pub use self::conn::ServerConn;
 pub use self::script::{CustomStep, Gate, Handshake, Script, Step};
 

@@ -1,0 +1,293 @@
+//! `wsx URL` at a real terminal: tmux runs it in a detached pane of a fixed size, and the
+//! tests type keys and read the screen as a user would.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use wsx_testing::{Gate, Script, Step, TestServer};
+
+/// How long the screen may take to show what is expected (2 shared cores, tests in parallel).
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One apt-get at a time when tmux is missing.
+static INSTALL: Mutex<()> = Mutex::new(());
+
+fn tmux_found() -> bool {
+    let version = Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    version.is_ok_and(|status| status.success())
+}
+
+/// tmux on the PATH, installed with apt-get if it is not: these tests never skip.
+fn ensure_tmux() {
+    let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if tmux_found() {
+        return;
+    }
+    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "tmux"]] {
+        let status = Command::new("apt-get").args(args).status().expect("run apt-get");
+        assert!(status.success(), "apt-get {args:?}: {status}");
+    }
+    assert!(tmux_found(), "tmux still missing after apt-get install");
+}
+
+/// A tmux server of its own (`-L`, so parallel tests do not meet) running one pane with
+/// `wsx URL`; killed on drop, even when the test fails.
+struct Pane {
+    socket: String,
+    dir: PathBuf,
+}
+
+impl Pane {
+    /// Runs `wsx url` in a 100x30 pane, then `echo EXIT=$?`, then `after`, in the same shell;
+    /// the pane stays open (`sleep`) so the screen can still be read.
+    fn start(test: &str, url: &str, after: &str) -> Self {
+        ensure_tmux();
+        let socket = format!("wsx-{}-{test}", std::process::id());
+        let dir = std::env::temp_dir().join(&socket);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pane = Self { socket, dir };
+        let command = format!(
+            "env HOME='{dir}' WSX_HISTORY='{dir}/hist' '{bin}' {url}; echo EXIT=$?; {after} sleep 30",
+            dir = pane.dir.display(),
+            bin = env!("CARGO_BIN_EXE_wsx"),
+        );
+        // `-f /dev/null`: none of the machine's tmux configuration.
+        pane.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "wsx",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &command,
+        ]);
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("tmux output is UTF-8")
+    }
+
+    /// The visible lines, without trailing blanks.
+    fn screen(&self) -> Vec<String> {
+        let text = self.tmux(&["capture-pane", "-p", "-t", "wsx"]);
+        text.lines().map(|line| line.trim_end().to_owned()).collect()
+    }
+
+    /// Types `text` as it is (`-l`: no key names).
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "wsx", "-l", text]);
+    }
+
+    /// Presses a key by its tmux name: Enter, Up, C-c, C-d.
+    fn press(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "wsx", key]);
+    }
+
+    /// Polls the screen until `done` holds; the screen then, or a panic showing the last one.
+    fn wait_until(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "no {what} after {WAIT:?}; the screen:\n{}",
+                screen.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the connected notice and the prompt drawn after it.
+    fn wait_for_prompt(&self) -> Vec<String> {
+        self.wait_until("prompt", |s| {
+            let notice = s.iter().position(|l| l.starts_with("* connected to ws://127.0.0.1:"));
+            notice.is_some_and(|at| s[at + 1..].iter().any(|l| l == ">"))
+        })
+    }
+
+    /// Types a line and waits until its echo is on the screen `times` times.
+    fn send_line(&self, text: &str, times: usize) {
+        self.type_text(text);
+        self.press("Enter");
+        self.wait_until(&format!("echo of {text:?}"), |s| count(s, text) == times);
+    }
+
+    /// Waits for `wsx` to end: its exit code, as the shell saw it.
+    fn exit_code(&self) -> i32 {
+        let screen = self.wait_until("EXIT=", |s| s.iter().any(|l| l.contains("EXIT=")));
+        let line = screen.iter().find(|l| l.contains("EXIT=")).unwrap();
+        let code = line.split("EXIT=").nth(1).unwrap();
+        code.parse().unwrap_or_else(|_| panic!("exit line {line:?}"))
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How many lines are exactly `text`.
+fn count(screen: &[String], text: &str) -> usize {
+    screen.iter().filter(|line| *line == text).count()
+}
+
+/// The prompt line furthest down.
+fn last_prompt(screen: &[String]) -> &str {
+    let prompt = screen.iter().rev().find(|l| *l == ">" || l.starts_with("> "));
+    prompt.map_or("", String::as_str)
+}
+
+#[test]
+fn a_typed_line_is_sent_and_its_echo_printed_on_a_line_of_its_own() {
+    let server = TestServer::echo();
+    let pane = Pane::start("echo", &server.url(), "");
+    pane.wait_for_prompt();
+    pane.type_text("hello");
+    pane.press("Enter");
+    let screen = pane.wait_until("echo", |s| count(s, "hello") == 1);
+    assert_eq!(count(&screen, "> hello"), 1, "{screen:#?}");
+    let (typed, echoed) = (
+        screen.iter().position(|l| l == "> hello"),
+        screen.iter().position(|l| l == "hello"),
+    );
+    assert!(typed < echoed, "the echo comes below the line typed: {screen:#?}");
+    pane.press("C-d");
+    assert_eq!(pane.exit_code(), 0);
+}
+
+#[test]
+fn a_message_arriving_while_typing_leaves_the_line_being_typed_intact() {
+    // The server pushes once the test has seen the half-typed line on the screen.
+    let gate = Gate::new();
+    let server = TestServer::start(Script::new(vec![
+        Step::WaitFor(gate.clone()),
+        Step::text("pushed"),
+        Step::Echo,
+    ]));
+    let pane = Pane::start("typing", &server.url(), "");
+    pane.wait_for_prompt();
+    pane.type_text("partial");
+    pane.wait_until("half-typed line", |s| last_prompt(s) == "> partial");
+    gate.open();
+    let screen = pane.wait_until("pushed message", |s| s.iter().any(|l| l.contains("pushed")));
+    let pushed: Vec<_> = screen.iter().filter(|l| l.contains("pushed")).collect();
+    assert_eq!(pushed, ["pushed"], "the message on a line of its own: {screen:#?}");
+    let (at, prompt) = (
+        screen.iter().position(|l| l == "pushed"),
+        screen.iter().rposition(|l| l == "> partial"),
+    );
+    assert!(
+        at < prompt,
+        "the half-typed line is redrawn below the message: {screen:#?}"
+    );
+    assert_eq!(last_prompt(&screen), "> partial", "{screen:#?}");
+    assert_eq!(
+        count(&screen, "> partial"),
+        1,
+        "the old line is cleared, not left above: {screen:#?}"
+    );
+    pane.press("Enter");
+    pane.wait_until("echo of the line", |s| count(s, "partial") == 1);
+    pane.press("C-d");
+    assert_eq!(pane.exit_code(), 0);
+}
+
+#[test]
+fn up_recalls_earlier_lines_and_the_history_file_keeps_them() {
+    let server = TestServer::echo();
+    let pane = Pane::start("history", &server.url(), "");
+    pane.wait_for_prompt();
+    pane.send_line("first", 1);
+    pane.send_line("second", 1);
+    pane.press("Up");
+    pane.press("Up");
+    pane.wait_until("recalled line", |s| last_prompt(s) == "> first");
+    pane.press("Enter");
+    let screen = pane.wait_until("second echo of first", |s| count(s, "first") == 2);
+    assert_eq!(count(&screen, "second"), 1, "{screen:#?}");
+    pane.press("C-d");
+    assert_eq!(pane.exit_code(), 0);
+    let history = std::fs::read_to_string(pane.dir.join("hist")).expect("the history file");
+    let entries: Vec<_> = history.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(entries, ["first", "second", "first"], "{history:?}");
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_closes_normally() {
+    let server = TestServer::echo();
+    let pane = Pane::start("ctrl-c", &server.url(), "");
+    pane.wait_for_prompt();
+    pane.press("C-c");
+    pane.wait_until("closing notice", |s| s.iter().any(|l| l.starts_with("* closing")));
+    assert_eq!(pane.exit_code(), 0);
+    assert_eq!(server.expect_close(WAIT).close_code(), Some(1000));
+}
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_when_the_server_ignores_the_close() {
+    let server = TestServer::start(Script::new(vec![Step::IgnoreClose]));
+    let pane = Pane::start("ctrl-c-twice", &server.url(), "");
+    pane.wait_for_prompt();
+    pane.press("C-c");
+    let screen = pane.wait_until("closing notice", |s| s.iter().any(|l| l.starts_with("* closing")));
+    assert!(
+        !screen.iter().any(|l| l.contains("EXIT=")),
+        "still waiting for the close: {screen:#?}"
+    );
+    let second = Instant::now();
+    pane.press("C-c");
+    assert_eq!(pane.exit_code(), 130);
+    // The close timeout is 5 s: quitting before it means the second Ctrl-C did it.
+    assert!(second.elapsed() < Duration::from_secs(3), "took {:?}", second.elapsed());
+}
+
+#[test]
+fn the_terminal_is_restored_when_the_server_closes_during_a_prompt() {
+    // The server closes while the prompt is reading a line, in raw mode: wsx puts the
+    // terminal back itself, and the shell's `stty -a` shows it.
+    let gate = Gate::new();
+    let server = TestServer::start(Script::new(vec![Step::WaitFor(gate.clone()), Step::close(1000, "bye")]));
+    let pane = Pane::start("stty", &server.url(), "stty -a; echo STTY-END;");
+    pane.wait_for_prompt();
+    gate.open();
+    assert_eq!(pane.exit_code(), 0);
+    let screen = pane.wait_until("stty output", |s| s.iter().any(|l| l == "STTY-END"));
+    let flags: Vec<&str> = screen.iter().flat_map(|l| l.split([' ', ';'])).collect();
+    for flag in ["icanon", "echo", "icrnl", "opost"] {
+        assert!(flags.contains(&flag), "{flag} is not set: {screen:#?}");
+        assert!(
+            !flags.contains(&format!("-{flag}").as_str()),
+            "{flag} is off: {screen:#?}"
+        );
+    }
+}
