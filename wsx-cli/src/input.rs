@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -86,11 +87,12 @@ fn history_file() -> Option<PathBuf> {
 
 /// Starts the prompt on a thread of its own: lines typed go to `to`, Ctrl-C to `interrupt`
 /// (at once, not behind lines still being sent), and from now on `output` prints above the
-/// line being typed.
+/// line being typed. A Ctrl-C once `closing` is set quits, and the prompt is not drawn again.
 pub fn spawn_prompt(
     output: Arc<Output>,
     to: mpsc::Sender<Input>,
     interrupt: mpsc::UnboundedSender<()>,
+    closing: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| format!("cannot start the prompt: {e}"))?;
     let printer = editor
@@ -115,7 +117,9 @@ pub fn spawn_prompt(
                     Input::Line(line)
                 }
                 Err(ReadlineError::Interrupted) => {
-                    if interrupt.send(()).is_err() {
+                    // A new prompt now would be drawn under the shell's next line.
+                    let quits = closing.load(Ordering::Relaxed);
+                    if interrupt.send(()).is_err() || quits {
                         return;
                     }
                     continue;

@@ -23,6 +23,8 @@ pub struct Output {
     binary: BinaryOutput,
     /// At the prompt: the line editor's printer. Otherwise stdout and stderr.
     printer: Mutex<Option<Printer>>,
+    /// The prompt was started (it stays true after [`end_prompt`](Self::end_prompt)).
+    interactive: AtomicBool,
     /// Stdout is closed (`wsx URL | head -1`): time to close.
     stdout_gone: AtomicBool,
 }
@@ -42,6 +44,7 @@ impl Output {
             json,
             binary,
             printer: Mutex::new(None),
+            interactive: AtomicBool::new(false),
             stdout_gone: AtomicBool::new(false),
         }
     }
@@ -49,6 +52,17 @@ impl Output {
     /// From now on, print through the prompt's printer.
     pub fn use_printer(&self, printer: Printer) {
         *self.printer.lock().unwrap_or_else(|e| e.into_inner()) = Some(printer);
+        self.interactive.store(true, Ordering::Relaxed);
+    }
+
+    /// The session is over, and the prompt's thread may still be reading a line: wipes the
+    /// prompt's line and turns off the bracketed paste rustyline turned on for it, and from now
+    /// on prints directly (the prompt would print too late, or never: the process is exiting).
+    pub fn end_prompt(&self) {
+        if self.printer.lock().unwrap_or_else(|e| e.into_inner()).take().is_some() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\r\x1b[K\x1b[?2004l").and_then(|()| out.flush());
+        }
     }
 
     /// True once stdout refused a write.
@@ -56,9 +70,9 @@ impl Output {
         self.stdout_gone.load(Ordering::Relaxed)
     }
 
-    /// True at the prompt.
+    /// True once the prompt started (also after it ended).
     pub fn interactive(&self) -> bool {
-        self.printer.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.interactive.load(Ordering::Relaxed)
     }
 
     /// A received text message.
@@ -171,6 +185,8 @@ impl Output {
             Some(printer) => {
                 let _ = printer.print(format!("* {line}\n"));
             }
+            // After the prompt, notices keep the prompt's look.
+            None if self.interactive() => eprintln!("* {line}"),
             None => eprintln!("{line}"),
         }
     }

@@ -145,14 +145,15 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
     };
 
     let (input_tx, input_rx) = mpsc::channel(64);
+    let closing = Arc::new(AtomicBool::new(false));
     let _terminal = input::TerminalMode::save();
     if input::is_interactive() && !args.json && !args.binary {
-        input::spawn_prompt(output.clone(), input_tx, interrupt_tx).map_err(|e| Failure::new(Exit::Other, e))?;
+        input::spawn_prompt(output.clone(), input_tx, interrupt_tx, closing.clone())
+            .map_err(|e| Failure::new(Exit::Other, e))?;
         output.notice(&format!("connected to {url}; Ctrl-D or Ctrl-C closes"));
     } else {
         input::spawn_pipe_reader(args.binary, input_tx);
     }
-    let closing = Arc::new(AtomicBool::new(false));
     let (ended_tx, mut input_ended) = mpsc::channel(1);
     tokio::spawn(send_input(
         client.clone(),
@@ -175,6 +176,7 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
             reason = &mut wait => break reason,
             Some(()) = interrupts.recv() => {
                 if closing.load(Ordering::Relaxed) {
+                    output.end_prompt();
                     return Ok(Exit::Interrupted);
                 }
                 output.notice("closing (Ctrl-C again quits at once)");
@@ -194,6 +196,7 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
             }
         }
     };
+    output.end_prompt();
     output.closed(&reason);
     Ok(Exit::for_reason(&reason))
 }
