@@ -148,9 +148,11 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
     let closing = Arc::new(AtomicBool::new(false));
     let _terminal = input::TerminalMode::save();
     if input::is_interactive() && !args.json && !args.binary {
+        // Before the prompt exists: printed through it while it starts, the line could land
+        // after the first "> ".
+        eprintln!("* connected to {url}; Ctrl-D or Ctrl-C closes");
         input::spawn_prompt(output.clone(), input_tx, interrupt_tx, closing.clone())
             .map_err(|e| Failure::new(Exit::Other, e))?;
-        output.notice(&format!("connected to {url}; Ctrl-D or Ctrl-C closes"));
     } else {
         input::spawn_pipe_reader(args.binary, input_tx);
     }

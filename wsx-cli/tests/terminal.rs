@@ -87,15 +87,12 @@ impl Pane {
         self.tmux(&["send-keys", "-t", "wsx", "-l", text]);
     }
 
-    /// Types `text` a key at a time, as a person does, each key drawn before the next: keys
-    /// that arrive in one read are drawn only up to the first until another key comes
-    /// (rustyline with an external printer, kkawakam/rustyline#976).
+    /// Types `text` in one go (as a paste or a fast typist does) and waits until the prompt
+    /// line shows all of it.
     fn type_keys(&self, text: &str) {
-        for (at, key) in text.char_indices() {
-            self.type_text(&key.to_string());
-            let line = format!("> {}", &text[..at + key.len_utf8()]);
-            self.wait_until(&format!("{line:?}"), |s| last_prompt(s) == line);
-        }
+        self.type_text(text);
+        let line = format!("> {text}");
+        self.wait_until(&format!("{line:?}"), |s| last_prompt(s) == line);
     }
 
     /// Presses a key by its tmux name: Enter, Up, C-c, C-d.
