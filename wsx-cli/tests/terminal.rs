@@ -291,3 +291,24 @@ fn the_terminal_is_restored_when_the_server_closes_during_a_prompt() {
     // Once as the terminal echoes it, once as `cat` prints it.
     pane.wait_until("paste echoed by cat", |s| count(s, "pasted") == 2);
 }
+
+#[test]
+fn bench_draws_a_progress_bar_on_a_terminal_and_clears_it_for_the_table() {
+    let server = TestServer::echo();
+    let args = format!("bench {} --workload rtt --duration 3s", server.url());
+    let pane = Pane::start("bench", &args, "");
+    pane.wait_until("a progress bar", |s| {
+        s.iter().any(|line| line.contains("rtt [=") && line.contains("echoed"))
+    });
+    let screen = pane.wait_until("EXIT=0", |s| s.iter().any(|line| line.starts_with("EXIT=")));
+    assert!(screen.iter().any(|line| line == "EXIT=0"), "{screen:#?}");
+    let header = screen
+        .iter()
+        .position(|line| line.starts_with("workload"))
+        .expect("the table");
+    assert!(screen[header + 1].starts_with("rtt"), "{screen:#?}");
+    assert!(
+        !screen.iter().any(|line| line.contains("echoed")),
+        "the bar is gone: {screen:#?}"
+    );
+}
