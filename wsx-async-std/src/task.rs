@@ -50,6 +50,13 @@ impl PollTimer for AsyncIoTimer {
         }
         Pin::new(&mut self.0).poll(cx).map(|_| ())
     }
+
+    fn disarm(&mut self) {
+        if self.1.take().is_some() {
+            // Dropping the armed timer takes it out of the reactor's timer list.
+            self.0 = Timer::never();
+        }
+    }
 }
 
 /// The socket, and for TLS a reusable read buffer: futures-io reads into initialized memory,

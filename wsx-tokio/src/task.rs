@@ -23,7 +23,8 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
     wsx_proto::session::poll::run_owned(session, connect, TokioTimer(None))
 }
 
-/// tokio's timer, made on first use: an idle open connection arms none.
+/// tokio's timer, made on first use and freed when disarmed: an idle open connection holds
+/// none.
 pub(crate) struct TokioTimer(pub(crate) Option<Pin<Box<Sleep>>>);
 
 impl PollTimer for TokioTimer {
@@ -39,6 +40,10 @@ impl PollTimer for TokioTimer {
             None => self.0.insert(Box::pin(tokio::time::sleep_until(at))),
         };
         sleep.as_mut().poll(cx)
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
     }
 }
 

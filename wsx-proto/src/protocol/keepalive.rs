@@ -27,8 +27,13 @@ pub(crate) enum Due {
     Expired(Expired),
 }
 
+/// Keepalive's state: none at all when it is off (the default), so an idle connection
+/// without it pays one pointer.
 #[derive(Debug)]
-pub(crate) struct Keepalive {
+pub(crate) struct Keepalive(Option<Box<Timers>>);
+
+#[derive(Debug)]
+struct Timers {
     ping_interval: Option<Duration>,
     pong_timeout: Duration,
     idle_timeout: Option<Duration>,
@@ -43,32 +48,52 @@ pub(crate) struct Keepalive {
 
 impl Keepalive {
     pub(crate) fn new(config: &Config) -> Self {
-        Self {
-            ping_interval: config.ping_interval,
-            pong_timeout: config.pong_timeout,
-            idle_timeout: config.idle_timeout,
-            heard: false,
-            last_heard: None,
-            next_ping: None,
-            pong_due: None,
-            pings_sent: 0,
-        }
-    }
-
-    fn enabled(&self) -> bool {
-        self.ping_interval.is_some() || self.idle_timeout.is_some()
+        let enabled = config.ping_interval.is_some() || config.idle_timeout.is_some();
+        Self(enabled.then(|| {
+            Box::new(Timers {
+                ping_interval: config.ping_interval,
+                pong_timeout: config.pong_timeout,
+                idle_timeout: config.idle_timeout,
+                heard: false,
+                last_heard: None,
+                next_ping: None,
+                pong_due: None,
+                pings_sent: 0,
+            })
+        }))
     }
 
     /// A frame arrived.
     pub(crate) fn heard(&mut self) {
-        self.heard = true;
+        if let Some(timers) = &mut self.0 {
+            timers.heard = true;
+        }
     }
 
     /// The time now, while open: starts the timers on the first call, and dates what was heard.
     pub(crate) fn observe(&mut self, now: Instant) {
-        if !self.enabled() {
-            return;
+        if let Some(timers) = &mut self.0 {
+            timers.observe(now);
         }
+    }
+
+    /// The next instant a timeout is due.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.0.as_ref().and_then(|timers| timers.deadline())
+    }
+
+    /// Advances to `now`.
+    pub(crate) fn on_timeout(&mut self, now: Instant) -> Due {
+        match &mut self.0 {
+            Some(timers) => timers.on_timeout(now),
+            None => Due::Nothing,
+        }
+    }
+}
+
+impl Timers {
+    /// The time now, while open: starts the timers on the first call, and dates what was heard.
+    fn observe(&mut self, now: Instant) {
         if self.heard || self.last_heard.is_none() {
             self.last_heard = Some(now);
             self.pong_due = None;
@@ -79,17 +104,12 @@ impl Keepalive {
         }
     }
 
-    /// The next instant a timeout is due.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         let idle = self.idle_timeout.zip(self.last_heard).map(|(t, at)| at + t);
         [self.next_ping, self.pong_due, idle].into_iter().flatten().min()
     }
 
-    /// Advances to `now`.
-    pub(crate) fn on_timeout(&mut self, now: Instant) -> Due {
-        if !self.enabled() {
-            return Due::Nothing;
-        }
+    fn on_timeout(&mut self, now: Instant) -> Due {
         self.observe(now);
         if let (Some(timeout), Some(at)) = (self.idle_timeout, self.last_heard) {
             if now >= at + timeout {

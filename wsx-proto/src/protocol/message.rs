@@ -35,10 +35,17 @@ pub(crate) struct MessageAssembler {
     collected: BytesMut,
     collected_kind: Option<DataKind>,
     utf8: Utf8Validator,
-    /// The server's compressed messages inflated, once permessage-deflate is negotiated.
-    inflater: Option<Inflater>,
+    /// The server's compressed messages inflated, once permessage-deflate is negotiated
+    /// (boxed: most connections never have it).
+    inflate: Option<Box<InflateState>>,
     /// The message in progress is compressed (RSV1 on its first frame).
     compressed: Option<DataKind>,
+}
+
+/// Inflating the server's messages.
+#[derive(Debug)]
+struct InflateState {
+    inflater: Inflater,
     /// The compressed message inflated so far (whole-message delivery).
     inflated: Vec<u8>,
     /// Inflated bytes of the message delivered so far (fragment delivery).
@@ -57,21 +64,23 @@ impl MessageAssembler {
             collected: BytesMut::new(),
             collected_kind: None,
             utf8: Utf8Validator::default(),
-            inflater: None,
+            inflate: None,
             compressed: None,
-            inflated: Vec::new(),
-            inflated_len: 0,
         }
     }
 
     /// Inflates the server's messages from now on (and allows RSV1 on their first frames).
     pub(crate) fn set_deflate(&mut self, params: DeflateParams) {
-        self.inflater = Some(Inflater::new(params));
+        self.inflate = Some(Box::new(InflateState {
+            inflater: Inflater::new(params),
+            inflated: Vec::new(),
+            inflated_len: 0,
+        }));
     }
 
     /// Whether the inflater's zlib state is allocated.
     pub(crate) fn inflater_allocated(&self) -> bool {
-        self.inflater.as_ref().is_some_and(Inflater::is_allocated)
+        self.inflate.as_ref().is_some_and(|state| state.inflater.is_allocated())
     }
 
     /// Bytes still missing from the frame whose header was parsed, given `buffered` bytes.
@@ -227,9 +236,14 @@ impl MessageAssembler {
         fin: bool,
         payload: &[u8],
     ) -> Result<Option<Frame>, ProtocolError> {
-        let Some(inflater) = self.inflater.as_mut() else {
+        let Some(state) = self.inflate.as_deref_mut() else {
             return Err(ProtocolError::ReservedBits(0b100));
         };
+        let InflateState {
+            inflater,
+            inflated,
+            inflated_len,
+        } = state;
         let limit = self.max_message_size;
         let too_large = |e| match e {
             InflateError::TooLarge(size) => ProtocolError::MessageTooLarge { size, limit },
@@ -237,19 +251,19 @@ impl MessageAssembler {
         };
         if self.deliver_fragments {
             if first {
-                self.inflated_len = 0;
+                *inflated_len = 0;
             }
             let mut out = Vec::new();
             inflater
-                .inflate(payload, fin, &mut out, limit - self.inflated_len)
+                .inflate(payload, fin, &mut out, limit - *inflated_len)
                 .map_err(|e| match too_large(e) {
                     ProtocolError::MessageTooLarge { size, limit } => ProtocolError::MessageTooLarge {
-                        size: size + self.inflated_len as u64,
+                        size: size + *inflated_len as u64,
                         limit,
                     },
                     other => other,
                 })?;
-            self.inflated_len += out.len();
+            *inflated_len += out.len();
             check_text(&mut self.utf8, kind, &out, fin)?;
             let out = Bytes::from(out);
             return Ok(Some(match (first, fin) {
@@ -260,19 +274,18 @@ impl MessageAssembler {
             }));
         }
         if first {
-            self.inflated.clear();
+            inflated.clear();
         }
-        let before = self.inflated.len();
-        let inflated = inflater.inflate(payload, fin, &mut self.inflated, limit);
-        if let Err(e) = inflated {
-            self.inflated = Vec::new();
+        let before = inflated.len();
+        if let Err(e) = inflater.inflate(payload, fin, inflated, limit) {
+            *inflated = Vec::new();
             return Err(too_large(e));
         }
-        check_text(&mut self.utf8, kind, &self.inflated[before..], fin)?;
+        check_text(&mut self.utf8, kind, &inflated[before..], fin)?;
         if !fin {
             return Ok(None);
         }
-        let message = Bytes::from(std::mem::take(&mut self.inflated));
+        let message = Bytes::from(std::mem::take(inflated));
         Ok(Some(whole_message(kind, message)))
     }
 }

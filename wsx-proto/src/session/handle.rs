@@ -72,7 +72,8 @@ struct Shared<H: Handler> {
     /// The connection's unwritten output, as the session last saw it.
     unwritten: AtomicUsize,
     budget_freed: Gate,
-    started: Signal<Result<(), CloseReason>>,
+    /// Boxed: the reason is only there when the start failed, and every client holds this.
+    started: Signal<Result<(), Box<CloseReason>>>,
     stats: Stats,
 }
 
@@ -318,13 +319,16 @@ impl<H: Handler> ClientHandle<H> {
     /// ran, or the first attempt failed.
     pub async fn started(&self) -> Result<(), CloseReason> {
         let started = &self.shared.started;
-        wait_for(&started.filled, || started.take()).await
+        wait_for(&started.filled, || started.take())
+            .await
+            .map_err(|reason| *reason)
     }
 
     /// [`started`](Self::started) on this thread.
     pub fn started_blocking(&self) -> Result<(), CloseReason> {
         let started = &self.shared.started;
         wait_for_blocking(&started.filled, None, || started.take())
+            .map(|outcome| outcome.map_err(|reason| *reason))
             .unwrap_or(Err(CloseReason::Error(crate::protocol::error::Error::Aborted)))
     }
 
@@ -503,7 +507,7 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     pub(crate) fn set_started(&self, outcome: Result<(), CloseReason>) {
-        self.shared.started.fill(outcome);
+        self.shared.started.fill(outcome.map_err(Box::new));
     }
 
     /// The end: refuses new commands, fails what is still queued, then announces the reason
@@ -520,7 +524,7 @@ impl<H: Handler> ClientHandle<H> {
             }
         }
         self.set_status(Status::Terminated(reason.clone()));
-        self.shared.started.fill(Err(reason.clone()));
+        self.shared.started.fill(Err(Box::new(reason.clone())));
         self.shared.budget_freed.notify();
     }
 }

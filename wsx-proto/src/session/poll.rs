@@ -35,6 +35,10 @@ pub trait PollTransport {
 pub trait PollTimer {
     /// Ready once `at` has passed; re-arms when `at` changes.
     fn poll_until(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()>;
+
+    /// No deadline for now (the connection went idle with none): a timer may free what it
+    /// holds, so an idle connection keeps no timer.
+    fn disarm(&mut self) {}
 }
 
 /// Runs `session` until it stops: opens transports with `connect` when it asks, feeds it
@@ -129,7 +133,8 @@ fn poll_turn<H: Handler>(
             progressed = true;
         }
     }
-    if let Some(at) = session.poll_timeout() {
+    let deadline = session.poll_timeout();
+    if let Some(at) = deadline {
         if timer.poll_until(cx, at).is_ready() {
             session.handle_timeout(Instant::now().max(at));
             progressed = true;
@@ -139,6 +144,9 @@ fn poll_turn<H: Handler>(
         Poll::Ready(())
     } else {
         session.release_idle_buffers();
+        if deadline.is_none() {
+            timer.disarm();
+        }
         Poll::Pending
     }
 }

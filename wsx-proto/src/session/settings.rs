@@ -69,7 +69,7 @@ enum ProxySetting {
     /// None at all.
     None,
     /// This one.
-    Explicit(Proxy),
+    Explicit(Box<Proxy>),
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -173,7 +173,7 @@ impl ConnectSettings {
 
     /// Connects through this proxy (HTTP CONNECT or SOCKS5), whatever the environment says.
     pub fn proxy(mut self, proxy: Proxy) -> Self {
-        self.proxy = ProxySetting::Explicit(proxy);
+        self.proxy = ProxySetting::Explicit(Box::new(proxy));
         self
     }
 
@@ -188,7 +188,7 @@ impl ConnectSettings {
     /// [`Proxy::from_env`]). Loopback hosts are never proxied through the environment.
     pub fn proxy_for_connect(&self) -> Result<Option<Proxy>, Error> {
         match &self.proxy {
-            ProxySetting::Explicit(proxy) => Ok(Some(proxy.clone())),
+            ProxySetting::Explicit(proxy) => Ok(Some(Proxy::clone(proxy))),
             ProxySetting::None => Ok(None),
             ProxySetting::FromEnv if is_loopback(self.url().host()) => Ok(None),
             ProxySetting::FromEnv => Ok(Proxy::from_env(self.url(), |name| std::env::var(name).ok())?),

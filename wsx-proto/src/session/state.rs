@@ -47,10 +47,13 @@ enum Phase {
     /// A transport is open and the connection runs on it.
     Running,
     /// The connection ended: its last bytes leave until `deadline`, then the transport closes.
-    Flushing { reason: CloseReason, deadline: Instant },
+    Flushing {
+        reason: Box<CloseReason>,
+        deadline: Instant,
+    },
     /// `handle_disconnect` asked to reconnect later: the next attempt starts at `until`; a
     /// close before then stops with `reason`, the disconnect's.
-    Waiting { until: Instant, reason: CloseReason },
+    Waiting { until: Instant, reason: Box<CloseReason> },
     /// Stopped for good.
     Stopped,
 }
@@ -216,6 +219,7 @@ impl<H: Handler> Session<H> {
                 let Phase::Flushing { reason, .. } = std::mem::replace(&mut self.phase, Phase::Opening) else {
                     unreachable!("matched above")
                 };
+                let reason = *reason;
                 self.conn = None;
                 for ack in self.acks.drain() {
                     match ack {
@@ -395,7 +399,7 @@ impl<H: Handler> Session<H> {
         }
         if let (Phase::Waiting { reason, .. }, Some(_)) = (&self.phase, &self.deferred_close) {
             // Closed while waiting to reconnect: stop now, not at the next attempt.
-            let reason = reason.clone();
+            let reason = CloseReason::clone(reason);
             self.deferred_close = None;
             self.stop(reason);
         }
@@ -484,7 +488,7 @@ impl<H: Handler> Session<H> {
         let flush = FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout);
         self.handle.set_status(Status::Connecting);
         self.phase = Phase::Flushing {
-            reason,
+            reason: Box::new(reason),
             deadline: now + flush,
         };
     }
@@ -538,7 +542,7 @@ impl<H: Handler> Session<H> {
                 tracing::debug!(target: "wsx", ?delay, "reconnecting after a delay");
                 Phase::Waiting {
                     until: now + delay,
-                    reason,
+                    reason: Box::new(reason),
                 }
             }
         };

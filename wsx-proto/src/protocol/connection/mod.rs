@@ -58,7 +58,9 @@ pub enum Event {
 /// call [`receive_eof`](Self::receive_eof) when the socket reads end-of-file.
 #[derive(Debug)]
 pub struct ClientConnection {
-    config: Config,
+    /// What it still needs of the [`Config`] once started (the rest went to the handshake,
+    /// the assembler and keepalive): a whole `Config` is 168 bytes per connection.
+    limits: Limits,
     state: Phase,
     read_buf: BytesMut,
     write_buf: BytesMut,
@@ -78,25 +80,39 @@ pub struct ClientConnection {
     eof_pending: bool,
     /// Bytes handed to the socket so far.
     transmitted: u64,
-    /// Our compressor, once permessage-deflate is negotiated.
-    deflater: Option<Deflater>,
-    /// Our fragmented message in progress is compressed.
-    sending_compressed: bool,
-    /// Compressed payload, reused between messages.
-    compressed: Vec<u8>,
+    /// Our side of permessage-deflate, once negotiated (boxed: most connections never have it).
+    deflate: Option<Box<DeflateSend>>,
     /// Pings and dead-connection timeouts while open.
     keepalive: Keepalive,
 }
 
+/// Compressing what we send.
+#[derive(Debug)]
+struct DeflateSend {
+    deflater: Deflater,
+    /// The message in progress (ours, maybe fragmented) is compressed.
+    compressing: bool,
+    /// Reused output buffer of the compressor.
+    compressed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_handshake_size: usize,
+    outgoing_frame_size: Option<usize>,
+    close_timeout: Duration,
+    close_linger: Duration,
+}
+
 #[derive(Debug)]
 enum Phase {
-    Connecting(ClientHandshake),
+    Connecting(Box<ClientHandshake>),
     Open,
     /// Our close frame is queued or sent (ours first, or our echo of the peer's); `reason` is
     /// how the connection will be reported as ended.
     Closing {
         close_received: bool,
-        reason: CloseReason,
+        reason: Box<CloseReason>,
     },
     Closed,
 }
@@ -118,8 +134,13 @@ impl ClientConnection {
         let keepalive = Keepalive::new(&config);
         Ok(Self {
             assembler: MessageAssembler::new(&config),
-            config,
-            state: Phase::Connecting(handshake),
+            limits: Limits {
+                max_handshake_size: config.max_handshake_size,
+                outgoing_frame_size: config.outgoing_frame_size,
+                close_timeout: config.close_timeout,
+                close_linger: config.close_linger,
+            },
+            state: Phase::Connecting(Box::new(handshake)),
             // Allocated by the first read: idle connections should cost next to nothing.
             read_buf: BytesMut::new(),
             write_buf,
@@ -130,9 +151,7 @@ impl ClientConnection {
             ignore_input: false,
             eof_pending: false,
             transmitted: 0,
-            deflater: None,
-            sending_compressed: false,
-            compressed: Vec::new(),
+            deflate: None,
             keepalive,
         })
     }
@@ -145,11 +164,6 @@ impl ClientConnection {
             Phase::Closing { .. } => State::Closing,
             Phase::Closed => State::Closed,
         }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 
     /// Feeds bytes read from the socket. Events come out of [`poll_event`](Self::poll_event).
@@ -216,7 +230,7 @@ impl ClientConnection {
             Phase::Closing {
                 close_received: true,
                 reason,
-            } => reason.clone(),
+            } => CloseReason::clone(reason),
         };
         self.finish(reason);
     }
@@ -237,7 +251,7 @@ impl ClientConnection {
         }
         let result = match &self.state {
             Phase::Connecting(handshake) => {
-                match handshake.parse_response(&mut self.read_buf, self.config.max_handshake_size) {
+                match handshake.parse_response(&mut self.read_buf, self.limits.max_handshake_size) {
                     Ok(Some(response)) => {
                         self.state = Phase::Open;
                         self.timer = Timer::Idle;
@@ -248,7 +262,11 @@ impl ClientConnection {
                         self.assembler.set_reserved_bits(response.extensions.reserved_bits());
                         if let Some(params) = response.extensions.deflate() {
                             self.assembler.set_deflate(*params);
-                            self.deflater = Some(Deflater::new(*params));
+                            self.deflate = Some(Box::new(DeflateSend {
+                                deflater: Deflater::new(*params),
+                                compressing: false,
+                                compressed: Vec::new(),
+                            }));
                         }
                         return Some(Event::Connected(Box::new(response)));
                     }
@@ -337,15 +355,14 @@ impl ClientConnection {
                 self.queue_close_frame(echo.as_ref());
                 CloseReason::Remote(remote)
             }
-            // Ours went first; an answer with another code is the peer's own close.
-            Phase::Closing {
-                close_received: false,
-                reason: CloseReason::Local(local),
-            } if local.code() != remote.code() => CloseReason::Crossed { local, remote },
             Phase::Closing {
                 close_received: false,
                 reason,
-            } => reason,
+            } => match *reason {
+                // Ours went first; an answer with another code is the peer's own close.
+                CloseReason::Local(local) if local.code() != remote.code() => CloseReason::Crossed { local, remote },
+                reason => reason,
+            },
             other => {
                 self.state = other;
                 return Ok(received);
@@ -354,9 +371,9 @@ impl ClientConnection {
         // Both close frames are out: the handshake is complete, only TCP is left to close.
         self.state = Phase::Closing {
             close_received: true,
-            reason,
+            reason: Box::new(reason),
         };
-        self.timer = Timer::Pending(self.config.close_linger);
+        self.timer = Timer::Pending(self.limits.close_linger);
         Ok(received)
     }
 
@@ -372,7 +389,7 @@ impl ClientConnection {
         self.queue_close_frame(frame.as_ref());
         self.state = Phase::Closing {
             close_received: false,
-            reason: CloseReason::Local(CloseStatus::from_frame(frame)),
+            reason: Box::new(CloseReason::Local(CloseStatus::from_frame(frame))),
         };
         Ok(())
     }
@@ -408,7 +425,7 @@ impl ClientConnection {
             Some(random_mask_key()),
         );
         if self.close_deadline.is_none() {
-            self.timer = Timer::Pending(self.config.close_timeout);
+            self.timer = Timer::Pending(self.limits.close_timeout);
         }
     }
 
@@ -528,11 +545,10 @@ impl ClientConnection {
         }
         let reason = match &self.state {
             Phase::Connecting(_) => CloseReason::Error(HandshakeError::TimedOut.into()),
-            Phase::Closing {
-                close_received: false,
-                reason: CloseReason::Local(status),
-            } => CloseReason::LocalTimedOut(status.clone()),
-            Phase::Closing { reason, .. } => reason.clone(),
+            Phase::Closing { close_received, reason } => match (close_received, &**reason) {
+                (false, CloseReason::Local(status)) => CloseReason::LocalTimedOut(status.clone()),
+                (_, reason) => reason.clone(),
+            },
             Phase::Open | Phase::Closed => return,
         };
         self.finish(reason);

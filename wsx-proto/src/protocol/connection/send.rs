@@ -41,18 +41,19 @@ impl ClientConnection {
             Frame::Pong(b) => (OpCode::Pong, b, true),
         };
         self.outgoing.check(opcode, fin)?;
-        let compress = match (opcode, &self.deflater) {
-            (OpCode::Text | OpCode::Binary, Some(deflater)) => {
-                self.sending_compressed = may_compress && deflater.compresses(payload.len());
-                self.sending_compressed
+        let compress = match (opcode, self.deflate.as_deref_mut()) {
+            (OpCode::Text | OpCode::Binary, Some(deflate)) => {
+                deflate.compressing = may_compress && deflate.deflater.compresses(payload.len());
+                deflate.compressing
             }
-            (OpCode::Continuation, _) => self.sending_compressed,
+            (OpCode::Continuation, Some(deflate)) => deflate.compressing,
             _ => false,
         };
-        let mut compressed = std::mem::take(&mut self.compressed);
-        let payload: &[u8] = match (compress, self.deflater.as_mut()) {
-            (true, Some(deflater)) => {
-                deflater.compress(payload, fin, &mut compressed);
+        let mut compressed = Vec::new();
+        let payload: &[u8] = match (compress, self.deflate.as_deref_mut()) {
+            (true, Some(deflate)) => {
+                compressed = std::mem::take(&mut deflate.compressed);
+                deflate.deflater.compress(payload, fin, &mut compressed);
                 &compressed
             }
             _ => payload,
@@ -63,7 +64,7 @@ impl ClientConnection {
         } else {
             0
         };
-        match self.config.outgoing_frame_size {
+        match self.limits.outgoing_frame_size {
             Some(size) if !opcode.is_control() && payload.len() > size.max(1) => {
                 let size = size.max(1);
                 let chunks = payload.chunks(size);
@@ -88,18 +89,19 @@ impl ClientConnection {
                 Some(random_mask_key()),
             ),
         }
-        if compressed.capacity() > 64 << 10 {
-            compressed = Vec::new();
+        if let (true, Some(deflate)) = (compress, self.deflate.as_deref_mut()) {
+            if compressed.capacity() <= 64 << 10 {
+                deflate.compressed = compressed;
+            }
         }
-        self.compressed = compressed;
         Ok(())
     }
 
     /// Whether permessage-deflate was negotiated, and which of its zlib states (ours, the
     /// server's) are allocated: they are made by the first compressed message each way.
     pub fn deflate_state(&self) -> Option<(bool, bool)> {
-        let deflater = self.deflater.as_ref()?;
-        Some((deflater.is_allocated(), self.assembler.inflater_allocated()))
+        let deflate = self.deflate.as_ref()?;
+        Some((deflate.deflater.is_allocated(), self.assembler.inflater_allocated()))
     }
 
     /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,
