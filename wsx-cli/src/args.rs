@@ -68,7 +68,7 @@ pub struct ConnectArgs {
     pub no_close: bool,
     /// At the end of input, wait this long before closing, so that replies still in flight
     /// arrive (some servers drop the replies they owe once they see a close).
-    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
     pub linger: Duration,
     /// Close code sent at the end (1000, 1001, 1003, 1007-1014 or 3000-4999).
     #[arg(long, default_value_t = 1000, value_parser = parse_close_code)]
@@ -134,16 +134,16 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub compress: bool,
     /// Send a ping this often (e.g. 30s, 500ms).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ping_interval: Option<Duration>,
     /// With --ping-interval: fail the connection when nothing arrives this long after a ping.
-    #[arg(long, value_parser = parse_duration, requires = "ping_interval")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "ping_interval")]
     pub pong_timeout: Option<Duration>,
     /// The largest message accepted, in bytes (larger ones fail the connection with 1009).
     #[arg(long, value_name = "BYTES")]
     pub max_message_size: Option<usize>,
     /// How long connecting may take: DNS, TCP, the proxy and TLS (default 6s).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
 }
 
@@ -176,7 +176,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1024)]
     pub size: usize,
     /// How long each workload runs.
-    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
     pub duration: Duration,
     /// The streaming window: at most this many payload bytes in flight.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
