@@ -86,13 +86,19 @@ impl Histogram {
 struct Echoes {
     echoed: AtomicU64,
     bytes: AtomicU64,
-    /// When each message in flight was sent (echoes come back in order).
-    sent_at: Mutex<VecDeque<Instant>>,
-    latencies: Mutex<Histogram>,
-    last_echo: Mutex<Option<Instant>>,
+    /// One lock per message each way: the sender stamps, the handler takes the stamp.
+    timing: Mutex<Timing>,
     /// One permit per message the window has room for.
     window: Semaphore,
     echo: Notify,
+}
+
+#[derive(Debug)]
+struct Timing {
+    /// When each message in flight was sent (echoes come back in order).
+    sent_at: VecDeque<Instant>,
+    latencies: Histogram,
+    last_echo: Option<Instant>,
 }
 
 impl Echoes {
@@ -100,16 +106,28 @@ impl Echoes {
         Arc::new(Self {
             echoed: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            sent_at: Mutex::new(VecDeque::new()),
-            latencies: Mutex::new(Histogram::new()),
-            last_echo: Mutex::new(None),
+            timing: Mutex::new(Timing {
+                sent_at: VecDeque::new(),
+                latencies: Histogram::new(),
+                last_echo: None,
+            }),
             window: Semaphore::new(0),
             echo: Notify::new(),
         })
     }
 
     fn sending(&self) {
-        self.sent_at.lock().unwrap().push_back(Instant::now());
+        self.timing.lock().unwrap().sent_at.push_back(Instant::now());
+    }
+
+    /// Waits until more than `seen` messages have come back, at most [`STALL`].
+    async fn echoed_past(&self, seen: u64, what: &str) -> Result<(), Failure> {
+        let more = async {
+            while self.echoed.load(Ordering::Acquire) == seen {
+                self.echo.notified().await;
+            }
+        };
+        tokio::time::timeout(STALL, more).await.map_err(|_| no_echo(what))
     }
 }
 
@@ -127,10 +145,12 @@ impl Handler for Counter {
             _ => return Reply::Continue,
         };
         let now = Instant::now();
-        if let Some(sent) = self.0.sent_at.lock().unwrap().pop_front() {
-            self.0.latencies.lock().unwrap().record(now - sent);
+        let mut timing = self.0.timing.lock().unwrap();
+        if let Some(sent) = timing.sent_at.pop_front() {
+            timing.latencies.record(now - sent);
         }
-        *self.0.last_echo.lock().unwrap() = Some(now);
+        timing.last_echo = Some(now);
+        drop(timing);
         self.0.bytes.fetch_add(len as u64, Ordering::Relaxed);
         self.0.echoed.fetch_add(1, Ordering::Release);
         self.0.window.add_permits(1);
@@ -233,8 +253,9 @@ async fn run_one(args: &BenchArgs, workload: Workload) -> Result<Summary, Failur
     let _ = client.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), client.wait()).await;
     result?;
-    let end = echoes.last_echo.lock().unwrap().unwrap_or(start);
-    let latencies = echoes.latencies.lock().unwrap();
+    let timing = echoes.timing.lock().unwrap();
+    let end = timing.last_echo.unwrap_or(start);
+    let latencies = &timing.latencies;
     Ok(Summary {
         workload: name,
         size,
@@ -277,14 +298,7 @@ async fn round_trips(client: &Client<Counter>, echoes: &Echoes, duration: Durati
         let before = echoes.echoed.load(Ordering::Acquire);
         echoes.sending();
         client.send(Frame::text(TEXT16)).await.map_err(send_failed)?;
-        let echoed = async {
-            while echoes.echoed.load(Ordering::Acquire) == before {
-                echoes.echo.notified().await;
-            }
-        };
-        tokio::time::timeout(STALL, echoed)
-            .await
-            .map_err(|_| no_echo("to a round trip"))?;
+        echoes.echoed_past(before, "to a round trip").await?;
     }
     Ok(())
 }
@@ -323,18 +337,11 @@ async fn stream(
     }
     // The echoes still on their way.
     loop {
-        let before = echoes.echoed.load(Ordering::Acquire);
-        if before >= sent {
+        let seen = echoes.echoed.load(Ordering::Acquire);
+        if seen >= sent {
             return Ok(());
         }
-        let more = async {
-            while echoes.echoed.load(Ordering::Acquire) == before {
-                echoes.echo.notified().await;
-            }
-        };
-        tokio::time::timeout(STALL, more)
-            .await
-            .map_err(|_| no_echo("at the end of the run"))?;
+        echoes.echoed_past(seen, "at the end of the run").await?;
     }
 }
 
