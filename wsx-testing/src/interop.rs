@@ -169,6 +169,19 @@ fn microsocks() -> &'static str {
     "microsocks"
 }
 
+/// Every environment variable a client reads its proxy from, both spellings: what a test
+/// clears so the machine's own settings do not leak in.
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 /// A real proxy server on loopback; killed on drop.
 #[derive(Debug)]
 pub struct ProxyServer {

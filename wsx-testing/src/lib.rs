@@ -34,7 +34,7 @@ pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
-pub use crate::interop::{Peer, PeerServer, ProxyServer};
+pub use crate::interop::{Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
     Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,

@@ -6,18 +6,6 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The proxy variables, cleared for every run so the machine's own do not leak in.
-const PROXY_VARS: [&str; 8] = [
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
-
 /// How long a run may take before the test calls it hung.
 pub const HANG: Duration = Duration::from_secs(30);
 
@@ -78,7 +66,8 @@ pub struct Wsx {
 pub fn wsx<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Wsx {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wsx"));
     command.args(args);
-    for name in PROXY_VARS {
+    // The machine's proxy settings must not leak in.
+    for name in wsx_testing::PROXY_VARIABLES {
         command.env_remove(name);
     }
     Wsx { command, stdin: None }

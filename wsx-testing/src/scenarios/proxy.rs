@@ -138,16 +138,7 @@ pub fn proxy_from_the_environment<A: TestAdapter>() {
         Some(value) => std::env::set_var(name, value),
         None => std::env::remove_var(name),
     };
-    for name in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ] {
+    for name in crate::interop::PROXY_VARIABLES {
         set(name, None);
     }
     let http_url = format!("http://127.0.0.1:{}", http.port());
