@@ -77,10 +77,7 @@ fn the_echo_server_echoes_to_wsx_and_to_a_library_client() {
 
 #[test]
 fn the_echo_server_listens_on_the_port_it_is_given_and_says_when_it_cannot() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let port = wsx_testing::unused_port();
     let server = EchoServer::start(&["--port", &port.to_string()]);
     assert_eq!(server.url, format!("ws://127.0.0.1:{port}/"));
     let taken = wsx(["echo-server", "--port", &port.to_string()]).run();

@@ -512,6 +512,21 @@ fn final_flush_is_bounded() {
     assert_eq!(h.client.terminated(), Some(CloseReason::Remote(status)));
 }
 
+/// The connection fails inside a callback that takes long (a slow handler, or a panic hook
+/// printing a backtrace): when the adapter next looks, well past a second after the `now` it
+/// passed in, the close is still written before the transport closes.
+#[test]
+fn final_flush_counts_from_when_the_adapter_looks_again() {
+    let mut h = Harness::new(options(false, false), |r| r.on_frame = Act::Panic);
+    h.open();
+    h.server_sends(&server_frame(OpCode::Text, b"trigger"));
+    h.now += Duration::from_secs(5);
+    assert_eq!(h.action(), None, "the 1011 close has not been written yet");
+    assert!(h.session.poll_timeout().unwrap() > h.now);
+    assert_eq!(close_code(&h.frames_written()[0]), 1011);
+    assert_eq!(h.action(), Some(Action::CloseTransport));
+}
+
 #[test]
 fn send_after_fires_on_the_fake_clock() {
     let mut h = Harness::new(options(false, false), |_| {});

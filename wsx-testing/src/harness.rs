@@ -224,12 +224,17 @@ struct PanicPlan {
     frame: Option<String>,
     disconnect: Option<String>,
     terminate: Option<String>,
+    /// How long the callback takes before it panics.
+    delay: Duration,
 }
 
-/// Panics with `msg` if there is one (a `String` payload, as `panic!("{msg}")` makes).
-fn maybe_panic(msg: &Option<String>) {
-    if let Some(msg) = msg {
-        panic!("{msg}");
+impl PanicPlan {
+    /// Panics with `msg` if there is one (a `String` payload, as `panic!("{msg}")` makes).
+    fn maybe(&self, msg: &Option<String>) {
+        if let Some(msg) = msg {
+            std::thread::sleep(self.delay);
+            panic!("{msg}");
+        }
     }
 }
 
@@ -308,6 +313,13 @@ impl<A: TestAdapter> Probe<A> {
         self
     }
 
+    /// Each planned panic comes after the callback has taken `delay` (a slow callback, or a
+    /// panic hook printing a backtrace).
+    pub fn panic_after(mut self, delay: Duration) -> Self {
+        self.panics.delay = delay;
+        self
+    }
+
     fn record(&self, ev: Ev) {
         let _ = self.tx.send(ev);
     }
@@ -330,12 +342,12 @@ impl<A: TestAdapter> Handler for Probe<A> {
                 .header("Sec-WebSocket-Extensions")
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
         });
-        maybe_panic(&self.panics.connect);
+        self.panics.maybe(&self.panics.connect);
     }
 
     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
         self.record(Ev::Frame(frame.clone()));
-        maybe_panic(&self.panics.frame);
+        self.panics.maybe(&self.panics.frame);
         match frame {
             Frame::Text(_) | Frame::Binary(_) if self.echo => Reply::Frame(frame),
             _ => Reply::Continue,
@@ -382,13 +394,13 @@ impl<A: TestAdapter> Handler for Probe<A> {
             attempt: status.attempt,
             url: status.settings.url().as_str().to_owned(),
         });
-        maybe_panic(&self.panics.disconnect);
+        self.panics.maybe(&self.panics.disconnect);
         (self.on_disconnect)(&status)
     }
 
     fn terminate(&mut self, reason: &CloseReason) {
         self.record(Ev::Terminate(reason.clone()));
-        maybe_panic(&self.panics.terminate);
+        self.panics.maybe(&self.panics.terminate);
     }
 }
 

@@ -192,7 +192,7 @@ pub struct ProxyServer {
 impl ProxyServer {
     /// An HTTP CONNECT proxy (`pproxy`), requiring `user:password` basic auth if given.
     pub fn http(auth: Option<(&str, &str)>) -> Self {
-        let port = free_port();
+        let port = crate::ports::unused_port();
         let mut listen = format!("http://127.0.0.1:{port}");
         if let Some((user, password)) = auth {
             listen.push_str(&format!("#{user}:{password}"));
@@ -204,7 +204,7 @@ impl ProxyServer {
 
     /// A SOCKS5 proxy (`microsocks`), requiring a username and password if given.
     pub fn socks5(auth: Option<(&str, &str)>) -> Self {
-        let port = free_port();
+        let port = crate::ports::unused_port();
         let mut command = Command::new(microsocks());
         command.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
         if let Some((user, password)) = auth {
@@ -214,14 +214,18 @@ impl ProxyServer {
     }
 
     fn spawn(mut command: Command, port: u16) -> Self {
-        let child = command
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            // microsocks logs every connection there.
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{command:?} exited ({status}) before it listened on {port}");
+            }
             assert!(
                 std::time::Instant::now() < deadline,
                 "{command:?} did not listen on {port}"
@@ -242,10 +246,4 @@ impl Drop for ProxyServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on now (bound, then released).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
-    listener.local_addr().expect("address").port()
 }

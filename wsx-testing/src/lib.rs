@@ -25,6 +25,7 @@ pub mod autobahn;
 pub mod harness;
 pub mod interop;
 pub mod memory;
+pub mod ports;
 pub mod scenarios;
 pub mod server;
 pub mod soak;
@@ -35,6 +36,7 @@ pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
 pub use crate::interop::{Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
+pub use crate::ports::unused_port;
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
     Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,
@@ -160,6 +162,7 @@ macro_rules! behaviour_suite {
             panic_in_handle_frame_fails_connection,
             panic_in_handle_cast_fails_connection,
             panic_with_non_string_payload,
+            slow_panicking_callback_still_sends_its_close,
             panic_in_handle_connect_fails_start,
             panic_on_frame_in_handshake_packet,
             panic_in_handle_disconnect_skips_terminate,

@@ -47,9 +47,12 @@ enum Phase {
     /// A transport is open and the connection runs on it.
     Running,
     /// The connection ended: its last bytes leave until `deadline`, then the transport closes.
+    /// The deadline is set at the next `poll_action`, not when the connection ended: the
+    /// callbacks that ran since (a slow one, or a panic hook printing a backtrace) must not
+    /// eat the time the last bytes have to leave.
     Flushing {
         reason: Box<CloseReason>,
-        deadline: Instant,
+        deadline: Option<Instant>,
     },
     /// `handle_disconnect` asked to reconnect later: the next attempt starts at `until`; a
     /// close before then stops with `reason`, the disconnect's.
@@ -204,6 +207,12 @@ impl<H: Handler> Session<H> {
             }
             self.phase = Phase::Connect;
         }
+        if let Phase::Flushing {
+            deadline: unset @ None, ..
+        } = &mut self.phase
+        {
+            *unset = Some(now + FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout));
+        }
         match &self.phase {
             Phase::Connect => {
                 tracing::debug!(target: "wsx", url = %self.settings.url(), attempt = self.attempt + 1, "attempting to connect");
@@ -213,7 +222,7 @@ impl<H: Handler> Session<H> {
             }
             Phase::Opening | Phase::Running | Phase::Waiting { .. } => None,
             Phase::Flushing { deadline, .. } => {
-                if self.wants_write() && now < *deadline {
+                if self.wants_write() && deadline.is_some_and(|at| now < at) {
                     return None;
                 }
                 let Phase::Flushing { reason, .. } = std::mem::replace(&mut self.phase, Phase::Opening) else {
@@ -255,7 +264,7 @@ impl<H: Handler> Session<H> {
                 self.phase = Phase::Running;
                 self.handle_commands(now);
             }
-            Err(e) => self.end(CloseReason::Error(e.into()), now),
+            Err(e) => self.end(CloseReason::Error(e.into())),
         }
     }
 
@@ -359,11 +368,11 @@ impl<H: Handler> Session<H> {
         if is_abrupt_close(&error) {
             self.handle_eof(now);
         } else if let Phase::Running = self.phase {
-            self.end(CloseReason::Error(error.into()), now);
+            self.end(CloseReason::Error(error.into()));
         }
         if let Phase::Flushing { deadline, .. } = &mut self.phase {
             self.conn = None;
-            *deadline = now;
+            *deadline = Some(now);
         }
     }
 
@@ -442,7 +451,7 @@ impl<H: Handler> Session<H> {
                 let timers = self.timers.iter().map(|(at, _)| *at).filter(|_| open);
                 timers.chain(conn.poll_timeout()).min()
             }
-            Phase::Flushing { deadline, .. } => Some(*deadline),
+            Phase::Flushing { deadline, .. } => *deadline,
             Phase::Waiting { until, .. } => Some(*until),
             _ => None,
         }
@@ -468,7 +477,7 @@ impl<H: Handler> Session<H> {
             self.opened_at = Some(now);
         }
         if let Some(reason) = closed {
-            self.end(reason, now);
+            self.end(reason);
             return;
         }
         for (delay, msg) in self.scheduled.drain(..) {
@@ -481,15 +490,14 @@ impl<H: Handler> Session<H> {
     }
 
     /// The connection is over: flush what is left, briefly, then close the transport.
-    pub(crate) fn end(&mut self, reason: CloseReason, now: Instant) {
+    pub(crate) fn end(&mut self, reason: CloseReason) {
         if let CloseReason::LocalTimedOut(_) = reason {
             tracing::debug!(target: "wsx", "forcefully closed the connection because the server was taking too long to close");
         }
-        let flush = FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout);
         self.handle.set_status(Status::Connecting);
         self.phase = Phase::Flushing {
             reason: Box::new(reason),
-            deadline: now + flush,
+            deadline: None,
         };
     }
 

@@ -98,6 +98,19 @@ pub fn panic_with_non_string_payload<A: TestAdapter>() {
     finish_panicked::<A>(&client, &mut events, "panic", |e| *e == Ev::Cast);
 }
 
+/// `handle_frame` takes longer than the final flush (1 s) before it panics: the 1011 close
+/// still reaches the server, since the flush is timed from when the callback returned.
+pub fn slow_panicking_callback_still_sends_its_close<A: TestAdapter>() {
+    let server = TestServer::start(Script::new(vec![Step::text("late"), Step::Listen]));
+    let (probe, mut events) = Probe::<A>::new();
+    let probe = probe
+        .panic_on_frame("slow boom")
+        .panic_after(Duration::from_millis(1_300));
+    let client = start::<A>(&server.url(), probe);
+    assert_eq!(server.expect_close(T).close_code(), Some(1011));
+    finish_panicked::<A>(&client, &mut events, "slow boom", is_frame);
+}
+
 /// `handle_connect` panics during a synchronous start: `start` returns
 /// `Err(HandlerPanicked)`, the server (the connection was open) gets close 1011, and no other
 /// callback runs.

@@ -350,10 +350,7 @@ pub fn partial_frame(opcode: OpCode, declared_len: u64, sent: usize) -> Vec<u8> 
 
 /// A `ws://` URL on which nothing listens: connecting is refused.
 pub fn refused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port to release");
-    let addr = listener.local_addr().expect("address");
-    drop(listener);
-    format!("ws://{addr}/")
+    format!("ws://127.0.0.1:{}/", crate::ports::unused_port())
 }
 
 /// A deflate stream (raw, the trailing empty block removed, as RFC 7692 sends it) of `mib`
