@@ -113,10 +113,7 @@ impl Output {
     /// The handshake completed.
     pub fn connected(&self, url: &str, response: &Response, reconnects: u32) {
         if self.json {
-            let headers: serde_json::Map<String, Value> = response
-                .headers()
-                .map(|(name, value)| (name.to_ascii_lowercase(), Value::from(String::from_utf8_lossy(value))))
-                .collect();
+            let headers = headers_json(response.headers());
             self.json_line(json!({
                 "event": "connected",
                 "url": url,
@@ -261,10 +258,38 @@ fn hex(data: &[u8]) -> String {
     out
 }
 
+/// Response headers as a JSON object keyed by lowercase name; a repeated header's values are
+/// joined with ", ", as HTTP combines field lines (RFC 9110, section 5.3).
+fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value);
+        match map.entry(name.to_ascii_lowercase()) {
+            serde_json::map::Entry::Vacant(entry) => {
+                entry.insert(Value::from(value));
+            }
+            serde_json::map::Entry::Occupied(mut entry) => {
+                let joined = format!("{}, {value}", entry.get().as_str().unwrap_or_default());
+                entry.insert(Value::from(joined));
+            }
+        }
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use wsx_tokio::{CloseCode, CloseFrame, Error};
+
+    #[test]
+    fn repeated_headers_are_joined_not_lost() {
+        let headers: [(&str, &[u8]); 3] = [("Vary", b"Origin"), ("X-One", b"1"), ("vary", b"Accept")];
+        let map = headers_json(headers.into_iter());
+        assert_eq!(map["vary"], "Origin, Accept");
+        assert_eq!(map["x-one"], "1");
+        assert_eq!(map.len(), 2);
+    }
 
     #[test]
     fn close_events_say_who_closed_with_what() {

@@ -19,6 +19,7 @@ use bytes::BytesMut;
 use crate::protocol::close::{CloseFrame, CloseReason};
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
+use crate::session::budget::SendBudget;
 use crate::session::guard::CallbackGuard;
 use crate::session::handler::Handler;
 use crate::session::outbox::{queue_send, Batch, Encoded};
@@ -62,16 +63,14 @@ struct Shared<H: Handler> {
     /// Mirrors `status == Connected`, for the lock-free check on every `send`.
     connected: AtomicBool,
     status_changed: Gate,
-    /// The whole send budget, and what is left of it for pipelined sends.
-    send_buffer: usize,
-    send_budget: AtomicUsize,
+    /// Bytes of pipelined sends that may be queued unwritten.
+    budget: SendBudget,
     /// Largest message senders encode themselves (0: none); set by the session.
     encode_limit: AtomicUsize,
     /// Casts queued and not yet taken by the session.
     casts_queued: AtomicUsize,
     /// The connection's unwritten output, as the session last saw it.
     unwritten: AtomicUsize,
-    budget_freed: Gate,
     /// Boxed: the reason is only there when the start failed, and every client holds this.
     started: Signal<Result<(), Box<CloseReason>>>,
     stats: Stats,
@@ -113,11 +112,9 @@ impl<H: Handler> ClientHandle<H> {
                 status: Mutex::new(Status::Connecting),
                 connected: AtomicBool::new(false),
                 status_changed: Gate::default(),
-                send_buffer,
-                send_budget: AtomicUsize::new(send_buffer),
+                budget: SendBudget::new(send_buffer),
                 casts_queued: AtomicUsize::new(0),
                 unwritten: AtomicUsize::new(0),
-                budget_freed: Gate::default(),
                 started: Signal::new(),
                 stats: Stats::default(),
             }),
@@ -148,11 +145,10 @@ impl<H: Handler> ClientHandle<H> {
     /// the connection's unwritten output (they overlap while a queued frame is encoded but not
     /// yet written). Bounded by the send buffer plus one frame.
     pub fn buffered_bytes(&self) -> BufferedBytes {
-        let left = self.shared.send_budget.load(Ordering::Acquire);
         BufferedBytes {
-            queued_sends: self.shared.send_buffer.saturating_sub(left),
+            queued_sends: self.shared.budget.in_use(),
             unwritten: self.shared.unwritten.load(Ordering::Acquire),
-            send_buffer: self.shared.send_buffer,
+            send_buffer: self.shared.budget.whole(),
         }
     }
 
@@ -161,7 +157,7 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     pub(crate) fn send_buffer(&self) -> usize {
-        self.shared.send_buffer
+        self.shared.budget.whole()
     }
 
     /// Starts the close handshake with 1000.
@@ -236,7 +232,7 @@ impl<H: Handler> ClientHandle<H> {
     pub async fn send(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
-        wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
+        self.take_budget(cost).await?;
         self.push_send(frame, cost)
     }
 
@@ -246,7 +242,7 @@ impl<H: Handler> ClientHandle<H> {
     pub async fn send_uncompressed(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
-        wait_for(&self.shared.budget_freed, || self.take_budget(cost)).await?;
+        self.take_budget(cost).await?;
         self.push_uncompressed(frame, cost)
     }
 
@@ -254,7 +250,7 @@ impl<H: Handler> ClientHandle<H> {
     pub fn send_uncompressed_blocking(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
-        wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+        self.take_budget_blocking(cost)?;
         self.push_uncompressed(frame, cost)
     }
 
@@ -267,40 +263,39 @@ impl<H: Handler> ClientHandle<H> {
     pub fn send_blocking(&self, frame: Frame) -> Result<(), SendError> {
         self.check_sendable(&frame)?;
         let cost = self.cost(&frame);
-        wait_for_blocking(&self.shared.budget_freed, None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+        self.take_budget_blocking(cost)?;
         self.push_send(frame, cost)
     }
 
     /// A frame's share of the budget; one frame larger than the whole budget takes all of it.
     pub(crate) fn cost(&self, frame: &Frame) -> usize {
-        (frame.payload_len() + frame_overhead::<H>()).min(self.shared.send_buffer)
+        (frame.payload_len() + frame_overhead::<H>()).min(self.shared.budget.whole())
     }
 
-    /// Takes `cost` from the budget: `None` to wait, an error once the client has stopped.
-    pub(crate) fn take_budget(&self, cost: usize) -> Option<Result<(), SendError>> {
-        let taken = self
-            .shared
-            .send_budget
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| left.checked_sub(cost));
-        match taken {
-            Ok(_) => Some(Ok(())),
-            Err(_) if lock(&self.shared.queue).closed => Some(Err(self.gone_error())),
-            Err(_) => None,
-        }
+    /// Takes `cost` from the budget if it is there now (`false`: wait with
+    /// [`take_budget`](Self::take_budget)).
+    pub(crate) fn take_budget_now(&self, cost: usize) -> bool {
+        self.shared.budget.take_now(cost)
     }
 
-    /// Gives `cost` back. Waiters are woken when the free budget rises through half of the
-    /// whole, or fills it, not for every written frame: a sender then refills half a budget
-    /// per wake-up instead of paying a context switch per frame. No waiter is left asleep:
-    /// one that needs more than half is satisfied by the whole budget, which comes back once
-    /// everything queued is written.
+    /// Takes `cost` from the budget, waiting while it is spent; fails once the client stopped.
+    pub(crate) async fn take_budget(&self, cost: usize) -> Result<(), SendError> {
+        self.shared.budget.take(cost, || self.stopped()).await
+    }
+
+    /// [`take_budget`](Self::take_budget), blocking this thread.
+    pub(crate) fn take_budget_blocking(&self, cost: usize) -> Result<(), SendError> {
+        self.shared.budget.take_blocking(cost, || self.stopped())
+    }
+
+    /// The error for a sender once the client has stopped.
+    fn stopped(&self) -> Option<SendError> {
+        lock(&self.shared.queue).closed.then(|| self.gone_error())
+    }
+
+    /// Gives `cost` back to the budget (a frame was written, or never queued).
     pub(crate) fn release_budget(&self, cost: usize) {
-        let before = self.shared.send_budget.fetch_add(cost, Ordering::AcqRel);
-        let (after, whole) = (before + cost, self.shared.send_buffer);
-        let low_water = whole / 2;
-        if (before < low_water && after >= low_water) || after >= whole {
-            self.shared.budget_freed.notify();
-        }
+        self.shared.budget.release(cost);
     }
 
     /// Waits until the client stops for good and returns the final reason.
@@ -414,38 +409,27 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.encode_limit.load(Ordering::Relaxed)
     }
 
-    /// Takes up to `cost` of the budget without waiting: what was taken (0 when it is spent),
-    /// or an error once the client has stopped.
+    /// Takes up to `cost` of the unclaimed budget without waiting: what was taken (0 when
+    /// there is none), or an error once the client has stopped.
     pub(crate) fn take_budget_up_to(&self, cost: usize) -> Result<usize, SendError> {
-        let taken = self
-            .shared
-            .send_budget
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
-                (left > 0).then(|| left - left.min(cost))
-            });
-        match taken {
-            Ok(left) => Ok(left.min(cost)),
-            Err(_) if lock(&self.shared.queue).closed => Err(self.gone_error()),
-            Err(_) => Ok(0),
+        match self.shared.budget.take_up_to(cost) {
+            0 => self.stopped().map_or(Ok(0), Err),
+            taken => Ok(taken),
         }
     }
 
-    pub(crate) fn budget_event(&self) -> &Gate {
-        &self.shared.budget_freed
-    }
-
-    /// The budget left now, or an error once the client has stopped.
-    /// (`start_send` catches a stopped client with budget left.)
+    /// The budget a sender without a claim may take now, or an error once the client has
+    /// stopped. (`start_send` catches a stopped client with budget left.)
     pub(crate) fn budget_left(&self) -> Result<usize, SendError> {
-        match self.shared.send_budget.load(Ordering::Acquire) {
-            0 if lock(&self.shared.queue).closed => Err(self.gone_error()),
+        match self.shared.budget.unclaimed() {
+            0 => self.stopped().map_or(Ok(0), Err),
             left => Ok(left),
         }
     }
 
     /// A listener for freed budget (listen, then look again, then wait).
     pub(crate) fn listen_budget(&self) -> event_listener::EventListener {
-        self.shared.budget_freed.listen()
+        self.shared.budget.freed().listen()
     }
 
     // The session's side.
@@ -525,7 +509,7 @@ impl<H: Handler> ClientHandle<H> {
         }
         self.set_status(Status::Terminated(reason.clone()));
         self.shared.started.fill(Err(Box::new(reason.clone())));
-        self.shared.budget_freed.notify();
+        self.shared.budget.wake_all();
     }
 }
 

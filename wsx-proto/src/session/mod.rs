@@ -15,6 +15,7 @@
 pub(crate) mod acks;
 pub(crate) mod adapter;
 pub(crate) mod backoff;
+mod budget;
 mod callbacks;
 pub mod dial;
 pub(crate) mod guard;

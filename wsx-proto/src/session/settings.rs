@@ -72,9 +72,15 @@ enum ProxySetting {
     Explicit(Box<Proxy>),
 }
 
+/// `localhost` (with or without its root dot), `127.0.0.0/8`, `::1`, and IPv4 loopback written
+/// as an IPv6 address (`::ffff:127.0.0.1`).
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    let name = host.strip_suffix('.').unwrap_or(host);
+    name.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// A client certificate chain and private key, PEM-encoded (mutual TLS).
@@ -321,5 +327,35 @@ impl IntoConnectSettings for String {
 impl IntoConnectSettings for &String {
     fn into_connect_settings(self) -> Result<ConnectSettings, UrlError> {
         ConnectSettings::new(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_in_every_spelling() {
+        for host in [
+            "localhost",
+            "LocalHost",
+            "localhost.",
+            "127.0.0.1",
+            "127.9.8.7",
+            "[::1]",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "localhost.example",
+            "mylocalhost",
+            "10.0.0.1",
+            "[::ffff:10.0.0.1]",
+            "[::2]",
+            "0.0.0.0",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use event_listener::EventListener;
 use futures_sink::Sink;
 
 use crate::protocol::frame::Frame;
-use crate::session::handle::{wait_for, wait_for_blocking, ClientHandle, SendError};
+use crate::session::handle::{ClientHandle, SendError};
 use crate::session::handler::Handler;
 use crate::session::outbox::Batch;
 
@@ -29,10 +29,10 @@ impl<H: Handler> ClientHandle<H> {
         let mut batch = Batch::new();
         for frame in frames {
             let cost = self.admit(&frame, &mut batch)?;
-            if self.take_budget(cost).is_none() {
+            if !self.take_budget_now(cost) {
                 // Hand over what is held first: its bytes are what frees the budget.
                 self.push_batch(&mut batch)?;
-                wait_for_budget(self, cost).await?;
+                self.take_budget(cost).await?;
             }
             self.add(&mut batch, frame, cost)?;
         }
@@ -45,9 +45,9 @@ impl<H: Handler> ClientHandle<H> {
         let mut batch = Batch::new();
         for frame in frames {
             let cost = self.admit(&frame, &mut batch)?;
-            if self.take_budget(cost).is_none() {
+            if !self.take_budget_now(cost) {
                 self.push_batch(&mut batch)?;
-                wait_for_blocking(self.budget_event(), None, || self.take_budget(cost)).unwrap_or(Ok(()))?;
+                self.take_budget_blocking(cost)?;
             }
             self.add(&mut batch, frame, cost)?;
         }
@@ -83,10 +83,6 @@ impl<H: Handler> ClientHandle<H> {
             listener: None,
         }
     }
-}
-
-async fn wait_for_budget<H: Handler>(handle: &ClientHandle<H>, cost: usize) -> Result<(), SendError> {
-    wait_for(handle.budget_event(), || handle.take_budget(cost)).await
 }
 
 /// What [`ClientHandle::sink`] returns.
