@@ -2,9 +2,11 @@
 //! frame's cost before queueing it and the session gives the cost back once the frame is
 //! written; a sender that finds too little left waits.
 //!
-//! A waiting sender claims what it needs, and other senders leave the largest claim in the
-//! budget, so a stream of small frames (or a sink taking whatever is left) cannot keep a large
-//! frame waiting forever: the budget fills up to the claim, and only its claimant may take it.
+//! A sender waiting for more than half of the budget claims what it needs, and other senders
+//! leave the largest claim in the budget, so a stream of small frames (or a sink taking
+//! whatever is left) cannot keep a large frame waiting forever for a budget that never
+//! refills: it fills up to the claim, and only its claimant may take it. Smaller waiters need
+//! no claim: they are woken whenever half of the budget is free.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,8 +91,8 @@ impl SendBudget {
         }
     }
 
-    /// Takes `cost`, waiting with a claim while it is not there; `stopped` says whether to
-    /// give up (the client has stopped).
+    /// Takes `cost`, waiting while it is not there (with a claim if it is more than half of
+    /// the budget); `stopped` says whether to give up (the client has stopped).
     pub(crate) async fn take(&self, cost: usize, stopped: impl Fn() -> Option<SendError>) -> Result<(), SendError> {
         if self.try_take(cost, false) {
             return Ok(());
@@ -111,6 +113,7 @@ impl SendBudget {
     /// Gives `cost` back. Waiters are woken when the budget left rises through half of the
     /// whole or through the largest claim, or fills it, not for every written frame: a sender
     /// then refills half a budget per wake-up instead of paying a context switch per frame.
+    /// (Claims are all above half, so they do not wake anyone more often.)
     pub(crate) fn release(&self, cost: usize) {
         let before = self.left.fetch_add(cost, Ordering::AcqRel);
         let after = before + cost;
@@ -137,23 +140,31 @@ impl SendBudget {
     }
 }
 
-/// A waiting sender's claim, withdrawn when it is dropped (taken, given up, or the waiting
-/// future cancelled), so no claim outlives its sender.
+/// A waiting sender, with its claim if it has one; the claim is withdrawn when it is dropped
+/// (taken, given up, or the waiting future cancelled), so no claim outlives its sender.
 struct Claim<'a> {
     budget: &'a SendBudget,
     cost: usize,
+    registered: bool,
 }
 
 impl<'a> Claim<'a> {
     fn new(budget: &'a SendBudget, cost: usize) -> Self {
-        let mut claims = lock(&budget.claims);
-        *claims.entry(cost).or_default() += 1;
-        budget.set_largest(&claims);
-        Self { budget, cost }
+        let registered = cost > budget.whole / 2;
+        if registered {
+            let mut claims = lock(&budget.claims);
+            *claims.entry(cost).or_default() += 1;
+            budget.set_largest(&claims);
+        }
+        Self {
+            budget,
+            cost,
+            registered,
+        }
     }
 
     fn take_or(&self, stopped: &impl Fn() -> Option<SendError>) -> Option<Result<(), SendError>> {
-        if self.budget.try_take(self.cost, true) {
+        if self.budget.try_take(self.cost, self.registered) {
             return Some(Ok(()));
         }
         stopped().map(Err)
@@ -162,6 +173,9 @@ impl<'a> Claim<'a> {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
+        if !self.registered {
+            return;
+        }
         let mut claims = lock(&self.budget.claims);
         if let Some(count) = claims.get_mut(&self.cost) {
             *count -= 1;
@@ -230,6 +244,22 @@ mod tests {
         assert_eq!(budget.largest_claim.load(Ordering::Acquire), 0);
         budget.release(100);
         assert!(budget.take_now(100), "small senders go again once it has gone");
+    }
+
+    /// A sender waiting for half of the budget or less claims nothing: the others are not held
+    /// back, and a release wakes waiters at half and full only, not for every frame written.
+    #[test]
+    fn small_waiters_claim_nothing() {
+        let budget = SendBudget::new(1000);
+        assert!(budget.take_now(1000));
+        let mut small = std::pin::pin!(budget.take(500, || None));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(small.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(budget.largest_claim.load(Ordering::Acquire), 0);
+        budget.release(200);
+        assert_eq!(budget.take_up_to(50), 50, "what is free is anyone's");
+        budget.release(350);
+        assert!(small.as_mut().poll(&mut cx).is_ready());
     }
 
     #[test]
