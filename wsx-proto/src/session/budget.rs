@@ -196,6 +196,12 @@ mod tests {
     use std::future::Future;
     use std::sync::Arc;
 
+    /// Polls a wait once: whether it has taken its budget.
+    fn done(wait: std::pin::Pin<&mut impl Future<Output = Result<(), SendError>>>) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        wait.poll(&mut cx).is_ready()
+    }
+
     #[test]
     fn a_claim_is_kept_from_smaller_senders_and_given_to_its_claimant() {
         let budget = Arc::new(SendBudget::new(1000));
@@ -231,8 +237,7 @@ mod tests {
         let budget = SendBudget::new(1000);
         assert!(budget.take_now(1000));
         let mut large = std::pin::pin!(budget.take(900, || None));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(large.as_mut().poll(&mut cx).is_pending());
+        assert!(!done(large.as_mut()));
         let mut small_sent = 0;
         for _ in 0..9 {
             budget.release(100);
@@ -240,7 +245,7 @@ mod tests {
             small_sent += usize::from(budget.take_up_to(100) > 0);
         }
         assert_eq!(small_sent, 0, "small senders kept out while the large frame waits");
-        assert!(large.as_mut().poll(&mut cx).is_ready());
+        assert!(done(large.as_mut()));
         assert_eq!(budget.largest_claim.load(Ordering::Acquire), 0);
         budget.release(100);
         assert!(budget.take_now(100), "small senders go again once it has gone");
@@ -253,13 +258,12 @@ mod tests {
         let budget = SendBudget::new(1000);
         assert!(budget.take_now(1000));
         let mut small = std::pin::pin!(budget.take(500, || None));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(small.as_mut().poll(&mut cx).is_pending());
+        assert!(!done(small.as_mut()));
         assert_eq!(budget.largest_claim.load(Ordering::Acquire), 0);
         budget.release(200);
         assert_eq!(budget.take_up_to(50), 50, "what is free is anyone's");
         budget.release(350);
-        assert!(small.as_mut().poll(&mut cx).is_ready());
+        assert!(done(small.as_mut()));
     }
 
     #[test]
@@ -267,10 +271,8 @@ mod tests {
         let budget = SendBudget::new(100);
         assert!(budget.take_now(100));
         {
-            let waiting = budget.take(80, || None);
-            let mut waiting = std::pin::pin!(waiting);
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            let waiting = std::pin::pin!(budget.take(80, || None));
+            assert!(!done(waiting));
             assert_eq!(budget.largest_claim.load(Ordering::Acquire), 80);
         }
         assert_eq!(budget.largest_claim.load(Ordering::Acquire), 0);
