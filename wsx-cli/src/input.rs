@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -87,12 +86,12 @@ fn history_file() -> Option<PathBuf> {
 
 /// Starts the prompt on a thread of its own: lines typed go to `to`, Ctrl-C to `interrupt`
 /// (at once, not behind lines still being sent), and from now on `output` prints above the
-/// line being typed. A Ctrl-C once `closing` is set quits, and the prompt is not drawn again.
+/// line being typed. After a Ctrl-C the prompt is not drawn again: the terminal is back in its
+/// own mode, where a second Ctrl-C is a SIGINT.
 pub fn spawn_prompt(
     output: Arc<Output>,
     to: mpsc::Sender<Input>,
     interrupt: mpsc::UnboundedSender<()>,
-    closing: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| format!("cannot start the prompt: {e}"))?;
     let printer = editor
@@ -117,12 +116,11 @@ pub fn spawn_prompt(
                     Input::Line(line)
                 }
                 Err(ReadlineError::Interrupted) => {
-                    // A new prompt now would be drawn under the shell's next line.
-                    let quits = closing.load(Ordering::Relaxed);
-                    if interrupt.send(()).is_err() || quits {
-                        return;
-                    }
-                    continue;
+                    // The connection closes now. A new prompt could be drawn after the end
+                    // wiped the prompt's line, in front of the shell's next line; and with no
+                    // line being read, notices are printed at once, in order.
+                    let _ = interrupt.send(());
+                    return;
                 }
                 Err(ReadlineError::Eof) => Input::End,
                 Err(e) => Input::Failed(format!("reading the prompt: {e}")),

@@ -151,8 +151,7 @@ pub async fn run(args: ConnectArgs) -> Result<Exit, Failure> {
         // Before the prompt exists: printed through it while it starts, the line could land
         // after the first "> ".
         eprintln!("* connected to {url}; Ctrl-D or Ctrl-C closes");
-        input::spawn_prompt(output.clone(), input_tx, interrupt_tx, closing.clone())
-            .map_err(|e| Failure::new(Exit::Other, e))?;
+        input::spawn_prompt(output.clone(), input_tx, interrupt_tx).map_err(|e| Failure::new(Exit::Other, e))?;
     } else {
         input::spawn_pipe_reader(args.binary, input_tx);
     }

@@ -238,12 +238,12 @@ fn ctrl_c_at_the_prompt_closes_normally() {
     pane.wait_for_prompt();
     pane.press("C-c");
     pane.wait_until("closing notice", |s| s.iter().any(|l| l.starts_with("* closing")));
-    // The prompt drawn again after the Ctrl-C can, rarely, be drawn after wsx wiped it at the
-    // end (the close completes first): then it is left in front of the shell's line.
-    let line = pane.exit_line();
-    assert!(line == "EXIT=0" || line == "> EXIT=0", "exit line {line:?}");
+    // No prompt is drawn after the Ctrl-C, so none is left in front of the notices or of the
+    // shell's next line.
+    assert_eq!(pane.exit_line(), "EXIT=0");
     let screen = pane.screen();
     assert_eq!(count(&screen, "* closed: local, normal"), 1, "{screen:#?}");
+    assert!(!screen.iter().any(|l| l.starts_with("> *")), "{screen:#?}");
     assert_eq!(server.expect_close(WAIT).close_code(), Some(1000));
 }
 
