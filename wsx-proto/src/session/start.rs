@@ -93,6 +93,8 @@ impl<R> Builder<R> {
     /// it is spent, `send` waits, queued commands (casts, `send_frame`, replies) wait their
     /// turn, and the socket is not read (so replies to a server that does not read cannot pile
     /// up). One frame larger than the whole buffer still goes through, alone.
+    /// A sender waiting for more than half of the buffer reserves it: smaller senders leave
+    /// it alone, so they cannot starve a large frame.
     pub fn send_buffer(mut self, bytes: usize) -> Self {
         self.options.send_buffer = bytes.max(1);
         self
