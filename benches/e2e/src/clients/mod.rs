@@ -6,6 +6,7 @@
 
 pub mod fastwebsockets;
 pub mod io_only;
+pub mod pinger;
 pub mod tokio_tungstenite;
 pub mod tokio_websockets;
 pub mod wsx_async_std;
@@ -82,6 +83,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
     }
     match client {
         "wsx-tokio-send" => match workload {
+            Workload::Rtt => rt.block_on(wsx_tokio::rtt_send(p)),
             Workload::Stream(size) | Workload::Flood(size) => rt.block_on(wsx_tokio::stream_send(p, size)),
             _ => dispatch!(wsx_tokio),
         },

@@ -1,5 +1,6 @@
-//! wsx-async-std through its public API, on both of its executors: the same handler as
-//! wsx-tokio, `Client::send` (queued, batched into one write) to send, the workload spawned on
+//! wsx-async-std through its public API, on both of its executors: the same handlers as
+//! wsx-tokio (round trips answered from `handle_frame`), `Client::send` (queued, batched into
+//! one write) to stream, the workload spawned on
 //! the executor as an application's tasks are (so it shares the executor's threads with the
 //! connection task, as on tokio's runtime). `wsx-async-std` starts with `Client::start` (async-std's global
 //! executor, the crate's default); `wsx-async-std-smol` with `Builder::<Smol>` (smol's global
@@ -10,11 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wsx_async_std::{AsyncStd, Builder, Client, Error, Frame, Handler, Smol, Utf8Bytes};
+use wsx_async_std::{AsyncStd, Builder, Client, Error, Frame, Handler, Smol};
 
+use super::pinger::Pinger;
 use super::{open_idle_with, pump_sink, stream_result, Counter, Idle};
 use crate::window::Window;
-use crate::{Latencies, Measurement, Params, Result, Workload, TEXT16};
+use crate::{Measurement, Params, Result, Workload};
 
 /// What differs between the two executors: how a client starts, how the workload is driven
 /// and how to sleep.
@@ -68,26 +70,13 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
     })
 }
 
+/// Round trips answered from `handle_frame` (see [`Pinger`]).
 async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
-    let window = Arc::new(Window::new(1));
-    let client = E::start(p.url(), Counter(window.clone())).await?;
-    let msg = Frame::text(Utf8Bytes::from_static(TEXT16));
-    let mut lat = Latencies::with_capacity(p.rtt_count);
-    let mut start = Instant::now();
-    for i in 0..(p.warmup + p.rtt_count) as u64 {
-        if i == p.warmup as u64 {
-            start = Instant::now();
-        }
-        let t = Instant::now();
-        client.send(msg.clone()).await?;
-        window.until(i + 1).await;
-        if i >= p.warmup as u64 {
-            lat.record(t.elapsed());
-        }
-    }
-    let m = lat.finish(start.elapsed().as_secs_f64());
+    let (pinger, finished) = Pinger::new(p);
+    let client = E::start(p.url(), pinger).await?;
+    let m = finished.wait().await;
     let _ = client.close();
-    Ok(m)
+    m
 }
 
 /// Streams through the client's `Sink`, fed and flushed like the peers' sinks.

@@ -1,36 +1,25 @@
-//! wsx-blocking through its public API: the same handler as wsx-tokio, `Client::send` from the
-//! benchmark thread. The adapter runs one connection thread per client.
+//! wsx-blocking through its public API: the same handlers as wsx-tokio; it streams with
+//! `Client::send` from the benchmark thread and answers round trips from `handle_frame`. The
+//! adapter runs one connection thread per client.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use wsx_blocking::{Client, Frame, Utf8Bytes};
+use wsx_blocking::{Client, Frame};
 
+use super::pinger::Pinger;
 use super::{idle_result, Counter, Idle};
 use crate::window::Window;
-use crate::{clock_every, Latencies, Measurement, Params, Result, TEXT16};
+use crate::{clock_every, Measurement, Params, Result};
 
+/// Round trips answered from `handle_frame` (see [`Pinger`]), on the connection thread.
 pub fn rtt(p: &Params) -> Result<Measurement> {
-    let window = Arc::new(Window::new(1));
-    let client = Client::start(p.url(), Counter(window.clone()))?;
-    let msg = Frame::text(Utf8Bytes::from_static(TEXT16));
-    let mut lat = Latencies::with_capacity(p.rtt_count);
-    let mut start = Instant::now();
-    for i in 0..(p.warmup + p.rtt_count) as u64 {
-        if i == p.warmup as u64 {
-            start = Instant::now();
-        }
-        let t = Instant::now();
-        client.send(msg.clone())?;
-        window.until_blocking(i + 1);
-        if i >= p.warmup as u64 {
-            lat.record(t.elapsed());
-        }
-    }
-    let m = lat.finish(start.elapsed().as_secs_f64());
+    let (pinger, finished) = Pinger::new(p);
+    let client = Client::start(p.url(), pinger)?;
+    let m = finished.wait_blocking();
     let _ = client.close();
-    Ok(m)
+    m
 }
 
 pub fn stream(p: &Params, size: usize) -> Result<Measurement> {

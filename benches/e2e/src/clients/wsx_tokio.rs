@@ -1,6 +1,7 @@
 //! wsx-tokio through its public API: `Client::start` with a handler whose `handle_frame`
 //! counts echoes; it streams through `Client::sink` (fed and flushed like the peers' sinks),
-//! and as `wsx-tokio-send` with a loop of `Client::send`.
+//! and as `wsx-tokio-send` with a loop of `Client::send`. Round trips are answered from
+//! `handle_frame`, and as `wsx-tokio-send` sent with `Client::send` from the caller's task.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,11 +9,23 @@ use std::time::Instant;
 use bytes::Bytes;
 use wsx_tokio::{Client, ConnectSettings, DeflateConfig, Frame, Utf8Bytes};
 
+use super::pinger::Pinger;
 use super::{open_idle, pump_sink, stream_result, Counter, Idle};
 use crate::window::Window;
 use crate::{clock_every, DeflatePayload, Latencies, Measurement, Params, Result, DEFLATE_LEVEL, TEXT16};
 
+/// Round trips answered from `handle_frame` (see [`Pinger`]).
 pub async fn rtt(p: &Params) -> Result<Measurement> {
+    let (pinger, finished) = Pinger::new(p);
+    let client = Client::start(p.url(), pinger).await?;
+    let m = finished.wait().await;
+    let _ = client.close();
+    m
+}
+
+/// Round trips through the handle (the `wsx-tokio-send` client): `Client::send`, then wait in
+/// this task for the handler to count the echo.
+pub async fn rtt_send(p: &Params) -> Result<Measurement> {
     let window = Arc::new(Window::new(1));
     let client = Client::start(p.url(), Counter(window.clone())).await?;
     let msg = Frame::text(Utf8Bytes::from_static(TEXT16));
