@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use wsx_tokio::{Context, Frame, Handler, Reply, Response, Utf8Bytes};
+use wsx_tokio::{CloseReason, Context, Frame, Handler, Reply, Response, Utf8Bytes};
 
 use crate::window::Window;
 use crate::{Latencies, Measurement, Params, Result, TEXT16};
@@ -23,10 +23,11 @@ pub struct Pinger {
     finished: Finished,
 }
 
-/// Where the driver waits for a [`Pinger`]'s measurement.
+/// Where the driver waits for a [`Pinger`]'s measurement, or for why the connection ended
+/// before the last trip.
 #[derive(Clone)]
 pub struct Finished {
-    measurement: Arc<Mutex<Option<Measurement>>>,
+    outcome: Arc<Mutex<Option<Result<Measurement, String>>>>,
     done: Arc<Window>,
 }
 
@@ -34,7 +35,7 @@ impl Pinger {
     /// A pinger for `p.warmup` unrecorded trips then `p.rtt_count` recorded ones.
     pub fn new(p: &Params) -> (Self, Finished) {
         let finished = Finished {
-            measurement: Arc::default(),
+            outcome: Arc::default(),
             done: Arc::new(Window::new(1)),
         };
         let now = Instant::now();
@@ -88,10 +89,18 @@ impl Handler for Pinger {
         }
         if let Some(trips) = self.trips.take() {
             let secs = (now - self.start).as_secs_f64();
-            *self.finished.measurement.lock().unwrap() = Some(trips.finish(secs));
-            self.finished.done.on_echo();
+            self.finished.hand_over(Ok(trips.finish(secs)));
         }
         Reply::Continue
+    }
+
+    fn terminate(&mut self, reason: &CloseReason) {
+        // A connection lost mid-run must not leave the driver waiting for ever.
+        if self.trips.take().is_some() {
+            let trip = self.echoed + 1;
+            self.finished
+                .hand_over(Err(format!("the connection ended before round trip {trip}: {reason}")));
+        }
     }
 }
 
@@ -108,8 +117,13 @@ impl Finished {
         self.take()
     }
 
+    fn hand_over(&self, outcome: Result<Measurement, String>) {
+        *self.outcome.lock().unwrap() = Some(outcome);
+        self.done.on_echo();
+    }
+
     fn take(&self) -> Result<Measurement> {
-        let taken = self.measurement.lock().unwrap().take();
-        taken.ok_or_else(|| "the pinger finished without a measurement".into())
+        let taken = self.outcome.lock().unwrap().take();
+        Ok(taken.ok_or("the pinger finished without a measurement")??)
     }
 }

@@ -1,10 +1,9 @@
 //! wsx-async-std through its public API, on both of its executors: the same handlers as
-//! wsx-tokio (round trips answered from `handle_frame`), `Client::send` (queued, batched into
-//! one write) to stream, the workload spawned on
-//! the executor as an application's tasks are (so it shares the executor's threads with the
-//! connection task, as on tokio's runtime). `wsx-async-std` starts with `Client::start` (async-std's global
-//! executor, the crate's default); `wsx-async-std-smol` with `Builder::<Smol>` (smol's global
-//! executor). The window's waits are tokio `Notify` futures, which need no tokio runtime.
+//! wsx-tokio (round trips answered from `handle_frame`), its `Sink` to stream, the workload
+//! spawned on the executor as an application's tasks are (so it shares the executor's threads
+//! with the connection task, as on tokio's runtime). `wsx-async-std` starts with
+//! `Client::start` (async-std's global executor, the crate's default); `wsx-async-std-smol`
+//! with `Builder::<Smol>` (smol's global executor). The window's waits are tokio `Notify` futures, which need no tokio runtime.
 
 use std::future::Future;
 use std::sync::Arc;
