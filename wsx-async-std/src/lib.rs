@@ -40,7 +40,7 @@
 //!
 //! Each client runs one connection task, built only from runtime-neutral pieces: async-io's
 //! `Async<TcpStream>` and `Timer` (one reactor, shared by async-std and smol), futures-rustls
-//! for `wss://`, async-channel and event-listener for the handle's messages. Nothing in it is
+//! for `wss://`, and the handle's queue and waits from `wsx-proto`. Nothing in it is
 //! tied to a runtime, so the only choice left is whose threads poll it. That choice is the
 //! executor type of the [`Builder`] (the `R` of the shared [`wsx_proto::Builder`]):
 //!

@@ -1,6 +1,6 @@
 //! The client handle's half of a session: the state every adapter's `Client` shares with its
 //! connection task. No I/O and no timers: commands go into a queue the [`Session`] drains, the
-//! session publishes the status and the start outcome, and callers wait on event-listener
+//! session publishes the status and the start outcome, and callers wait on [`Gate`]
 //! listeners, which are runtime-neutral futures and blocking waiters at once. Adapters add only
 //! the timeout (their runtime's timer, or a deadline for blocking calls).
 //!
@@ -428,7 +428,7 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// A listener for freed budget (listen, then look again, then wait).
-    pub(crate) fn listen_budget(&self) -> event_listener::EventListener {
+    pub(crate) fn listen_budget(&self) -> crate::session::gate::GateListener {
         self.shared.budget.freed().listen()
     }
 

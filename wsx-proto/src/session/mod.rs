@@ -18,6 +18,7 @@ pub(crate) mod backoff;
 mod budget;
 mod callbacks;
 pub mod dial;
+mod gate;
 pub(crate) mod guard;
 pub(crate) mod handle;
 pub(crate) mod handler;

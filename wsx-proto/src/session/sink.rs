@@ -6,10 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use event_listener::EventListener;
 use futures_sink::Sink;
 
 use crate::protocol::frame::Frame;
+use crate::session::gate::GateListener;
 use crate::session::handle::{ClientHandle, SendError};
 use crate::session::handler::Handler;
 use crate::session::outbox::Batch;
@@ -93,7 +93,7 @@ pub struct ClientSink<H: Handler> {
     /// Budget taken and not yet spent on a frame (given back at every flush).
     reserved: usize,
     /// Set while `poll_ready` waits for budget.
-    listener: Option<EventListener>,
+    listener: Option<GateListener>,
 }
 
 impl<H: Handler> std::fmt::Debug for ClientSink<H> {
