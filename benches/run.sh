@@ -9,7 +9,8 @@
 # the four unwindowed streaming workloads; `benches/run.sh idle` every client on the idle
 # workload. Without filters everything runs (under 25 minutes on 2 cores).
 #
-#   clients:   wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite
+#   clients:   wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol
+#              wsx-async-std-local tokio-tungstenite
 #              fastwebsockets tokio-websockets yawc io-only
 #   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
 #              flood-1m idle
@@ -22,14 +23,14 @@
 #
 # The echo server is pinned to CPU 0 and the client to CPU 1 (taskset), each on a
 # single-threaded tokio runtime (wsx-blocking and wsx-async-std run their own threads, all on
-# CPU 1). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
+# CPU 1; wsx-async-std-local runs on one thread, like the tokio clients). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
 # trips, default 20000), E2E_CONNS (idle connections, default 5000).
 # Results (raw lines and the report) go to --out (default target/e2e/<date>).
 set -euo pipefail
 self=$(realpath "$0")
 cd "$(dirname "$self")/.."
 
-all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol tokio-tungstenite fastwebsockets
+all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
 all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise)
 # The compressed workloads run on the clients that have permessage-deflate.
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
         --smoke) smoke=1 ;;
         --reps) reps=$2; shift ;;
         --out) out=$2; shift ;;
-        -h|--help) sed -n '2,27p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) filters+=("$1") ;;
     esac

@@ -117,12 +117,13 @@ pub const WORKLOADS: [&str; 12] = [
 ];
 
 /// Every client, in table order (the I/O-only ceiling last).
-pub const CLIENTS: [&str; 10] = [
+pub const CLIENTS: [&str; 11] = [
     "wsx-tokio",
     "wsx-tokio-send",
     "wsx-blocking",
     "wsx-async-std",
     "wsx-async-std-smol",
+    "wsx-async-std-local",
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",

@@ -68,6 +68,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
         }
         "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::AsyncStd>(workload, p),
         "wsx-async-std-smol" => return wsx_async_std::run::<::wsx_async_std::Smol>(workload, p),
+        "wsx-async-std-local" => return wsx_async_std::run::<wsx_async_std::Local>(workload, p),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -3,14 +3,18 @@
 //! spawned on the executor as an application's tasks are (so it shares the executor's threads
 //! with the connection task, as on tokio's runtime). `wsx-async-std` starts with
 //! `Client::start` (async-std's global executor, the crate's default); `wsx-async-std-smol`
-//! with `Builder::<Smol>` (smol's global executor). The window's waits are tokio `Notify` futures, which need no tokio runtime.
+//! with `Builder::<Smol>` (smol's global executor). `wsx-async-std-local` runs everything on
+//! the benchmark's one thread, as wsx-tokio's current-thread runtime does: a `smol::Executor`
+//! that only this thread runs, inside async-io's `block_on` (which drives the reactor while the
+//! tasks wait), the connection spawned onto it through `Builder::<Custom<Local>>`. The window's
+//! waits are tokio `Notify` futures, which need no tokio runtime.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wsx_async_std::{AsyncStd, Builder, Client, Error, Frame, Handler, Smol};
+use wsx_async_std::{AsyncStd, Builder, Client, ConnectionTask, Custom, Error, Frame, Handler, Smol, Spawn};
 
 use super::pinger::Pinger;
 use super::{open_idle_with, pump_sink, stream_result, Counter, Idle};
@@ -49,6 +53,32 @@ impl Executor for Smol {
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
         smol::block_on(smol::spawn(fut))
+    }
+
+    async fn sleep(d: Duration) {
+        smol::Timer::after(d).await;
+    }
+}
+
+/// An executor only the benchmark's thread runs (see the module's docs).
+pub enum Local {}
+
+static LOCAL: smol::Executor<'static> = smol::Executor::new();
+
+impl Spawn for Local {
+    fn spawn(task: ConnectionTask) -> std::io::Result<()> {
+        LOCAL.spawn(task).detach();
+        Ok(())
+    }
+}
+
+impl Executor for Local {
+    fn start<H: Handler>(url: String, handler: H) -> impl Future<Output = Result<Client<H>, Error>> + Send {
+        Builder::<Custom<Local>>::new(url).start(handler)
+    }
+
+    fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+        smol::block_on(LOCAL.run(fut))
     }
 
     async fn sleep(d: Duration) {
