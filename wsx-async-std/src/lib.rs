@@ -70,6 +70,15 @@
 //! })?;
 //! # Ok::<_, wsx_async_std::Error>(())
 //! ```
+//!
+//! **Throughput of one busy connection depends on where async-io's reactor runs.** The global
+//! executors of async-std and smol run tasks on worker threads while the reactor is usually
+//! driven by async-io's own thread, so every readiness event crosses threads before the
+//! connection task runs, and on a loaded core the two threads take turns. For the most out
+//! of one core, run the connection on an executor that the thread driving the reactor also
+//! runs: a `smol::Executor` inside `smol::block_on` (async-io's), the connection spawned onto
+//! it with a [`Custom`] executor. The benchmarks (`wsx-async-std-local` in BENCHMARKS.md) measure
+//! that layout level with wsx-tokio's current-thread runtime.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
