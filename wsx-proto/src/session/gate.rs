@@ -279,6 +279,32 @@ mod tests {
         );
     }
 
+    /// Wakers run after the list's lock is let go: a woken thread that runs at once (on a
+    /// shared core it preempts the notifier) must not find the lock held and sleep again.
+    #[test]
+    fn wakers_run_outside_the_lock() {
+        struct Probe(Arc<GateState>, AtomicUsize);
+        impl Wake for Probe {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                if self.0.waiting.try_lock().is_ok() {
+                    self.1.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        let gate = Gate::default();
+        let mut listeners: Vec<_> = (0..3).map(|_| gate.listen()).collect();
+        let probe = Arc::new(Probe(gate.0.get().expect("listened").clone(), AtomicUsize::new(0)));
+        let waker = Waker::from(probe.clone());
+        for listener in &mut listeners {
+            assert!(!listener.poll_notified(&waker));
+        }
+        gate.notify();
+        assert_eq!(probe.1.load(Ordering::Relaxed), 3, "a waker ran under the lock");
+    }
+
     /// Polls `future` on this thread, parking between polls; a wake-up that never comes
     /// fails the test instead of hanging it.
     fn block_on_parking<F: Future>(future: F) -> F::Output {
