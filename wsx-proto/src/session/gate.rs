@@ -205,15 +205,7 @@ mod tests {
         let gate = Gate::default();
         let (state, seen) = (AtomicUsize::new(0), AtomicUsize::new(0));
         std::thread::scope(|s| {
-            s.spawn(|| {
-                for i in 1..=ROUNDS {
-                    while seen.load(Ordering::Acquire) < i - 1 {
-                        std::thread::yield_now();
-                    }
-                    state.store(i, Ordering::Release);
-                    gate.notify();
-                }
-            });
+            s.spawn(|| notify_each_change(&gate, &state, &seen, ROUNDS, false));
             for target in 1..=ROUNDS {
                 let deadline = Instant::now() + Duration::from_secs(10);
                 let reached = wait_for_blocking(&gate, Some(deadline), || {
@@ -233,18 +225,7 @@ mod tests {
         let gate = Gate::default();
         let (state, seen) = (AtomicUsize::new(0), AtomicUsize::new(0));
         std::thread::scope(|s| {
-            s.spawn(|| {
-                for i in 1..=ROUNDS {
-                    while seen.load(Ordering::Acquire) < i - 1 {
-                        std::thread::yield_now();
-                    }
-                    if i % 2 == 0 {
-                        std::thread::sleep(Duration::from_micros(50));
-                    }
-                    state.store(i, Ordering::Release);
-                    gate.notify();
-                }
-            });
+            s.spawn(|| notify_each_change(&gate, &state, &seen, ROUNDS, true));
             block_on_parking(async {
                 for target in 1..=ROUNDS {
                     let reached = || (state.load(Ordering::Acquire) >= target).then_some(());
@@ -303,6 +284,22 @@ mod tests {
         }
         gate.notify();
         assert_eq!(probe.1.load(Ordering::Relaxed), 3, "a waker ran under the lock");
+    }
+
+    /// Makes `rounds` changes to `state`, each once the waiter has `seen` the one before, and
+    /// notifies each once; `pause` sleeps before every other change, so some land while the
+    /// waiter is parked and some between its looks.
+    fn notify_each_change(gate: &Gate, state: &AtomicUsize, seen: &AtomicUsize, rounds: usize, pause: bool) {
+        for i in 1..=rounds {
+            while seen.load(Ordering::Acquire) < i - 1 {
+                std::thread::yield_now();
+            }
+            if pause && i % 2 == 0 {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            state.store(i, Ordering::Release);
+            gate.notify();
+        }
     }
 
     /// Polls `future` on this thread, parking between polls; a wake-up that never comes
