@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use wsx_async_std::{AsyncStd, Builder, Smol, StartFuture};
+use wsx_async_std::{executor::AsyncStd, executor::Smol, executor::StartFuture, Builder};
 use wsx_proto::Start;
 use wsx_testing::{AutobahnArgs, CaseCount, Echo};
 

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 
 use tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tungstenite::Message;
-use wsx_async_std::{Builder, Context, DisconnectStatus, Frame, Handler, Reconnect, Reply, Response, Smol};
+use wsx_async_std::{executor::Smol, Builder, Context, DisconnectStatus, Frame, Handler, Reconnect, Reply, Response};
 
 struct Persistent {
     connects: u32,

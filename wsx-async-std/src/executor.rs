@@ -8,6 +8,9 @@ use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+/// What `Builder::start` returns: resolves once connected (or at once with `async_start`).
+pub type StartFuture<H> = std::pin::Pin<Box<dyn Future<Output = Result<crate::Client<H>, crate::Error>> + Send>>;
+
 /// A client's connection task, boxed for [`Spawn::spawn`].
 pub type ConnectionTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -65,7 +68,7 @@ impl Spawn for OwnThread {
 /// An executor of your own: `Builder<Custom<S>>` spawns with `S`'s [`Spawn::spawn`].
 ///
 /// ```
-/// use wsx_async_std::{Builder, ConnectionTask, Custom, Spawn};
+/// use wsx_async_std::{Builder, executor::ConnectionTask, executor::Custom, executor::Spawn};
 ///
 /// /// An executor the application runs on threads of its choosing.
 /// static EXECUTOR: smol::Executor<'static> = smol::Executor::new();

@@ -62,7 +62,7 @@
 //! # impl Handler for Echo { type Cast = (); type Info = (); }
 //! # #[cfg(feature = "smol")]
 //! smol::block_on(async {
-//!     let client = Builder::<wsx_async_std::Smol>::new("ws://127.0.0.1:9001/")
+//!     let client = Builder::<wsx_async_std::executor::Smol>::new("ws://127.0.0.1:9001/")
 //!         .start(Echo)
 //!         .await?;
 //!     client.wait().await;
@@ -82,29 +82,19 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod client;
-mod executor;
+pub mod executor;
 mod stream;
 mod task;
 
-use std::future::Future;
-use std::pin::Pin;
+wsx_proto::adapter_root!();
 
-pub use wsx_proto::{
-    Backoff, BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config,
-    ConnectSettings, Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError,
-    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Proxy, ProxyError, ProxyKind,
-    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
-    WsUrl,
-};
+wsx_proto::adapter_client!(async, sleep = crate::task::sleep);
 
-pub use crate::client::{Client, ContextExt};
 #[cfg(feature = "async-std")]
-pub use crate::executor::AsyncStd;
+use crate::executor::AsyncStd;
 #[cfg(feature = "smol")]
-pub use crate::executor::Smol;
-pub use crate::executor::{ConnectionTask, Custom, DefaultExecutor, OwnThread, Spawn};
-pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
+use crate::executor::Smol;
+use crate::executor::{Custom, DefaultExecutor, OwnThread, Spawn};
 
 /// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
 /// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
@@ -112,12 +102,11 @@ pub type Builder<E = DefaultExecutor> = wsx_proto::Builder<E>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]) on the [`DefaultExecutor`]:
 /// async start, initial connect failure handling, telemetry observers.
-pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
-/// What `Builder::start` returns: resolves once connected (or at once with `async_start`).
-pub type StartFuture<H> = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
+use crate::executor::StartFuture;
 
 macro_rules! impl_start {
     ($($(#[$attr:meta])* $executor:ty),* $(,)?) => {$(
@@ -125,7 +114,7 @@ macro_rules! impl_start {
         impl<H: Handler> wsx_proto::Start<H> for $executor {
             type Output = StartFuture<H>;
 
-            fn start(options: StartOptions, handler: H) -> Self::Output {
+            fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
                 Box::pin(start::<$executor, H>(options, handler))
             }
         }
@@ -143,22 +132,26 @@ impl_start!(
 impl<S: Spawn, H: Handler> wsx_proto::Start<H> for Custom<S> {
     type Output = StartFuture<H>;
 
-    fn start(options: StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
         Box::pin(start::<S, H>(options, handler))
     }
 }
 
 /// Starts the client, spawning its connection task with `S`; callable from any executor.
-async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+async fn start<S: Spawn, H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();
     S::spawn(Box::pin(tracing::Instrument::instrument(
         task::run(Box::new(session)),
         span,
     )))?;
     if !async_start {
-        client.started().await.map_err(CloseReason::into_connect_error)?;
+        client
+            .handle()
+            .started()
+            .await
+            .map_err(CloseReason::into_connect_error)?;
     }
     Ok(client)
 }
@@ -166,7 +159,7 @@ async fn start<S: Spawn, H: Handler>(options: StartOptions, handler: H) -> Resul
 impl<H: Handler> Client<H> {
     /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler` on the
     /// [`DefaultExecutor`]; returns once connected. See [`builder`] for the other start options.
-    pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
+    pub async fn start(settings: impl config::IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler).await
     }
 }

@@ -33,6 +33,11 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
     wsx_proto::session::poll::run_owned(session, connect, AsyncIoTimer::new())
 }
 
+/// async-io's timer as a future of `()`, for the client's timeouts.
+pub(crate) async fn sleep(duration: std::time::Duration) {
+    Timer::after(duration).await;
+}
+
 /// async-io's timer and the deadline it is set to.
 pub(crate) struct AsyncIoTimer(Timer, Option<Instant>);
 

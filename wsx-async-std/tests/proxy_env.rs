@@ -6,6 +6,10 @@ mod support;
 
 #[test]
 fn proxy_from_the_environment() {
-    wsx_testing::scenarios::proxy_from_the_environment::<support::async_std_executor::Adapter>();
-    wsx_testing::scenarios::proxy_from_the_environment::<support::smol_executor::Adapter>();
+    wsx_testing::scenarios::proxy_from_the_environment::<support::async_std_executor::Adapter>(
+        wsx_testing::scenarios::OwnProcess,
+    );
+    wsx_testing::scenarios::proxy_from_the_environment::<support::smol_executor::Adapter>(
+        wsx_testing::scenarios::OwnProcess,
+    );
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use async_io::Timer;
 use futures_lite::FutureExt;
 use wsx_async_std::{
-    AsyncStd, Builder, Client, CloseReason, ConnectSettings, ConnectionTask, Context, Custom, Error, Frame, Handler,
-    OwnThread, Reply, Response, SendError, Smol, Spawn, StartFuture, Status,
+    client::Status, executor::AsyncStd, executor::ConnectionTask, executor::Custom, executor::OwnThread,
+    executor::Smol, executor::Spawn, executor::StartFuture, Builder, Client, CloseReason, ConnectSettings, Context,
+    Error, Frame, Handler, Reply, Response, SendError,
 };
 use wsx_proto::Start;
 

@@ -2,8 +2,8 @@
 //!
 //! The same callback trait as `wsx-tokio` and `wsx-async-std`, with no async runtime at all:
 //! `std::net::TcpStream`, one thread per connection driving the sans-IO session over a
-//! non-blocking socket (waiting in a `polling` poller for the socket, the session's next
-//! deadline or a command), rustls for `wss://`.
+//! non-blocking socket (waiting in `poll(2)` on the socket and a wake-up descriptor, two
+//! descriptors per connection, until the session's next deadline or a command), rustls for `wss://`.
 //!
 //! ```no_run
 //! use wsx_blocking::{Client, Context, Frame, Handler, Reply};
@@ -35,22 +35,15 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod client;
 mod stream;
 mod task;
 
-pub use wsx_proto::{
-    Backoff, BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config,
-    ConnectSettings, Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError,
-    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Proxy, ProxyError, ProxyKind,
-    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
-    WsUrl,
-};
+wsx_proto::adapter_root!();
 
-pub use crate::client::{Client, ContextExt};
-pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
+wsx_proto::adapter_client!(blocking);
 
-/// Plain threads, as the `R` of [`wsx_proto::Builder`].
+/// Plain threads, as the `R` of the shared builder.
+#[doc(hidden)]
 #[derive(Debug)]
 pub enum Threads {}
 
@@ -59,28 +52,33 @@ pub type Builder = wsx_proto::Builder<Threads>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
-pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
 impl<H: Handler> wsx_proto::Start<H> for Threads {
     type Output = Result<Client<H>, Error>;
 
-    fn start(options: StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
         start(options, handler)
     }
 }
 
 /// Starts the client on its own thread.
-fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+fn start<H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();
+    // Made here, so that a process out of descriptors fails the start with its cause.
+    let wakeup = std::sync::Arc::new(task::Wakeup::new()?);
     std::thread::Builder::new()
         .name("wsx-connection".into())
-        .spawn(move || span.in_scope(|| task::run(session)))?;
+        .spawn(move || span.in_scope(|| task::run(session, wakeup)))?;
     if !async_start {
-        client.started_blocking().map_err(CloseReason::into_connect_error)?;
+        client
+            .handle()
+            .started_blocking()
+            .map_err(CloseReason::into_connect_error)?;
     }
     Ok(client)
 }
@@ -88,7 +86,7 @@ fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Err
 impl<H: Handler> Client<H> {
     /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler`; returns once
     /// connected. See [`builder`] for the other start options.
-    pub fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
+    pub fn start(settings: impl config::IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use wsx_tokio::{CloseReason, CloseStatus, Error};
+use wsx_tokio::{close::CloseStatus, CloseReason, Error};
 
 /// How `wsx` ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl fmt::Display for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsx_tokio::{CloseCode, CloseFrame, HandshakeError, ProtocolError};
+    use wsx_tokio::{close::CloseFrame, error::HandshakeError, error::ProtocolError, CloseCode};
 
     fn remote(code: u16) -> CloseReason {
         CloseReason::Remote(CloseStatus::Coded(CloseFrame {

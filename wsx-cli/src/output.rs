@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use wsx_tokio::{CloseReason, CloseStatus, Response};
+use wsx_tokio::{close::CloseStatus, CloseReason, Response};
 
 use crate::args::BinaryOutput;
 
@@ -280,7 +280,7 @@ fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> serde
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsx_tokio::{CloseCode, CloseFrame, Error};
+    use wsx_tokio::{close::CloseFrame, CloseCode, Error};
 
     #[test]
     fn repeated_headers_are_joined_not_lost() {

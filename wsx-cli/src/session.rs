@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use wsx_tokio::{
-    Backoff, Bytes, Client, CloseCode, CloseReason, Context, DisconnectStatus, Frame, Handler, Reconnect, Reply,
-    Response, SendError,
+    config::Backoff, Bytes, Client, CloseCode, CloseReason, Context, DisconnectStatus, Frame, Handler, Reconnect,
+    Reply, Response, SendError,
 };
 
 use crate::args::ConnectArgs;
@@ -265,13 +265,17 @@ async fn send_input(
             match client.send(frame.clone()).await {
                 Ok(()) => break,
                 // Dropped before it left, and a reconnect is coming: send it on the next one.
-                Err(SendError::NotConnected) if client.terminated().is_none() => {
+                Err(SendError::NotConnected)
+                    if !matches!(client.status(), wsx_tokio::client::Status::Terminated(_)) =>
+                {
                     if connected.wait_for(|open| !*open).await.is_err() {
                         return;
                     }
                 }
                 Err(e) => {
-                    if !closing.load(Ordering::Relaxed) && client.terminated().is_none() {
+                    if !closing.load(Ordering::Relaxed)
+                        && !matches!(client.status(), wsx_tokio::client::Status::Terminated(_))
+                    {
                         output.error(&format!("could not send: {e}"));
                     }
                     return;

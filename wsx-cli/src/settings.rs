@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
-use wsx_tokio::{ConnectSettings, DeflateConfig, Proxy};
+use wsx_tokio::{deflate::DeflateConfig, proxy::Proxy, ConnectSettings};
 
 use crate::args::ConnectionArgs;
 use crate::exit::{Exit, Failure};

@@ -47,9 +47,6 @@
 pub mod protocol;
 pub mod session;
 
-#[cfg(feature = "tls")]
-pub use crate::session::tls;
-
 pub use crate::protocol::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 pub use crate::protocol::close_code::CloseCode;
 pub use crate::protocol::config::Config;
@@ -76,3 +73,88 @@ pub use crate::session::start::{Builder, Start, StartOptions, DEFAULT_SEND_BUFFE
 pub use crate::session::state::{Action, Session};
 pub use crate::session::telemetry::{Observer, Stats, StatsSnapshot, Telemetry, TelemetryKind};
 pub use bytes::Bytes;
+
+/// Close codes and reasons: what a close frame carries and why a connection ended.
+pub mod close {
+    pub use crate::protocol::close::{CloseFrame, CloseReason, CloseStatus};
+    pub use crate::protocol::close_code::CloseCode;
+}
+
+/// How a client connects and what it allows: the URL and request, limits and timeouts, the
+/// send buffer and reconnect backoff.
+pub mod config {
+    pub use crate::protocol::config::Config;
+    pub use crate::protocol::handshake::Request;
+    pub use crate::protocol::url::WsUrl;
+    pub use crate::session::adapter::DEFAULT_SEND_TIMEOUT;
+    pub use crate::session::backoff::Backoff;
+    pub use crate::session::handle::CAST_QUEUE_LIMIT;
+    pub use crate::session::settings::{ConnectSettings, IntoConnectSettings};
+    pub use crate::session::start::DEFAULT_SEND_BUFFER;
+}
+
+/// TLS for `wss://`: trusted roots, client certificates, or a whole rustls configuration.
+pub mod tls {
+    pub use crate::session::settings::{ClientIdentity, TlsOptions};
+    #[cfg(feature = "tls")]
+    #[doc(hidden)]
+    pub use crate::session::tls::{client_config, server_name};
+}
+
+/// HTTP CONNECT and SOCKS5 proxies, given or read from the environment.
+pub mod proxy {
+    pub use crate::session::proxy::{Proxy, ProxyError, ProxyKind};
+}
+
+/// permessage-deflate (RFC 7692): what to offer and what was agreed.
+pub mod deflate {
+    pub use crate::protocol::deflate::{DeflateConfig, DeflateParamError, DeflateParams};
+    pub use crate::protocol::extension::NegotiatedExtensions;
+}
+
+/// Frames and their payloads.
+pub mod frame {
+    pub use crate::protocol::frame::{DataKind, Frame};
+    pub use crate::protocol::utf8::Utf8Bytes;
+    pub use bytes::Bytes;
+}
+
+/// Counters and events for metrics and logs.
+pub mod telemetry {
+    pub use crate::session::telemetry::{Observer, StatsSnapshot, Telemetry, TelemetryKind};
+}
+
+/// Every error a client reports, by layer: why it could not connect or stopped ([`Error`]),
+/// why a frame was not sent ([`SendError`]), and what they wrap.
+///
+/// [`Error`]: crate::Error
+/// [`SendError`]: crate::SendError
+pub mod error {
+    pub use crate::protocol::error::{
+        EncodeError, Error, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
+    };
+    pub use crate::protocol::utf8::InvalidUtf8;
+    pub use crate::session::handle::SendError;
+    pub use crate::session::proxy::ProxyError;
+}
+
+/// A running client's state and the types its methods return.
+pub mod client {
+    pub use crate::session::handle::{BufferedBytes, Status};
+    pub use crate::session::handler::DisconnectStatus;
+    pub use crate::session::sink::ClientSink;
+}
+
+/// What every adapter's crate root re-exports (`wsx_proto::adapter_root!();`): the names a
+/// first program uses, and the modules for the rest. Written once, so the adapters cannot
+/// drift apart.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_root {
+    () => {
+        pub use $crate::{
+            client, close, config, deflate, error, frame, proxy, telemetry, tls, Bytes, CloseCode, CloseReason,
+            ConnectSettings, Context, DisconnectStatus, Error, Frame, Handler, Reconnect, Reply, Response, SendError,
+        };
+    };
+}

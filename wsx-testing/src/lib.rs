@@ -22,6 +22,7 @@
 //! `behaviour_suite!(MyAdapter; ignore { scenario_name: "bug: why" })`.
 
 pub mod autobahn;
+pub mod child;
 pub mod harness;
 pub mod interop;
 pub mod memory;
@@ -32,6 +33,7 @@ pub mod soak;
 pub mod tls;
 
 pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
+pub use crate::child::{ChildServer, Counter};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
@@ -44,130 +46,21 @@ pub use crate::server::{
 pub use crate::tls::{ClientPem, TestPki};
 pub use wsx_proto::BufferedBytes;
 
-/// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`.
+include!(concat!(env!("OUT_DIR"), "/scenario_names.rs"));
+
+/// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`. Every
+/// `pub fn NAME<A: TestAdapter>()` in a scenario module is one (the build script finds them),
+/// so a new scenario runs on every adapter without being listed.
 ///
 /// `behaviour_suite!(Adapter; ignore { name: "reason", ... })` marks the named scenarios
 /// `#[ignore = "reason"]` for this adapter (use only for a reported bug).
 #[macro_export]
 macro_rules! behaviour_suite {
     ($adapter:ty $(; ignore { $($ignored:ident : $reason:literal),* $(,)? })?) => {
-        $crate::__wsx_behaviour_tests! {
+        $crate::__wsx_scenario_names! {
+            $crate::__wsx_behaviour_tests;
             $adapter;
-            [$($($ignored : $reason),*)?];
-            echo_text_via_handle_frame,
-            echo_binary_via_handle_frame,
-            send_frame_round_trip,
-            pipelined_send_keeps_order,
-            send_all_and_sink_keep_order,
-            large_messages_intact,
-            fragments_delivered_when_enabled,
-            fragments_reassembled_by_default,
-            send_fragments,
-            outgoing_frame_size_splits,
-            frames_in_handshake_packet_delivered,
-            burst_of_frames_in_order,
-            message_too_big_closes_1009,
-            deflate_python_websockets,
-            deflate_python_websockets_no_context_takeover_9_bits,
-            deflate_node_ws,
-            deflate_node_ws_no_context_takeover_10_bits,
-            deflate_bomb_closes_1009,
-            deflate_threshold_and_opt_out,
-            keepalive_pings_keep_a_quiet_connection_up,
-            keepalive_pong_timeout_ends_the_connection,
-            keepalive_pings_go_out_while_sending_at_full_speed,
-            idle_timeout_ends_a_silent_connection,
-            reconnect_after_a_delay_waits_between_attempts,
-            close_during_a_reconnect_delay_stops_at_once,
-            mtls_client_certificate_accepted_missing_or_wrong,
-            mtls_unparsable_identity_is_invalid_certificate,
-            tls_native_roots_with_and_without_the_test_ca,
-            proxy_http_connect_with_auth,
-            proxy_socks5_with_auth,
-            proxy_failures_are_typed,
-            connect_timeout_covers_a_stalled_proxy,
-            connect_tries_every_resolved_address,
-            happy_eyeballs_passes_an_address_that_never_answers,
-            connect_passes_refusing_addresses_of_both_families,
-            every_address_refusing_is_a_typed_error,
-            connect_timeout_ends_a_race_that_nobody_wins,
-            handle_connect_sees_response,
-            request_headers_reach_server,
-            unoffered_subprotocol_fails,
-            invalid_request_headers_refused,
-            cast_reply_frame,
-            cast_before_connect_delivered,
-            cast_from_callback_delivered,
-            handle_info_via_send_after,
-            default_ping_replies_pong,
-            handle_pong_called,
-            reply_continue_sends_nothing,
-            reply_close,
-            reply_close_with_code,
-            reply_close_with_invalid_code,
-            client_close_with,
-            remote_close_normal,
-            remote_close_without_code,
-            remote_close_with_code,
-            dropped_mid_frame,
-            local_close_times_out,
-            local_close_completes_when_server_keeps_tcp,
-            remote_close_completes_when_server_keeps_tcp,
-            crossed_close_reports_both,
-            close_echo_with_own_reason_is_local,
-            close_echo_normal_is_local,
-            remote_close_server_holds_tcp_ends_soon,
-            local_close_server_holds_tcp_ends_soon,
-            reset_mid_frame_is_dropped,
-            local_close_then_server_resets_is_dropped,
-            local_close_then_server_eof_is_dropped,
-            torn_frame_reset_while_closing_is_deterministic,
-            send_frame_while_closing_not_connected,
-            protocol_error_without_close_reply,
-            masked_server_frame_is_protocol_error,
-            invalid_utf8_is_protocol_error,
-            reserved_opcode_is_protocol_error,
-            oversize_frame_header_fails_at_once,
-            invalid_utf8_fails_at_once,
-            bad_frame_then_flood_fails_at_once,
-            handshake_rejected_404,
-            handshake_rejected_500,
-            handshake_wrong_accept,
-            handshake_times_out,
-            handshake_hangup_incomplete,
-            connection_refused,
-            bad_url,
-            async_start_returns_at_once,
-            close_while_connecting_not_lost,
-            initial_failure_returned,
-            async_start_initial_failure_terminates,
-            initial_failure_handled_when_asked,
-            reconnect_after_remote_close,
-            reconnect_attempts_count_failures,
-            reconnect_attempts_reset_after_success,
-            reconnect_with_new_settings,
-            send_after_survives_reconnect,
-            send_frame_not_connected,
-            operations_after_termination_fail,
-            operations_right_after_wait_fail,
-            send_frame_encode_error,
-            send_frame_from_callback_fails,
-            stats_count_frames_and_bytes,
-            telemetry_events,
-            tls_trusted_ca_echoes,
-            tls_untrusted_ca_fails,
-            tls_hostname_mismatch_fails,
-            tls_insecure_mode_succeeds,
-            server_that_never_reads_keeps_memory_bounded,
-            panic_in_handle_frame_fails_connection,
-            panic_in_handle_cast_fails_connection,
-            panic_with_non_string_payload,
-            slow_panicking_callback_still_sends_its_close,
-            panic_in_handle_connect_fails_start,
-            panic_on_frame_in_handshake_packet,
-            panic_in_handle_disconnect_skips_terminate,
-            panic_in_terminate_keeps_reason,
-            panic_in_one_client_spares_others,
+            [$($($ignored : $reason),*)?]
         }
     };
 }

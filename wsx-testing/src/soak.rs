@@ -15,8 +15,6 @@
 //! itself again as the server. `WSX_SOAK_SECS` sets the length (default 60 s).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,8 +39,8 @@ pub type Soak = fn(&str);
 /// The entry point of an adapter's soak test binary: each `(name, run::<Adapter>)` in turn,
 /// or, in the copy of the binary a soak starts, the server.
 pub fn main(soaks: &[(&str, Soak)]) {
-    if std::env::var_os(SERVER_ROLE).is_some() {
-        return serve();
+    if crate::child::serve_if_child(SERVER_ROLE, dropping_echo_server) {
+        return;
     }
     for (adapter, soak) in soaks {
         soak(adapter);
@@ -50,9 +48,9 @@ pub fn main(soaks: &[(&str, Soak)]) {
 }
 
 /// The scripted test server echoing, each connection reset after a lifetime between 3 and
-/// 30 s (spread by its index). Prints its URL, then serves until stdin closes.
-fn serve() {
-    let server = TestServer::start(Script::new(vec![Step::custom(|conn| {
+/// 30 s (spread by its index).
+fn dropping_echo_server() -> TestServer {
+    TestServer::start(Script::new(vec![Step::custom(|conn| {
         let life = Duration::from_millis(3_000 + (conn.index() as u64 * 7_919) % 27_000);
         let until = Instant::now() + life;
         while Instant::now() < until {
@@ -69,12 +67,7 @@ fn serve() {
         }
         conn.reset();
         Ok(())
-    })]));
-    println!("{}", server.url());
-    let mut line = String::new();
-    while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
-        line.clear();
-    }
+    })]))
 }
 
 fn open_fds() -> usize {
@@ -170,17 +163,8 @@ pub fn run<A: TestAdapter>(adapter: &str) {
         limit >= 2 * CLIENTS as u64 + 64,
         "open-file limit {limit} is too low for the soak"
     );
-    let mut server = Command::new(std::env::current_exe().expect("the test binary"))
-        .env(SERVER_ROLE, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("soak server");
-    let mut url = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("server URL");
-    let url = url.trim().to_owned();
+    let server = crate::child::ChildServer::copy_of_this_binary(SERVER_ROLE);
+    let url = server.url().to_owned();
     warm_up::<A>(&url);
     let (fds_before, threads_before, tasks_before, rss_before) = (open_fds(), threads(), A::live_tasks(), rss());
     let connects = Arc::new(AtomicU64::new(0));
@@ -200,8 +184,7 @@ pub fn run<A: TestAdapter>(adapter: &str) {
         rss_before as f64 / (1 << 20) as f64,
         rss_after as f64 / (1 << 20) as f64
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let Tally {
         written,
         echoes,

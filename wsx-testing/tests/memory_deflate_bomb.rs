@@ -8,7 +8,9 @@ use std::time::Duration;
 use wsx_proto::OpCode;
 use wsx_testing::memory::peak_rss;
 use wsx_testing::{compressed_frame, deflate_bomb, Handshake, Script, Step, TestServer};
-use wsx_tokio::{Client, CloseReason, Config, ConnectSettings, DeflateConfig, Error, Handler, ProtocolError};
+use wsx_tokio::{
+    config::Config, deflate::DeflateConfig, error::ProtocolError, Client, CloseReason, ConnectSettings, Error, Handler,
+};
 
 struct Quiet;
 

@@ -5,37 +5,21 @@
 //! compressed and inflated a message holds both zlib states. One test per binary, so the
 //! process's RSS is this test's.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsx_testing::memory::rss;
-use wsx_testing::{Peer, PeerServer};
-use wsx_tokio::{Client, ConnectSettings, Context, DeflateConfig, Frame, Handler, Reply};
-
-struct CountEchoes(Arc<AtomicUsize>);
-
-impl Handler for CountEchoes {
-    type Cast = ();
-    type Info = ();
-
-    fn handle_frame(&mut self, _frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Reply::Continue
-    }
-}
+use wsx_testing::{Counter, Peer, PeerServer};
+use wsx_tokio::{deflate::DeflateConfig, Client, ConnectSettings, Frame};
 
 const CONNECTIONS: usize = 200;
 
-async fn open(url: &str, deflate: bool, echoes: &Arc<AtomicUsize>) -> Vec<Client<CountEchoes>> {
+async fn open(url: &str, deflate: bool, echoes: &Counter) -> Vec<Client<Counter>> {
     let mut clients = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
         let settings = ConnectSettings::new(url)
             .expect("url")
             .deflate(deflate.then(DeflateConfig::default));
-        let client = Client::start(settings, CountEchoes(echoes.clone()))
-            .await
-            .expect("connect");
+        let client = Client::start(settings, echoes.clone()).await.expect("connect");
         clients.push(client);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -50,7 +34,7 @@ fn compression_costs_nothing_until_used() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let echoes = Arc::new(AtomicUsize::new(0));
+        let echoes = Counter::default();
         // Warm up the allocator and the runtime with plain connections, then measure them.
         drop(open(&server.url(), false, &echoes).await);
         let base = rss();
@@ -64,8 +48,8 @@ fn compression_costs_nothing_until_used() {
             client.send(Frame::text(json.clone())).await.expect("send");
         }
         let deadline = Instant::now() + Duration::from_secs(20);
-        while echoes.load(Ordering::Relaxed) < CONNECTIONS {
-            assert!(Instant::now() < deadline, "echoes: {}", echoes.load(Ordering::Relaxed));
+        while echoes.frames() < CONNECTIONS {
+            assert!(Instant::now() < deadline, "echoes: {}", echoes.frames());
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;

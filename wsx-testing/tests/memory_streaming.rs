@@ -3,26 +3,12 @@
 //! few frames, not grow with what is sent. One test per binary, so the process's peak RSS is
 //! this test's.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wsx_testing::memory::status_bytes;
-use wsx_tokio::{Bytes, Client, Context, Frame, Handler, Reply};
-
-struct CountEchoes(Arc<AtomicU64>);
-
-impl Handler for CountEchoes {
-    type Cast = ();
-    type Info = ();
-
-    fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
-        self.0.fetch_add(frame.payload_len() as u64, Ordering::Relaxed);
-        Reply::Continue
-    }
-}
+use wsx_testing::{ChildServer, Counter};
+use wsx_tokio::{Bytes, Client, Frame};
 
 const MESSAGE: usize = 1 << 20;
 const MESSAGES: u64 = 256;
@@ -30,32 +16,22 @@ const LIMIT: u64 = 16 << 20;
 
 #[test]
 fn streaming_256_mib_of_1_mib_messages_stays_under_16_mib() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wsx-echo-server"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("echo server");
-    let mut url = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut url)
-        .expect("server URL");
+    let server = ChildServer::spawn(Command::new(env!("CARGO_BIN_EXE_wsx-echo-server")));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let echoed = Arc::new(AtomicU64::new(0));
+    let echoed = Counter::default();
     let (baseline, peak) = runtime.block_on(async {
-        let client = Client::start(url.trim(), CountEchoes(echoed.clone()))
-            .await
-            .expect("connect");
+        let client = Client::start(server.url(), echoed.clone()).await.expect("connect");
         let payload = Bytes::from(vec![0x42; MESSAGE]);
         // Warm up: allocator arenas, buffers and the runtime reach their working size.
         for _ in 0..8 {
             client.send(Frame::Binary(payload.clone())).await.expect("send");
         }
         let deadline = Instant::now() + Duration::from_secs(60);
-        while echoed.load(Ordering::Relaxed) < 8 * MESSAGE as u64 {
+        while (echoed.bytes() as u64) < 8 * MESSAGE as u64 {
             assert!(Instant::now() < deadline, "no echoes");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -63,11 +39,11 @@ fn streaming_256_mib_of_1_mib_messages_stays_under_16_mib() {
         for _ in 0..MESSAGES {
             client.send(Frame::Binary(payload.clone())).await.expect("send");
         }
-        while echoed.load(Ordering::Relaxed) < (8 + MESSAGES) * MESSAGE as u64 {
+        while (echoed.bytes() as u64) < (8 + MESSAGES) * MESSAGE as u64 {
             assert!(
                 Instant::now() < deadline,
                 "echoes stopped at {}",
-                echoed.load(Ordering::Relaxed)
+                (echoed.bytes() as u64)
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -75,8 +51,7 @@ fn streaming_256_mib_of_1_mib_messages_stays_under_16_mib() {
         client.wait().await;
         (baseline, status_bytes("VmHWM:"))
     });
-    drop(server.stdin.take());
-    let _ = server.wait();
+    drop(server);
     let growth = peak.saturating_sub(baseline);
     eprintln!("baseline {baseline} B, peak {peak} B, growth {growth} B over {MESSAGES} MiB sent");
     assert!(

@@ -40,25 +40,18 @@
 #[doc = include_str!("../../README.md")]
 mod readme_quick_start {}
 
-mod client;
 mod stream;
 mod task;
 
 use std::future::Future;
 use std::pin::Pin;
 
-pub use wsx_proto::{
-    Backoff, BufferedBytes, Bytes, ClientHandle, CloseCode, CloseFrame, CloseReason, CloseStatus, Config,
-    ConnectSettings, Context, DataKind, DeflateConfig, DeflateParamError, DeflateParams, DisconnectStatus, EncodeError,
-    Error, Frame, Handler, HandshakeError, IntoConnectSettings, Observer, ProtocolError, Proxy, ProxyError, ProxyKind,
-    Reconnect, Reply, Response, SendError, StartOptions, StatsSnapshot, Status, Telemetry, TelemetryKind, Utf8Bytes,
-    WsUrl,
-};
+wsx_proto::adapter_root!();
 
-pub use crate::client::{Client, ContextExt};
-pub use wsx_proto::DEFAULT_SEND_TIMEOUT;
+wsx_proto::adapter_client!(async, sleep = tokio::time::sleep);
 
-/// The tokio runtime, as the `R` of [`wsx_proto::Builder`].
+/// The tokio runtime, as the `R` of the shared builder.
+#[doc(hidden)]
 #[derive(Debug)]
 pub enum Tokio {}
 
@@ -67,26 +60,30 @@ pub type Builder = wsx_proto::Builder<Tokio>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
-pub fn builder(settings: impl IntoConnectSettings) -> Builder {
+pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
 impl<H: Handler> wsx_proto::Start<H> for Tokio {
     type Output = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
 
-    fn start(options: StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
         Box::pin(start(options, handler))
     }
 }
 
 /// Starts the client on the current tokio runtime.
-async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H>, Error> {
+async fn start<H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, |handle| Client { handle })?;
+    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();
     tokio::spawn(tracing::Instrument::instrument(task::run(Box::new(session)), span));
     if !async_start {
-        client.started().await.map_err(CloseReason::into_connect_error)?;
+        client
+            .handle()
+            .started()
+            .await
+            .map_err(CloseReason::into_connect_error)?;
     }
     Ok(client)
 }
@@ -94,7 +91,7 @@ async fn start<H: Handler>(options: StartOptions, handler: H) -> Result<Client<H
 impl<H: Handler> Client<H> {
     /// Connects to `settings` (a URL or [`ConnectSettings`]) and runs `handler`; returns once
     /// connected. See [`builder`] for the other start options.
-    pub async fn start(settings: impl IntoConnectSettings, handler: H) -> Result<Self, Error> {
+    pub async fn start(settings: impl config::IntoConnectSettings, handler: H) -> Result<Self, Error> {
         builder(settings).start(handler).await
     }
 }

@@ -18,8 +18,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame as TCloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use wsx_tokio::{
-    Bytes, Client, CloseCode, CloseFrame, CloseReason, CloseStatus, ConnectSettings, Context, Error, Frame, Handler,
-    Reply,
+    close::CloseFrame, close::CloseStatus, Bytes, Client, CloseCode, CloseReason, ConnectSettings, Context, Error,
+    Frame, Handler, Reply,
 };
 
 const T: Duration = Duration::from_secs(5);

@@ -5,5 +5,5 @@ mod support;
 
 #[test]
 fn proxy_from_the_environment() {
-    wsx_testing::scenarios::proxy_from_the_environment::<support::Tokio>();
+    wsx_testing::scenarios::proxy_from_the_environment::<support::Tokio>(wsx_testing::scenarios::OwnProcess);
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use wsx_testing::{Script, Step, TestServer};
-use wsx_tokio::{Client, CloseReason, CloseStatus, ConnectSettings, Context, Frame, Handler, Reply};
+use wsx_tokio::{close::CloseStatus, Client, CloseReason, ConnectSettings, Context, Frame, Handler, Reply};
 
 const T: Duration = Duration::from_secs(5);
 

@@ -11,8 +11,8 @@ macro_rules! adapter {
             use async_io::Timer;
             use futures_lite::FutureExt;
             use wsx_async_std::{
-                Builder, Client, CloseCode, CloseReason, Context, ContextExt, Error, Frame, Handler,
-                IntoConnectSettings, SendError, StatsSnapshot, Status,
+                client::Status, config::IntoConnectSettings, telemetry::StatsSnapshot, Builder, Client, CloseCode,
+                CloseReason, Context, ContextExt, Error, Frame, Handler, SendError,
             };
             use wsx_testing::{TestAdapter, TestClient, TestOptions};
 
@@ -117,5 +117,9 @@ macro_rules! adapter {
     };
 }
 
-adapter!(async_std_executor, wsx_async_std::AsyncStd, async_std::task::block_on);
-adapter!(smol_executor, wsx_async_std::Smol, smol::block_on);
+adapter!(
+    async_std_executor,
+    wsx_async_std::executor::AsyncStd,
+    async_std::task::block_on
+);
+adapter!(smol_executor, wsx_async_std::executor::Smol, smol::block_on);

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use wsx_blocking::{
-    Client, CloseCode, CloseReason, Context, ContextExt, Error, Frame, Handler, IntoConnectSettings, SendError,
-    StatsSnapshot, Status,
+    client::Status, config::IntoConnectSettings, telemetry::StatsSnapshot, Client, CloseCode, CloseReason, Context,
+    ContextExt, Error, Frame, Handler, SendError,
 };
 use wsx_testing::{TestAdapter, TestClient, TestOptions};
 

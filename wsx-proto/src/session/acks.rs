@@ -51,6 +51,18 @@ impl<W> PendingAcks<W> {
         }
     }
 
+    /// The `len` bytes queued at offset `start` were taken out of the output unwritten: the
+    /// ack `is_theirs` picks (the one waiting for them) goes, and every later ack moves up.
+    pub(crate) fn take_back(&mut self, start: u64, len: u64, is_theirs: impl Fn(&Ack<W>) -> bool) {
+        let end = start + len;
+        if let Some(i) = self.acks.iter().position(|(at, ack)| *at == end && is_theirs(ack)) {
+            self.acks.remove(i);
+        }
+        for (at, _) in self.acks.iter_mut().filter(|(at, _)| *at > start) {
+            *at -= len;
+        }
+    }
+
     /// Takes every pending ack (the connection is gone): to be failed or given back.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Ack<W>> + '_ {
         self.acks.drain(..).map(|(_, ack)| ack)

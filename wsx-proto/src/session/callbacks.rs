@@ -15,7 +15,7 @@ use crate::session::acks::Ack;
 use crate::session::guard::CallbackGuard;
 use crate::session::handle::{Command, SendError, Status};
 use crate::session::handler::{Context, Handler, Reply};
-use crate::session::state::Session;
+use crate::session::state::{Revocable, Session};
 use crate::session::telemetry::{FrameSummary, TelemetryKind};
 
 /// The message of a panic payload.
@@ -108,8 +108,19 @@ impl<H: Handler> Session<H> {
                 if self.state() != Some(State::Open) {
                     return signal.fill(Err(SendError::NotConnected));
                 }
+                let start = self.conn.as_ref().map_or(0, |conn| conn.queued_bytes());
                 match self.send(&frame) {
-                    Ok(()) => self.ack(Ack::Written(signal)),
+                    Ok(()) => {
+                        match &self.conn {
+                            Some(conn) if conn.last_send_revocable() => self.revocable.push(Revocable {
+                                start,
+                                end: conn.queued_bytes(),
+                                signal: signal.clone(),
+                            }),
+                            _ => signal.commit(),
+                        }
+                        self.ack(Ack::Written(signal));
+                    }
                     Err(e) => signal.fill(Err(SendError::Encode(e))),
                 }
             }

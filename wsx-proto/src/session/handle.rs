@@ -25,7 +25,7 @@ use crate::session::handler::Handler;
 use crate::session::outbox::{queue_send, Batch, Encoded};
 pub use crate::session::status::{SendError, Status, CAST_QUEUE_LIMIT};
 use crate::session::telemetry::{Stats, StatsSnapshot};
-pub(crate) use crate::session::wait::{lock, or_timeout, wait_for, wait_for_blocking, Gate, Signal};
+pub(crate) use crate::session::wait::{lock, or_timeout, wait_for, wait_for_blocking, Gate, Signal, Withdrawal};
 
 /// What a queued frame costs beside its payload: its frame header (at most 14 bytes) and its
 /// queue entry.
@@ -196,24 +196,42 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// `send_frame`, for async adapters: waits until the frame is written or `timeout`
-    /// completes (then [`SendError::Timeout`], the frame withdrawn if it had not started).
+    /// completes; then the frame is taken back ([`SendError::Timeout`]) unless it can no
+    /// longer be ([`SendError::TimeoutCommitted`]).
     pub async fn send_frame_async(&self, frame: Frame, timeout: impl Future<Output = ()>) -> Result<(), SendError> {
         let signal = self.queue_send_frame(frame)?;
         let written = wait_for(&signal.filled, || signal.take());
-        or_timeout(written, timeout).await.unwrap_or_else(|| {
-            signal.withdraw();
-            Err(SendError::Timeout)
-        })
+        match or_timeout(written, timeout).await {
+            Some(outcome) => outcome,
+            None => wait_for(&signal.filled, || self.withdraw(&signal)).await,
+        }
     }
 
-    /// `send_frame`, for blocking adapters: blocks at most `timeout`.
+    /// `send_frame`, for blocking adapters: blocks at most `timeout` (see
+    /// [`send_frame_async`](Self::send_frame_async)).
     pub fn send_frame_blocking(&self, frame: Frame, timeout: Duration) -> Result<(), SendError> {
         let signal = self.queue_send_frame(frame)?;
         let deadline = Instant::now() + timeout;
-        wait_for_blocking(&signal.filled, Some(deadline), || signal.take()).unwrap_or_else(|| {
-            signal.withdraw();
-            Err(SendError::Timeout)
-        })
+        match wait_for_blocking(&signal.filled, Some(deadline), || signal.take()) {
+            Some(outcome) => outcome,
+            None => wait_for_blocking(&signal.filled, None, || self.withdraw(&signal))
+                .unwrap_or(Err(SendError::TimeoutCommitted)),
+        }
+    }
+
+    /// Withdraws a timed-out `send_frame`; `None` while the frame is being handed to the
+    /// socket (the outcome is known once that write returns).
+    fn withdraw(&self, signal: &Signal<Result<(), SendError>>) -> Option<Result<(), SendError>> {
+        match signal.withdraw() {
+            Withdrawal::Withdrawn => {
+                // The session takes its bytes out before the next write; wake it to free them.
+                self.shared.task.wake();
+                Some(Err(SendError::Timeout))
+            }
+            Withdrawal::Committed => Some(Err(SendError::TimeoutCommitted)),
+            Withdrawal::Busy => None,
+            Withdrawal::Done(outcome) => Some(outcome),
+        }
     }
 
     fn queue_send_frame(&self, frame: Frame) -> Result<Arc<Signal<Result<(), SendError>>>, SendError> {
@@ -301,6 +319,11 @@ impl<H: Handler> ClientHandle<H> {
     /// Waits until the client stops for good and returns the final reason.
     pub async fn wait(&self) -> CloseReason {
         wait_for(&self.shared.status_changed, || self.terminated()).await
+    }
+
+    /// [`wait`](Self::wait) until `timeout` completes; `None` if still running then.
+    pub async fn wait_or(&self, timeout: impl Future<Output = ()>) -> Option<CloseReason> {
+        or_timeout(self.wait(), timeout).await
     }
 
     /// `wait`, for blocking adapters: the final reason, or `None` if still running after

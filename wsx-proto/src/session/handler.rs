@@ -133,6 +133,7 @@ impl<'a, H: Handler> Context<'a, H> {
     }
 
     /// This client's runtime-neutral handle; adapters' `ContextExt::client` wraps it.
+    #[doc(hidden)]
     pub fn handle(&self) -> &ClientHandle<H> {
         self.handle
     }

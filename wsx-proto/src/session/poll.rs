@@ -164,12 +164,18 @@ fn poll_write<H: Handler>(
     loop {
         let pending = session.pending_transmit(now);
         if pending.is_empty() {
+            session.consume_transmit(0);
             break;
         }
-        match transport.poll_write(cx, pending) {
+        let written = transport.poll_write(cx, pending);
+        // Every `pending_transmit` is answered, with 0 when nothing was written.
+        session.consume_transmit(match &written {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        });
+        match written {
             Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(n)) => {
-                session.consume_transmit(n);
+            Poll::Ready(Ok(_)) => {
                 *needs_flush = true;
                 wrote = true;
             }

@@ -73,6 +73,16 @@ enum InitialFailure {
 /// A waiting `send_frame` caller.
 pub(crate) type Written = Arc<Signal<Result<(), SendError>>>;
 
+/// A `send_frame` frame in the output, none of it written yet: its caller may still take it
+/// back (see [`Session::pending_transmit`]).
+#[derive(Debug)]
+pub(crate) struct Revocable {
+    /// Its bytes' offsets, as [`ClientConnection::queued_bytes`] counts them.
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) signal: Written,
+}
+
 /// One client's whole life, sans-IO: the protocol ([`ClientConnection`]), the handler and its
 /// callbacks, reconnects, status, timers, acks and the send budget, telemetry and tracing.
 ///
@@ -102,6 +112,11 @@ pub struct Session<H: Handler> {
     phase: Phase,
     pub(crate) conn: Option<ClientConnection>,
     pub(crate) acks: PendingAcks<Written>,
+    /// `send_frame` frames queued and not yet (partly) written, oldest first.
+    pub(crate) revocable: Vec<Revocable>,
+    /// Between `pending_transmit` and `consume_transmit`: the revocable frames are being
+    /// handed to the socket.
+    writing: bool,
     /// Commands taken from the handle in one go.
     pub(crate) batch: VecDeque<Command<H>>,
     /// The bytes of the batch's `Encoded` commands.
@@ -162,6 +177,8 @@ impl<H: Handler> Session<H> {
             phase: Phase::Connect,
             conn: None,
             acks: PendingAcks::default(),
+            revocable: Vec::new(),
+            writing: false,
             batch: VecDeque::new(),
             encoded: BytesMut::new(),
             scheduled: Vec::new(),
@@ -208,10 +225,19 @@ impl<H: Handler> Session<H> {
             self.phase = Phase::Connect;
         }
         if let Phase::Flushing {
-            deadline: unset @ None, ..
+            deadline: unset @ None,
+            reason,
         } = &mut self.phase
         {
-            *unset = Some(now + FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout));
+            let mut at = now + FINAL_FLUSH_TIMEOUT.min(self.settings.config.close_timeout);
+            // Our own close, from `close()` to the transport closing, stays within the close
+            // timeout: a close that timed out has no time left for bytes that cannot leave.
+            if let CloseReason::Local(_) | CloseReason::LocalTimedOut(_) = **reason {
+                if let Some(close_at) = self.conn.as_ref().and_then(ClientConnection::close_deadline) {
+                    at = at.min(close_at.max(now));
+                }
+            }
+            *unset = Some(at);
         }
         match &self.phase {
             Phase::Connect => {
@@ -230,6 +256,8 @@ impl<H: Handler> Session<H> {
                 };
                 let reason = *reason;
                 self.conn = None;
+                self.revocable.clear();
+                self.writing = false;
                 for ack in self.acks.drain() {
                     match ack {
                         Ack::Written(signal) => signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone())))),
@@ -275,11 +303,16 @@ impl<H: Handler> Session<H> {
     }
 
     /// The bytes to write now, all queued frames in one slice (empty when there are none).
+    /// Every call is followed by [`consume_transmit`](Self::consume_transmit), with 0 if
+    /// nothing was written: `send_frame` frames whose caller timed out are taken out here,
+    /// and the rest cannot be taken back until the write has returned.
     pub fn pending_transmit(&mut self, now: Instant) -> &[u8] {
-        match &mut self.conn {
-            Some(conn) => conn.pending_transmit(now),
-            None => &[],
+        let Some(conn) = &mut self.conn else { return &[] };
+        if !self.revocable.is_empty() {
+            begin_write(conn, &mut self.revocable, &mut self.acks);
+            self.writing = true;
         }
+        conn.pending_transmit(now)
     }
 
     /// `n` bytes of [`pending_transmit`](Self::pending_transmit) were written: the
@@ -287,6 +320,14 @@ impl<H: Handler> Session<H> {
     pub fn consume_transmit(&mut self, n: usize) {
         let Some(conn) = &mut self.conn else { return };
         conn.consume_transmit(n);
+        if std::mem::take(&mut self.writing) {
+            let transmitted = conn.transmitted_bytes();
+            self.revocable.retain(|frame| {
+                let written = frame.start < transmitted;
+                frame.signal.end_write(written);
+                !written
+            });
+        }
         self.handle.set_unwritten(conn.unwritten_bytes());
         let handle = &self.handle;
         self.acks.fire_written(conn, |ack| match ack {
@@ -582,6 +623,33 @@ impl<H: Handler> Session<H> {
         for observer in &self.observers {
             observer.observe(&event);
         }
+    }
+}
+
+/// Before a write: takes out the frames whose callers withdrew them (none of their bytes was
+/// written: they are revocable) and marks the others as being written.
+fn begin_write(conn: &mut ClientConnection, revocable: &mut Vec<Revocable>, acks: &mut PendingAcks<Written>) {
+    let mut i = 0;
+    while i < revocable.len() {
+        let frame = &revocable[i];
+        if frame.signal.begin_write() {
+            i += 1;
+            continue;
+        }
+        let (start, len) = (frame.start, frame.end - frame.start);
+        if conn.take_back(start, frame.end) {
+            let signal = frame.signal.clone();
+            acks.take_back(
+                start,
+                len,
+                |ack| matches!(ack, Ack::Written(s) if Arc::ptr_eq(s, &signal)),
+            );
+            for later in &mut revocable[i + 1..] {
+                later.start -= len;
+                later.end -= len;
+            }
+        }
+        revocable.remove(i);
     }
 }
 

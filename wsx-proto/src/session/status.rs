@@ -17,9 +17,14 @@ pub enum SendError {
     ConnectionFailed(Option<CloseReason>),
     /// The frame cannot be encoded (WebSockex's `FrameEncodeError`).
     Encode(EncodeError),
-    /// The frame was not written within the timeout. If it had not started to leave, it was
-    /// withdrawn and is never sent; if it had, it still goes out whole.
+    /// The frame was not written within the timeout, and none of it ever will be: it was taken
+    /// back. Sending it again sends it once.
     Timeout,
+    /// The frame was not written within the timeout, but it still goes out whole: some of it
+    /// had been written already, or it could not be left out of the stream (a piece of a
+    /// fragmented message, or a message compressed with permessage-deflate's shared context).
+    /// Sending it again would send it twice.
+    TimeoutCommitted,
     /// `send_frame` was called from one of this client's own callbacks, which would wait for
     /// itself; reply with the frame instead.
     FromCallback,
@@ -35,7 +40,8 @@ impl std::fmt::Display for SendError {
             Self::ConnectionFailed(Some(reason)) => write!(f, "connection failed: {reason}"),
             Self::ConnectionFailed(None) => f.write_str("connection failed"),
             Self::Encode(e) => write!(f, "frame cannot be encoded: {e}"),
-            Self::Timeout => f.write_str("timed out sending the frame"),
+            Self::Timeout => f.write_str("timed out sending the frame (it is not sent)"),
+            Self::TimeoutCommitted => f.write_str("timed out sending the frame (it is still being sent)"),
             Self::FromCallback => f.write_str("send_frame called from the client's own callback; return Reply::Frame"),
             Self::QueueFull => write!(f, "{CAST_QUEUE_LIMIT} casts are already queued"),
         }

@@ -15,7 +15,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A one-shot outcome one caller waits for and the session fills, unless the caller
-/// withdrew first.
+/// withdrew first. For a `send_frame` it also tells whether the frame can still be taken back.
 #[derive(Debug)]
 pub(crate) struct Signal<T> {
     state: Mutex<SignalState<T>>,
@@ -25,10 +25,28 @@ pub(crate) struct Signal<T> {
 #[derive(Debug)]
 enum SignalState<T> {
     Waiting,
-    /// The session started on it (a frame being written): too late to withdraw.
+    /// The session queued the frame, none of it written: it can still be taken back.
     Started,
+    /// Handed to the socket right now: whether any of it leaves is known once the write
+    /// returns, so a caller withdrawing waits for that.
+    Writing,
+    /// Too late to take back: some of it was written, or it cannot be left out of the stream.
+    Committed,
     Done(T),
     Withdrawn,
+}
+
+/// What [`Signal::withdraw`] found.
+#[derive(Debug)]
+pub(crate) enum Withdrawal<T> {
+    /// Withdrawn: it is never sent.
+    Withdrawn,
+    /// It goes out anyway (some of it already left, or it cannot be left out).
+    Committed,
+    /// Being written this instant: wait for the `filled` gate and withdraw again.
+    Busy,
+    /// The outcome came first.
+    Done(T),
 }
 
 impl<T> Signal<T> {
@@ -46,7 +64,7 @@ impl<T> Signal<T> {
     /// Fills it (the first fill wins).
     pub(crate) fn fill(&self, value: T) {
         let mut state = self.lock();
-        if matches!(*state, SignalState::Waiting | SignalState::Started) {
+        if !matches!(*state, SignalState::Done(_) | SignalState::Withdrawn) {
             *state = SignalState::Done(value);
             drop(state);
             self.filled.notify();
@@ -63,6 +81,45 @@ impl<T> Signal<T> {
             }
             SignalState::Withdrawn => false,
             _ => true,
+        }
+    }
+
+    /// The frame can no longer be taken back.
+    pub(crate) fn commit(&self) {
+        let mut state = self.lock();
+        if let SignalState::Started | SignalState::Writing = *state {
+            *state = SignalState::Committed;
+            drop(state);
+            self.filled.notify();
+        }
+    }
+
+    /// The frame is about to be handed to the socket: false if the caller withdrew it, and
+    /// then its bytes must be taken out first.
+    pub(crate) fn begin_write(&self) -> bool {
+        let mut state = self.lock();
+        match *state {
+            SignalState::Started => {
+                *state = SignalState::Writing;
+                true
+            }
+            SignalState::Withdrawn => false,
+            _ => true,
+        }
+    }
+
+    /// The write [`begin_write`](Self::begin_write) announced returned: `written` if any of
+    /// the frame left.
+    pub(crate) fn end_write(&self, written: bool) {
+        let mut state = self.lock();
+        if let SignalState::Writing = *state {
+            *state = if written {
+                SignalState::Committed
+            } else {
+                SignalState::Started
+            };
+            drop(state);
+            self.filled.notify();
         }
     }
 
@@ -83,10 +140,16 @@ impl<T> Signal<T> {
     }
 
     /// The caller gives up; whatever comes later is dropped.
-    pub(crate) fn withdraw(&self) {
+    pub(crate) fn withdraw(&self) -> Withdrawal<T> {
         let mut state = self.lock();
-        if let SignalState::Waiting | SignalState::Started = *state {
-            *state = SignalState::Withdrawn;
+        match std::mem::replace(&mut *state, SignalState::Withdrawn) {
+            SignalState::Waiting | SignalState::Started | SignalState::Withdrawn => Withdrawal::Withdrawn,
+            SignalState::Committed => Withdrawal::Committed,
+            SignalState::Writing => {
+                *state = SignalState::Writing;
+                Withdrawal::Busy
+            }
+            SignalState::Done(value) => Withdrawal::Done(value),
         }
     }
 }

@@ -3,10 +3,5 @@
 //! closes.
 
 fn main() {
-    let server = wsx_testing::TestServer::echo();
-    println!("{}", server.url());
-    let mut line = String::new();
-    while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
-        line.clear();
-    }
+    wsx_testing::child::serve_until_stdin_closes(&wsx_testing::TestServer::echo());
 }

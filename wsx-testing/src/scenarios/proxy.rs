@@ -119,6 +119,11 @@ pub fn connect_tries_every_resolved_address<A: TestAdapter>() {
     echo_through::<A>(settings(&url), &server);
 }
 
+/// The caller's promise that a scenario runs in a test binary of its own, with nothing else in
+/// the process: scenarios that change process-wide state take it.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnProcess;
+
 /// The proxy from the environment, the way curl reads it, through real proxies: `http_proxy`
 /// for `ws://`, `HTTPS_PROXY` for `wss://`, `ALL_PROXY` when neither is set, `NO_PROXY`
 /// exempting a host, `no_proxy()` ignoring the environment. Loopback hosts are never proxied
@@ -126,8 +131,9 @@ pub fn connect_tries_every_resolved_address<A: TestAdapter>() {
 /// typed refusals (credentials missing) prove was never reached directly.
 ///
 /// It sets process environment variables: run it alone, in a test binary of its own, before
-/// anything else reads the environment.
-pub fn proxy_from_the_environment<A: TestAdapter>() {
+/// anything else reads the environment (which [`OwnProcess`] promises; it also keeps it out of
+/// [`behaviour_suite!`](crate::behaviour_suite)).
+pub fn proxy_from_the_environment<A: TestAdapter>(_: OwnProcess) {
     const TARGET: &str = "192.0.2.1";
     let http = ProxyServer::http(Some(("me", "pw")));
     let socks = ProxyServer::socks5(Some(("me", "pw")));

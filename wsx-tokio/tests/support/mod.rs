@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};
 use wsx_testing::{block_on, TestAdapter, TestClient, TestOptions};
 use wsx_tokio::{
-    Client, CloseCode, CloseReason, Context, ContextExt, Error, Frame, Handler, IntoConnectSettings, SendError,
-    StatsSnapshot, Status,
+    client::Status, config::IntoConnectSettings, telemetry::StatsSnapshot, Client, CloseCode, CloseReason, Context,
+    ContextExt, Error, Frame, Handler, SendError,
 };
 
 /// One multi-threaded runtime for all tests: clients outlive the calls that start them.

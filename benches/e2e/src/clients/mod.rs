@@ -66,8 +66,8 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Deflate(_) => Err(NO_DEFLATE.into()),
             }
         }
-        "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::AsyncStd>(workload, p),
-        "wsx-async-std-smol" => return wsx_async_std::run::<::wsx_async_std::Smol>(workload, p),
+        "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::executor::AsyncStd>(workload, p),
+        "wsx-async-std-smol" => return wsx_async_std::run::<::wsx_async_std::executor::Smol>(workload, p),
         "wsx-async-std-local" => return wsx_async_std::run::<wsx_async_std::Local>(workload, p),
         _ => {}
     }

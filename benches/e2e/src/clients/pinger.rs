@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use wsx_tokio::{CloseReason, Context, Frame, Handler, Reply, Response, Utf8Bytes};
+use wsx_tokio::{frame::Utf8Bytes, CloseReason, Context, Frame, Handler, Reply, Response};
 
 use crate::window::Window;
 use crate::{Latencies, Measurement, Params, Result, TEXT16};

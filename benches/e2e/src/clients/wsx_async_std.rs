@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wsx_async_std::{AsyncStd, Builder, Client, ConnectionTask, Custom, Error, Frame, Handler, Smol, Spawn};
+use wsx_async_std::{
+    executor::AsyncStd, executor::ConnectionTask, executor::Custom, executor::Smol, executor::Spawn, Builder, Client,
+    Error, Frame, Handler,
+};
 
 use super::pinger::Pinger;
 use super::{open_idle_with, pump_sink, stream_result, Counter, Idle};

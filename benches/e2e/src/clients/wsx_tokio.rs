@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use wsx_tokio::{Client, ConnectSettings, DeflateConfig, Frame, Utf8Bytes};
+use wsx_tokio::{deflate::DeflateConfig, frame::Utf8Bytes, Client, ConnectSettings, Frame};
 
 use super::pinger::Pinger;
 use super::{open_idle, pump_sink, stream_result, Counter, Idle};

@@ -80,6 +80,8 @@ pub struct ClientConnection {
     eof_pending: bool,
     /// Bytes handed to the socket so far.
     transmitted: u64,
+    /// See [`last_send_revocable`](Self::last_send_revocable).
+    last_send_revocable: bool,
     /// Our side of permessage-deflate, once negotiated (boxed: most connections never have it).
     deflate: Option<Box<DeflateSend>>,
     /// Pings and dead-connection timeouts while open.
@@ -147,6 +149,7 @@ impl ClientConnection {
             outgoing: OutgoingState::default(),
             timer: handshake_timer,
             close_deadline: None,
+            last_send_revocable: false,
             pending: VecDeque::new(),
             ignore_input: false,
             eof_pending: false,
@@ -501,6 +504,11 @@ impl ClientConnection {
             (_, None) => self.close_deadline = Some(at),
         }
         self.timer = Timer::Deadline(at);
+    }
+
+    /// When the close timeout ends, once a close handshake started.
+    pub fn close_deadline(&self) -> Option<Instant> {
+        self.close_deadline
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.

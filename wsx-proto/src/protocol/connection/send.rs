@@ -5,6 +5,7 @@ use super::{ClientConnection, Phase};
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::{encode_frame_with_rsv, Frame, OpCode};
 use crate::protocol::mask::random_mask_key;
+use bytes::Buf;
 
 impl ClientConnection {
     /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
@@ -26,6 +27,7 @@ impl ClientConnection {
     }
 
     fn send_inner(&mut self, frame: &Frame, may_compress: bool) -> Result<(), EncodeError> {
+        self.last_send_revocable = false;
         frame.validate()?;
         if !matches!(self.state, Phase::Open) {
             return Err(EncodeError::NotOpen);
@@ -59,6 +61,14 @@ impl ClientConnection {
             _ => payload,
         };
         // RSV1 marks a compressed message on its first frame only (RFC 7692 6).
+        // A whole message, or a control frame, can be taken out of the output unwritten; not a
+        // piece of a message, nor a message the compressor's shared context remembers.
+        self.last_send_revocable = match (opcode, self.deflate.as_deref()) {
+            (OpCode::Continuation, _) => false,
+            _ if opcode.is_control() => true,
+            (_, Some(deflate)) if compress => fin && !deflate.deflater.keeps_context(),
+            _ => fin,
+        };
         let first_rsv = if compress && opcode != OpCode::Continuation {
             0b100
         } else {
@@ -95,6 +105,28 @@ impl ClientConnection {
             }
         }
         Ok(())
+    }
+
+    /// Whether the last frame given to [`send`](Self::send) can still be taken out of the
+    /// output with [`take_back`](Self::take_back) while none of it is written: a whole
+    /// message or a control frame, unless compressed with the shared context of
+    /// permessage-deflate's context takeover (later messages may refer to it).
+    pub fn last_send_revocable(&self) -> bool {
+        self.last_send_revocable
+    }
+
+    /// Removes the bytes queued between the [`queued_bytes`](Self::queued_bytes) offsets
+    /// `start` and `end` (one frame's, from before and after it was sent) if none of them has
+    /// been written; the bytes after it move up. Returns whether they were removed.
+    pub fn take_back(&mut self, start: u64, end: u64) -> bool {
+        if start < self.transmitted || end > self.queued_bytes() || end < start {
+            return false;
+        }
+        let at = (start - self.transmitted) as usize;
+        let mut rest = self.write_buf.split_off(at);
+        rest.advance((end - start) as usize);
+        self.write_buf.unsplit(rest);
+        true
     }
 
     /// Whether permessage-deflate was negotiated, and which of its zlib states (ours, the

@@ -34,6 +34,12 @@ impl Deflater {
         len >= self.params.threshold && self.params.client_max_window_bits >= MIN_BACKEND_WINDOW_BITS
     }
 
+    /// Whether a message's compressed form depends on the messages before it (context
+    /// takeover): then no message can be left out of the stream once compressed.
+    pub(crate) fn keeps_context(&self) -> bool {
+        !self.params.client_no_context_takeover
+    }
+
     /// Compresses one piece of a message into `out` (cleared first). The message's last piece
     /// (`fin`) drops the trailing empty block and, without context takeover, resets the state.
     pub(crate) fn compress(&mut self, input: &[u8], fin: bool, out: &mut Vec<u8>) {
