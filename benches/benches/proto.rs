@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use wsx_benches::{frames_per_mib, open_connection, server_frames, text_payload};
-use wsx_proto::{apply_mask, Bytes, Config, Frame, OpCode, Utf8Validator};
+use wsx_proto::{protocol::apply_mask, protocol::OpCode, protocol::Utf8Validator, Bytes, Config, Frame};
 
 const SIZES: [(usize, &str); 4] = [(16, "16B"), (1 << 10, "1KiB"), (64 << 10, "64KiB"), (1 << 20, "1MiB")];
 

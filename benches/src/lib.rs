@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use bytes::{BufMut, BytesMut};
-use wsx_proto::{accept_key, ClientConnection, Config, Event, FrameHeader, OpCode, Request, WsUrl};
+use wsx_proto::{
+    protocol::accept_key, protocol::FrameHeader, protocol::OpCode, ClientConnection, Config, Event, Request, WsUrl,
+};
 
 /// A connection in the `Open` state: the upgrade request was taken from `poll_transmit` and
 /// answered with a 101 carrying the right `Sec-WebSocket-Accept`.
@@ -30,7 +32,7 @@ pub fn open_connection(config: Config) -> ClientConnection {
 
 /// `count` unmasked, final server frames with `opcode` and `payload`, back to back.
 pub fn server_frames(opcode: OpCode, payload: &[u8], count: usize) -> Vec<u8> {
-    let mut out = BytesMut::with_capacity(count * (payload.len() + wsx_proto::MAX_HEADER_LEN));
+    let mut out = BytesMut::with_capacity(count * (payload.len() + wsx_proto::protocol::MAX_HEADER_LEN));
     for _ in 0..count {
         FrameHeader {
             fin: true,

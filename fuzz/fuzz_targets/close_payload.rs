@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsx_proto::{parse_close_payload, Bytes, CloseCode};
+use wsx_proto::{protocol::parse_close_payload, Bytes, CloseCode};
 
 fuzz_target!(|data: &[u8]| {
     let result = parse_close_payload(Bytes::copy_from_slice(data));

@@ -18,8 +18,8 @@ use bytes::{BufMut, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{new_connection, response_for, Input, OutgoingChecker};
 use wsx_proto::{
-    Bytes, ClientConnection, CloseCode, CloseFrame, Config, DataKind, DeflateConfig, EncodeError, Event, Frame,
-    FrameHeader, OpCode, State,
+    Bytes, ClientConnection, CloseCode, close::CloseFrame, Config, frame::DataKind, deflate::DeflateConfig, error::EncodeError, Event, Frame,
+    protocol::FrameHeader, protocol::OpCode, protocol::State,
 };
 
 struct Harness {

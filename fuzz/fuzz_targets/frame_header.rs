@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use wsx_proto::{FrameHeader, MAX_HEADER_LEN};
+use wsx_proto::{protocol::FrameHeader, protocol::MAX_HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = FrameHeader::parse(data);

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{for_each_chunk, split_points, Input};
-use wsx_proto::Utf8Validator;
+use wsx_proto::protocol::Utf8Validator;
 
 /// Runs `data` through `v` in pieces; `Err(end)` when a feed failed on the piece ending at `end`.
 fn run(v: &mut Utf8Validator, data: &[u8], points: &[usize]) -> Result<bool, usize> {

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use wsx_proto::{
-    accept_key, apply_mask, parse_close_payload, Bytes, ClientConnection, Config, FrameHeader, OpCode, Request, WsUrl,
+    protocol::accept_key, protocol::apply_mask, protocol::parse_close_payload, Bytes, ClientConnection, Config, protocol::FrameHeader, protocol::OpCode, Request, WsUrl,
 };
 
 /// Reads the fuzz input front to back; runs out gracefully (zeros / empty slices).

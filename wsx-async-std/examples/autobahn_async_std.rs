@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use wsx_async_std::{executor::AsyncStd, executor::Smol, executor::StartFuture, Builder};
-use wsx_proto::Start;
+use wsx_proto::session::Start;
 use wsx_testing::{AutobahnArgs, CaseCount, Echo};
 
 /// An executor both handlers can be started on.

@@ -1,7 +1,7 @@
 //! Where connection tasks run. The task itself is runtime-neutral (async-io's reactor and
 //! timers, which every async-std and smol executor shares), so choosing an executor only
 //! chooses whose threads poll it. Executors are marker types, the `R` of the shared
-//! [`wsx_proto::Builder`].
+//! [`wsx_proto::session::Builder`].
 
 use std::future::Future;
 use std::io;

@@ -42,7 +42,7 @@
 //! `Async<TcpStream>` and `Timer` (one reactor, shared by async-std and smol), futures-rustls
 //! for `wss://`, and the handle's queue and waits from `wsx-proto`. Nothing in it is
 //! tied to a runtime, so the only choice left is whose threads poll it. That choice is the
-//! executor type of the [`Builder`] (the `R` of the shared [`wsx_proto::Builder`]):
+//! executor type of the [`Builder`] (the `R` of the shared [`wsx_proto::session::Builder`]):
 //!
 //! | executor | spawns with | Cargo feature |
 //! | --- | --- | --- |
@@ -98,7 +98,7 @@ use crate::executor::{Custom, DefaultExecutor, OwnThread, Spawn};
 
 /// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
 /// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
-pub type Builder<E = DefaultExecutor> = wsx_proto::Builder<E>;
+pub type Builder<E = DefaultExecutor> = wsx_proto::session::Builder<E>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]) on the [`DefaultExecutor`]:
 /// async start, initial connect failure handling, telemetry observers.
@@ -111,10 +111,10 @@ use crate::executor::StartFuture;
 macro_rules! impl_start {
     ($($(#[$attr:meta])* $executor:ty),* $(,)?) => {$(
         $(#[$attr])*
-        impl<H: Handler> wsx_proto::Start<H> for $executor {
+        impl<H: Handler> wsx_proto::session::Start<H> for $executor {
             type Output = StartFuture<H>;
 
-            fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
+            fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
                 Box::pin(start::<$executor, H>(options, handler))
             }
         }
@@ -129,16 +129,19 @@ impl_start!(
     OwnThread,
 );
 
-impl<S: Spawn, H: Handler> wsx_proto::Start<H> for Custom<S> {
+impl<S: Spawn, H: Handler> wsx_proto::session::Start<H> for Custom<S> {
     type Output = StartFuture<H>;
 
-    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
         Box::pin(start::<S, H>(options, handler))
     }
 }
 
 /// Starts the client, spawning its connection task with `S`; callable from any executor.
-async fn start<S: Spawn, H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
+async fn start<S: Spawn, H: Handler>(
+    options: wsx_proto::session::StartOptions,
+    handler: H,
+) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
     let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();

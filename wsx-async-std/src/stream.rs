@@ -12,7 +12,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 use futures_rustls::client::TlsStream;
 use wsx_proto::session::dial::Destination;
-use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
+use wsx_proto::{proxy::Proxy, proxy::ProxyHandshake, proxy::ProxyStep, ConnectSettings, Error, WsUrl};
 
 use crate::task::AsyncIoTimer;
 

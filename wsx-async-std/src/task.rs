@@ -11,7 +11,7 @@ use std::net::TcpStream;
 
 use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use wsx_proto::{ConnectSettings, Handler, PollTimer, PollTransport, Session};
+use wsx_proto::{session::PollTimer, session::PollTransport, ConnectSettings, Handler, Session};
 
 use crate::stream::{self, Stream};
 

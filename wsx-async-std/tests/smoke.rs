@@ -16,7 +16,7 @@ use wsx_async_std::{
     executor::Smol, executor::Spawn, executor::StartFuture, Builder, Client, CloseReason, ConnectSettings, Context,
     Error, Frame, Handler, Reply, Response, SendError,
 };
-use wsx_proto::Start;
+use wsx_proto::session::Start;
 
 /// Forwards received text to the test, replies to casts with a text frame, and notes the
 /// thread its callbacks run on.

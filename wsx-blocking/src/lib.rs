@@ -48,7 +48,7 @@ wsx_proto::adapter_client!(blocking);
 pub enum Threads {}
 
 /// Start options: build with [`builder`], finish with `.start(handler)`.
-pub type Builder = wsx_proto::Builder<Threads>;
+pub type Builder = wsx_proto::session::Builder<Threads>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
@@ -56,16 +56,16 @@ pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
-impl<H: Handler> wsx_proto::Start<H> for Threads {
+impl<H: Handler> wsx_proto::session::Start<H> for Threads {
     type Output = Result<Client<H>, Error>;
 
-    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
         start(options, handler)
     }
 }
 
 /// Starts the client on its own thread.
-fn start<H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
+fn start<H: Handler>(options: wsx_proto::session::StartOptions, handler: H) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
     let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rustls::ClientConnection as TlsConnection;
 use wsx_proto::session::dial::{self, Destination};
-use wsx_proto::{ConnectSettings, Error, Proxy, ProxyHandshake, ProxyStep, WsUrl};
+use wsx_proto::{proxy::Proxy, proxy::ProxyHandshake, proxy::ProxyStep, ConnectSettings, Error, WsUrl};
 
 /// Free space made in the read buffer before each plain read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -186,9 +186,8 @@ impl Socket {
                 Ok(rustix::io::read(&self.tcp, spare)?.0)
             });
         };
-        // The poller is edge-triggered: only the socket's own `WouldBlock` may end a read
-        // without data, so records without application data (tickets, key updates) are
-        // followed by another socket read.
+        // Only the socket's own `WouldBlock` may end a read without data: records without
+        // application data (tickets, key updates) are followed by another socket read.
         loop {
             if tls.read_tls(&mut self.tcp)? == 0 {
                 return Ok(0);
@@ -225,9 +224,10 @@ impl Socket {
         }
     }
 
-    /// Whether TLS records wait to be written.
-    pub(crate) fn wants_write(&self) -> bool {
-        self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    /// Writes the TLS records waiting: whether none is left (the socket took them all).
+    pub(crate) fn flush(&mut self) -> io::Result<bool> {
+        self.flush_tls()?;
+        Ok(!self.tls.as_ref().is_some_and(|tls| tls.wants_write()))
     }
 
     /// Writes the TLS records waiting (see [`write_tls`]).

@@ -10,12 +10,9 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use wsx_proto::{Action, Handler, Session};
+use wsx_proto::{Handler, Input, Output, Session};
 
 use crate::stream::{self, Socket};
-
-/// Reads per wake-up before the other work gets a turn.
-const READS_PER_TURN: usize = 4;
 
 /// What wakes the connection thread out of `poll`: an eventfd (a pipe where there is none),
 /// made before the thread starts so that a process out of descriptors fails the start with
@@ -65,90 +62,102 @@ impl Wake for Wakeup {
     }
 }
 
-/// What the last `poll` said about the socket.
-#[derive(Debug, Default)]
-struct Readiness {
-    /// A write found the socket full and it has not said it is writable since: writes wait.
-    write_blocked: bool,
-    /// The socket reported an error or a hang-up: the next turn must find out which.
-    hung_up: bool,
-}
-
-/// Runs a session until it stops.
+/// Runs a session until it stops: a loop over its outputs.
 pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
     let waker = Waker::from(wakeup.clone());
     let mut socket: Option<Socket> = None;
-    let mut ready = Readiness::default();
+    // The socket reported an error or hang-up, and nothing has been read or written since.
+    let mut hung_up = false;
+    // After every wake-up, before the session looks for commands: a command sent later wakes
+    // the thread again.
+    let mut register = true;
     loop {
-        while let Some(action) = session.poll_action(Instant::now()) {
-            match action {
-                Action::Connect => match stream::connect(session.settings()) {
-                    Ok(opened) => {
-                        socket = Some(opened);
-                        ready = Readiness::default();
-                        session.transport_opened(Instant::now());
-                    }
-                    Err(e) => session.transport_failed(e, Instant::now()),
-                },
-                Action::CloseTransport => {
-                    if let Some(mut closing) = socket.take() {
-                        closing.shutdown();
-                    }
+        if std::mem::take(&mut register) {
+            session.register_waker(&waker);
+        }
+        let input = match session.poll_output(Instant::now()) {
+            Output::Connect(settings) => match stream::connect(settings) {
+                Ok(opened) => {
+                    socket = Some(opened);
+                    Input::Opened
                 }
-                _ => return,
-            }
-        }
-        session.register_waker(&waker);
-        let Some(open) = &mut socket else {
-            // Between attempts (a reconnect delay): sleep until the next one or a command.
-            let Some(at) = session.poll_timeout() else { return };
-            if !session.handle_commands(Instant::now()) {
-                let _ = wait(&wakeup, None, Some(at.saturating_duration_since(Instant::now())));
-            }
-            continue;
-        };
-        let hung_up = std::mem::take(&mut ready.hung_up);
-        let progressed = turn(&mut session, open, &mut ready);
-        if hung_up && !progressed {
-            // Nothing left to read or write would tell: the peer is gone.
-            session.handle_eof(Instant::now());
-            continue;
-        }
-        let timeout = if progressed {
-            if !ready.write_blocked {
+                Err(e) => Input::OpenFailed(e),
+            },
+            Output::CloseTransport => {
+                if let Some(mut closing) = socket.take() {
+                    closing.shutdown();
+                }
                 continue;
             }
-            // Busy reading while the output waits for room: look whether it has room now
-            // without sleeping.
-            Some(Duration::ZERO)
-        } else {
-            session.release_idle_buffers();
-            session
-                .poll_timeout()
-                .map(|at| at.saturating_duration_since(Instant::now()))
-        };
-        let mut interest = PollFlags::empty();
-        if session.wants_read() {
-            interest |= PollFlags::IN;
-        }
-        if ready.write_blocked {
-            interest |= PollFlags::OUT;
-        }
-        match wait(&wakeup, Some((open, interest)), timeout) {
-            Ok(events) => {
-                if events.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP) {
-                    ready.write_blocked = false;
+            Output::Stop => return,
+            Output::Transmit(bytes) => match socket.as_mut().map(|open| open.write(bytes)) {
+                Some(Ok(0)) => Input::IoError(io::ErrorKind::WriteZero.into()),
+                Some(Ok(n)) => {
+                    hung_up = false;
+                    Input::Written(n)
                 }
-                ready.hung_up = events.intersects(PollFlags::ERR | PollFlags::HUP);
+                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Input::WriteBlocked,
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Input::Written(0),
+                Some(Err(e)) => Input::IoError(e),
+                None => Input::WriteBlocked,
+            },
+            Output::Read { buf, wanted } => match socket.as_mut().map(|open| open.read_into(buf, wanted)) {
+                Some(Ok(0)) => Input::Eof,
+                Some(Ok(n)) => {
+                    hung_up = false;
+                    Input::Read(n)
+                }
+                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Input::ReadBlocked,
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Some(Err(e)) => Input::IoError(e),
+                None => Input::ReadBlocked,
+            },
+            Output::Wait { deadline, read, write } => {
+                if std::mem::take(&mut hung_up) {
+                    // Nothing left to read or write would tell: the peer is gone.
+                    Input::Eof
+                } else {
+                    let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+                    match wait(&wakeup, socket.as_mut(), read, write, timeout) {
+                        Ok(events) => {
+                            hung_up = events.intersects(PollFlags::ERR | PollFlags::HUP);
+                            register = true;
+                            Input::Woken
+                        }
+                        Err(e) => Input::IoError(e),
+                    }
+                }
             }
-            Err(e) => session.handle_io_error(e, Instant::now()),
-        }
+            _ => continue,
+        };
+        session.handle_input(input, Instant::now());
     }
 }
 
-/// Sleeps until the wake-up fires, the socket is ready for `interest` (or failed), or
-/// `timeout` passes; returns what the socket reported.
-fn wait(wakeup: &Wakeup, socket: Option<(&Socket, PollFlags)>, timeout: Option<Duration>) -> io::Result<PollFlags> {
+/// Sleeps until the wake-up fires, the socket is ready to read (`read`) or write (`write`, or
+/// TLS records wait to be written), or failed, or `timeout` passes; returns what the socket
+/// reported.
+fn wait(
+    wakeup: &Wakeup,
+    socket: Option<&mut Socket>,
+    read: bool,
+    write: bool,
+    timeout: Option<Duration>,
+) -> io::Result<PollFlags> {
+    let mut interest = PollFlags::empty();
+    if read {
+        interest |= PollFlags::IN;
+    }
+    if write {
+        interest |= PollFlags::OUT;
+    }
+    let mut socket = socket;
+    if let Some(socket) = socket.as_deref_mut() {
+        // TLS records the socket did not take yet wait for room.
+        if !socket.flush()? {
+            interest |= PollFlags::OUT;
+        }
+    }
     let timeout = timeout.map(|t| Timespec {
         tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
         tv_nsec: t.subsec_nanos().into(),
@@ -157,8 +166,8 @@ fn wait(wakeup: &Wakeup, socket: Option<(&Socket, PollFlags)>, timeout: Option<D
         PollFd::new(&wakeup.read, PollFlags::IN),
         PollFd::new(&wakeup.read, PollFlags::empty()),
     ];
-    let used = match socket {
-        Some((socket, interest)) => {
+    let used = match &socket {
+        Some(socket) => {
             fds[1] = PollFd::from_borrowed_fd(socket.tcp().as_fd(), interest);
             2
         }
@@ -177,60 +186,4 @@ fn wait(wakeup: &Wakeup, socket: Option<(&Socket, PollFlags)>, timeout: Option<D
     } else {
         PollFlags::empty()
     })
-}
-
-/// Feeds the session what the socket and the handles have now; returns whether anything
-/// happened (then the caller goes round again instead of waiting).
-fn turn<H: Handler>(session: &mut Session<H>, socket: &mut Socket, ready: &mut Readiness) -> bool {
-    let now = Instant::now();
-    let mut progressed = session.handle_commands(now);
-    for _ in 0..READS_PER_TURN {
-        if !session.wants_read() {
-            break;
-        }
-        let wanted = session.bytes_wanted();
-        let Some(buf) = session.read_buffer() else { break };
-        match socket.read_into(buf, wanted) {
-            Ok(0) => session.handle_eof(now),
-            Ok(_) => session.handle_read(now),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                session.release_read_buffer();
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => session.handle_io_error(e, now),
-        }
-        progressed = true;
-    }
-    while !ready.write_blocked {
-        let pending = session.pending_transmit(now);
-        let queued = !pending.is_empty();
-        if !queued && !socket.wants_write() {
-            session.consume_transmit(0);
-            break;
-        }
-        let written = socket.write(pending);
-        session.consume_transmit(*written.as_ref().unwrap_or(&0));
-        match written {
-            Ok(0) if queued => break,
-            Ok(n) => {
-                progressed |= n > 0;
-                if n == 0 {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready.write_blocked = true,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                session.handle_io_error(e, now);
-                progressed = true;
-                break;
-            }
-        }
-    }
-    if session.poll_timeout().is_some_and(|at| at <= now) {
-        session.handle_timeout(now);
-        progressed = true;
-    }
-    progressed
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
 use common::{eventually, finish, interrupt, wsx, HANG};
-use wsx_proto::OpCode;
+use wsx_proto::protocol::OpCode;
 use wsx_testing::{Handshake, Peer, PeerServer, Script, Step, TestServer};
 
 const T: Duration = Duration::from_secs(10);

@@ -34,44 +34,39 @@
 //! Two layers, the dependency pointing one way:
 //!
 //! * [`protocol`]: [`ClientConnection`] and what it is made of: [`WsUrl`] parsing, the opening
-//!   handshake ([`Request`], [`Response`]), frames ([`FrameHeader`], [`Frame`]), masking
-//!   ([`apply_mask`]), UTF-8 ([`Utf8Validator`]), close codes and reasons ([`CloseCode`],
-//!   [`CloseReason`]), limits ([`Config`]) and their errors;
+//!   handshake ([`Request`], [`Response`]), frames ([`protocol::FrameHeader`], [`Frame`]),
+//!   masking ([`protocol::apply_mask`]), UTF-8 ([`protocol::Utf8Validator`]), close codes and
+//!   reasons ([`CloseCode`], [`CloseReason`]), limits ([`Config`]) and their errors;
 //! * [`session`]: a whole client on top of it, [`Session`]: the callback trait ([`Handler`]),
-//!   reconnects, status, timers, acks, telemetry, panics, and the [`ClientHandle`] every
-//!   adapter's `Client` shares. Adapters drive a session with sockets and timers and nothing
-//!   else; the async ones through the loop in [`session::poll`].
+//!   reconnects, status, timers, acks, telemetry, panics, and the
+//!   [`ClientHandle`](session::ClientHandle) every adapter's `Client` shares. Its driver (an
+//!   adapter's task or thread, or your loop) answers [`Session::poll_output`] with
+//!   [`Session::handle_input`] and does nothing else; the async adapters share the driver in
+//!   [`session::poll`].
+//!
+//! [`Error`] is the client's error, wrapping the protocol's (see [`error`]). The other modules
+//! gather what the adapters re-export, by topic: [`close`], [`config`], [`tls`], [`proxy`],
+//! [`deflate`], [`frame`], [`telemetry`], [`client`].
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod error;
 pub mod protocol;
 pub mod session;
 
-pub use crate::protocol::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
+pub use crate::error::Error;
+pub use crate::protocol::close::CloseReason;
 pub use crate::protocol::close_code::CloseCode;
 pub use crate::protocol::config::Config;
-pub use crate::protocol::connection::{ClientConnection, Event, State};
-pub use crate::protocol::deflate::{DeflateConfig, DeflateParamError, DeflateParams};
-pub use crate::protocol::error::{
-    is_abrupt_close, EncodeError, Error, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
-};
-pub use crate::protocol::extension::NegotiatedExtensions;
-pub use crate::protocol::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
-pub use crate::protocol::handshake::{accept_key, Request, Response};
-pub use crate::protocol::mask::{apply_mask, rotate_mask_key};
+pub use crate::protocol::connection::{ClientConnection, Event};
+pub use crate::protocol::frame::Frame;
+pub use crate::protocol::handshake::{Request, Response};
 pub use crate::protocol::url::WsUrl;
-pub use crate::protocol::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
-pub use crate::session::adapter::DEFAULT_SEND_TIMEOUT;
-pub use crate::session::backoff::Backoff;
-pub use crate::session::handle::{BufferedBytes, ClientHandle, SendError, Status, CAST_QUEUE_LIMIT};
+pub use crate::session::driver::{Input, Output};
+pub use crate::session::handle::SendError;
 pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
-pub use crate::session::poll::{PollTimer, PollTransport};
-pub use crate::session::proxy::{Proxy, ProxyError, ProxyHandshake, ProxyKind, ProxyStep};
-pub use crate::session::settings::{ClientIdentity, ConnectSettings, IntoConnectSettings, TlsOptions};
-pub use crate::session::sink::ClientSink;
-pub use crate::session::start::{Builder, Start, StartOptions, DEFAULT_SEND_BUFFER};
-pub use crate::session::state::{Action, Session};
-pub use crate::session::telemetry::{Observer, Stats, StatsSnapshot, Telemetry, TelemetryKind};
+pub use crate::session::settings::ConnectSettings;
+pub use crate::session::state::Session;
 pub use bytes::Bytes;
 
 /// Close codes and reasons: what a close frame carries and why a connection ended.
@@ -101,9 +96,10 @@ pub mod tls {
     pub use crate::session::tls::{client_config, server_name};
 }
 
-/// HTTP CONNECT and SOCKS5 proxies, given or read from the environment.
+/// HTTP CONNECT and SOCKS5 proxies, given or read from the environment, and the tunnel's
+/// handshake (sans-IO, for drivers).
 pub mod proxy {
-    pub use crate::session::proxy::{Proxy, ProxyError, ProxyKind};
+    pub use crate::session::proxy::{Proxy, ProxyError, ProxyHandshake, ProxyKind, ProxyStep};
 }
 
 /// permessage-deflate (RFC 7692): what to offer and what was agreed.
@@ -122,20 +118,6 @@ pub mod frame {
 /// Counters and events for metrics and logs.
 pub mod telemetry {
     pub use crate::session::telemetry::{Observer, StatsSnapshot, Telemetry, TelemetryKind};
-}
-
-/// Every error a client reports, by layer: why it could not connect or stopped ([`Error`]),
-/// why a frame was not sent ([`SendError`]), and what they wrap.
-///
-/// [`Error`]: crate::Error
-/// [`SendError`]: crate::SendError
-pub mod error {
-    pub use crate::protocol::error::{
-        EncodeError, Error, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
-    };
-    pub use crate::protocol::utf8::InvalidUtf8;
-    pub use crate::session::handle::SendError;
-    pub use crate::session::proxy::ProxyError;
 }
 
 /// A running client's state and the types its methods return.

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use wsx_proto::*;
+use wsx_proto::protocol::*;
+use wsx_proto::Error;
 
 mod common;
 use common::{response_to, sent_frames};

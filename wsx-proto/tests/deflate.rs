@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use wsx_proto::protocol::*;
+use wsx_proto::Error;
 use wsx_proto::*;
 
 mod common;

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use wsx_proto::*;
+use wsx_proto::protocol::*;
+use wsx_proto::Error;
 
 mod common;
 use common::{response_with, sent_frames};

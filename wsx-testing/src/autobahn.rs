@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use wsx_proto::{Context, DeflateConfig, Frame, Handler, Reply};
+use wsx_proto::{deflate::DeflateConfig, Context, Frame, Handler, Reply};
 
 /// `autobahn_<adapter> [BASE_URL] [AGENT] [--deflate | --deflate-no-context-takeover] [--smol]`.
 #[derive(Debug, Clone)]

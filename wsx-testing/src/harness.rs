@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use wsx_proto::{
-    BufferedBytes, CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus, Error, Frame, Handler,
-    IntoConnectSettings, Observer, Reconnect, Reply, Response, SendError, StatsSnapshot, Status, Telemetry,
-    TelemetryKind,
+    client::BufferedBytes, client::Status, config::IntoConnectSettings, telemetry::Observer, telemetry::StatsSnapshot,
+    telemetry::Telemetry, telemetry::TelemetryKind, CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus,
+    Error, Frame, Handler, Reconnect, Reply, Response, SendError,
 };
 
 /// Start options, as every adapter's builder has them (the harness's own, adapter-neutral
-/// form of `wsx_proto::StartOptions`).
+/// form of `wsx_proto::session::StartOptions`).
 #[derive(Clone, Default)]
 pub struct TestOptions {
     /// Return at once and connect in the background.

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wsx_proto::{
-    Backoff, CloseReason, ConnectSettings, Context, DisconnectStatus, Frame, Handler, OpCode, Reconnect, Reply,
-    Response, SendError,
+    config::Backoff, protocol::OpCode, CloseReason, ConnectSettings, Context, DisconnectStatus, Frame, Handler,
+    Reconnect, Reply, Response, SendError,
 };
 
 use crate::harness::{TestAdapter, TestClient, TestOptions};

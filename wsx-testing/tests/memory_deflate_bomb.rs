@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use wsx_proto::OpCode;
+use wsx_proto::protocol::OpCode;
 use wsx_testing::memory::peak_rss;
 use wsx_testing::{compressed_frame, deflate_bomb, Handshake, Script, Step, TestServer};
 use wsx_tokio::{

@@ -56,7 +56,7 @@ wsx_proto::adapter_client!(async, sleep = tokio::time::sleep);
 pub enum Tokio {}
 
 /// Start options: build with [`builder`], finish with `.start(handler).await`.
-pub type Builder = wsx_proto::Builder<Tokio>;
+pub type Builder = wsx_proto::session::Builder<Tokio>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
@@ -64,16 +64,16 @@ pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
-impl<H: Handler> wsx_proto::Start<H> for Tokio {
+impl<H: Handler> wsx_proto::session::Start<H> for Tokio {
     type Output = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
 
-    fn start(options: wsx_proto::StartOptions, handler: H) -> Self::Output {
+    fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
         Box::pin(start(options, handler))
     }
 }
 
 /// Starts the client on the current tokio runtime.
-async fn start<H: Handler>(options: wsx_proto::StartOptions, handler: H) -> Result<Client<H>, Error> {
+async fn start<H: Handler>(options: wsx_proto::session::StartOptions, handler: H) -> Result<Client<H>, Error> {
     let async_start = options.async_start;
     let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
     let span = session.span().clone();

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
-use wsx_proto::{ConnectSettings, Handler, PollTimer, PollTransport, Session};
+use wsx_proto::{session::PollTimer, session::PollTransport, ConnectSettings, Handler, Session};
 
 use crate::stream::{self, Stream};
 

@@ -3,8 +3,9 @@
 use std::fmt;
 
 use super::close_code::CloseCode;
-use super::error::{EncodeError, Error, ProtocolError};
+use super::error::{EncodeError, ProtocolError};
 use super::utf8::Utf8Bytes;
+use crate::error::Error;
 
 /// The code and reason carried by a close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +126,11 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// The error of a connection that ended before it opened: the error itself, or
-    /// [`HandshakeError::Incomplete`](crate::HandshakeError::Incomplete) for a close without one.
+    /// [`HandshakeError::Incomplete`](crate::error::HandshakeError::Incomplete) for a close without one.
     pub fn into_connect_error(self) -> Error {
         match self {
             Self::Error(e) => e,
-            _ => crate::HandshakeError::Incomplete.into(),
+            _ => crate::error::HandshakeError::Incomplete.into(),
         }
     }
 

@@ -14,7 +14,7 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 ///   `sleep(Duration)` is the runtime's timer future, for the timeouts.
 /// * `adapter_client!(blocking)`: the waiting methods block the calling thread.
 ///
-/// [`ClientHandle`]: crate::ClientHandle
+/// [`ClientHandle`]: crate::session::ClientHandle
 #[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_client {
@@ -62,7 +62,7 @@ macro_rules! adapter_client {
             /// [`DEFAULT_SEND_TIMEOUT`](crate::config::DEFAULT_SEND_TIMEOUT) (WebSockex's
             /// `send_frame/2`).
             pub async fn send_frame(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
-                self.send_frame_timeout(frame, $crate::DEFAULT_SEND_TIMEOUT).await
+                self.send_frame_timeout(frame, $crate::config::DEFAULT_SEND_TIMEOUT).await
             }
 
             /// [`send_frame`](Self::send_frame) with a chosen timeout. On
@@ -120,7 +120,7 @@ macro_rules! adapter_client {
             /// [`DEFAULT_SEND_TIMEOUT`](crate::config::DEFAULT_SEND_TIMEOUT) (WebSockex's
             /// `send_frame/2`).
             pub fn send_frame(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
-                self.send_frame_timeout(frame, $crate::DEFAULT_SEND_TIMEOUT)
+                self.send_frame_timeout(frame, $crate::config::DEFAULT_SEND_TIMEOUT)
             }
 
             /// [`send_frame`](Self::send_frame) with a chosen timeout. On
@@ -151,7 +151,7 @@ macro_rules! adapter_client {
         /// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`; every clone
         /// drives the same connection.
         pub struct Client<H: $crate::Handler> {
-            handle: $crate::ClientHandle<H>,
+            handle: $crate::session::ClientHandle<H>,
         }
 
         impl<H: $crate::Handler> Clone for Client<H> {
@@ -170,12 +170,12 @@ macro_rules! adapter_client {
 
         impl<H: $crate::Handler> Client<H> {
             #[allow(dead_code)]
-            pub(crate) fn from_handle(handle: $crate::ClientHandle<H>) -> Self {
+            pub(crate) fn from_handle(handle: $crate::session::ClientHandle<H>) -> Self {
                 Self { handle }
             }
 
             #[allow(dead_code)]
-            pub(crate) fn handle(&self) -> &$crate::ClientHandle<H> {
+            pub(crate) fn handle(&self) -> &$crate::session::ClientHandle<H> {
                 &self.handle
             }
 

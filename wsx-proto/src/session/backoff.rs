@@ -14,7 +14,7 @@ use crate::session::handler::{DisconnectStatus, Reconnect};
 ///
 /// ```
 /// use std::time::Duration;
-/// use wsx_proto::{Backoff, DisconnectStatus, Handler, Reconnect};
+/// use wsx_proto::{config::Backoff, DisconnectStatus, Handler, Reconnect};
 ///
 /// struct Feed {
 ///     backoff: Backoff,

@@ -6,10 +6,11 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
+use crate::error::Error;
 use crate::protocol::close::{CloseFrame, CloseReason, CloseStatus};
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::connection::{Event, State};
-use crate::protocol::error::{EncodeError, Error};
+use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
 use crate::session::acks::Ack;
 use crate::session::guard::CallbackGuard;

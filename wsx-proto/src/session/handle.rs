@@ -347,7 +347,7 @@ impl<H: Handler> ClientHandle<H> {
         let started = &self.shared.started;
         wait_for_blocking(&started.filled, None, || started.take())
             .map(|outcome| outcome.map_err(|reason| *reason))
-            .unwrap_or(Err(CloseReason::Error(crate::protocol::error::Error::Aborted)))
+            .unwrap_or(Err(CloseReason::Error(crate::error::Error::Aborted)))
     }
 
     pub(crate) fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {

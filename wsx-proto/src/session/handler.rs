@@ -42,7 +42,7 @@ pub enum Reconnect {
     Reconnect,
     /// Connect again with new settings (`{:reconnect, conn, state}`).
     ReconnectWith(ConnectSettings),
-    /// Connect again with the same settings after this long (see [`Backoff`](crate::Backoff)
+    /// Connect again with the same settings after this long (see [`Backoff`](crate::config::Backoff)
     /// for delays that grow). `close()` during the wait stops the client at once, with the
     /// reason of the disconnect; casts wait for the next connection.
     After(Duration),
@@ -61,7 +61,7 @@ pub struct DisconnectStatus {
     /// The settings that were used.
     pub settings: ConnectSettings,
     /// How long the connection was open before it ended; `None` when it never opened (the
-    /// connect or the handshake failed). [`Backoff`](crate::Backoff) resets after a long one.
+    /// connect or the handshake failed). [`Backoff`](crate::config::Backoff) resets after a long one.
     pub connected_for: Option<Duration>,
 }
 

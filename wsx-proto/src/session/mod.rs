@@ -2,15 +2,12 @@
 //!
 //! [`Session`] runs the [`Handler`] callbacks for the connection's events, connects and
 //! reconnects as `handle_disconnect` decides, keeps the status, the timers, the acks of
-//! `send_frame` and the send budget, and tells the adapter what to do next as plain data
-//! ([`Action`], bytes to write, the next deadline). [`ClientHandle`] is the other end, shared
+//! `send_frame` and the send budget, and tells its driver what to do next as plain data
+//! ([`Output`]); the driver answers with [`Input`]. [`ClientHandle`] is the other end, shared
 //! by every clone of an adapter's client. Adapters only move bytes between a socket and a
 //! session.
 //!
 //! [`Handler`]: crate::Handler
-//! [`Session`]: crate::Session
-//! [`Action`]: crate::Action
-//! [`ClientHandle`]: crate::ClientHandle
 
 pub(crate) mod acks;
 pub(crate) mod adapter;
@@ -18,6 +15,7 @@ pub(crate) mod backoff;
 mod budget;
 mod callbacks;
 pub mod dial;
+pub(crate) mod driver;
 mod gate;
 pub(crate) mod guard;
 pub(crate) mod handle;
@@ -32,8 +30,16 @@ pub(crate) mod start;
 pub(crate) mod state;
 pub(crate) mod status;
 pub(crate) mod telemetry;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub(crate) mod wait;
 
-pub use spare::read_into_spare;
+pub use self::driver::{Input, Output};
+pub use self::handle::{ClientHandle, SendError};
+pub use self::poll::{PollTimer, PollTransport};
+pub use self::spare::read_into_spare;
+pub use self::start::{Builder, Start, StartOptions};
+pub use self::state::Session;
+pub use self::telemetry::Stats;

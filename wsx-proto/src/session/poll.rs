@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::protocol::error::Error;
+use crate::error::Error;
+use crate::session::driver::{Input, Output};
 use crate::session::handler::Handler;
 use crate::session::settings::ConnectSettings;
-use crate::session::state::{Action, Session};
+use crate::session::state::Session;
 
 /// How long a graceful shutdown of the transport (TLS close_notify, FIN) may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);
@@ -41,8 +42,9 @@ pub trait PollTimer {
     fn disarm(&mut self) {}
 }
 
-/// Runs `session` until it stops: opens transports with `connect` when it asks, feeds it
-/// commands, bytes and timeouts, writes what it queues, and closes transports when told.
+/// Runs `session` until it stops: a loop over [`Session::poll_output`], opening transports
+/// with `connect`, moving bytes, sleeping on the transport, the timer and the client handles'
+/// commands, and closing transports when told.
 pub async fn run<H, T, C, F>(session: &mut Session<H>, mut connect: C, timer: &mut impl PollTimer)
 where
     H: Handler,
@@ -52,43 +54,34 @@ where
 {
     let mut transport: Option<(T, bool)> = None;
     loop {
-        while let Some(action) = session.poll_action(Instant::now()) {
-            match action {
-                Action::Connect => match connect(session.settings()).await {
-                    Ok(opened) => {
-                        transport = Some((opened, false));
-                        session.transport_opened(Instant::now());
-                    }
-                    Err(e) => session.transport_failed(e, Instant::now()),
-                },
-                Action::CloseTransport => {
-                    if let Some((mut closing, _)) = transport.take() {
-                        let give_up = Instant::now() + SHUTDOWN_TIMEOUT;
-                        poll_fn(|cx| match closing.poll_shutdown(cx) {
-                            Poll::Ready(_) => Poll::Ready(()),
-                            Poll::Pending => timer.poll_until(cx, give_up),
-                        })
-                        .await;
-                    }
+        match poll_fn(|cx| poll_io(session, transport.as_mut(), timer, cx)).await {
+            Next::Connect => match connect(session.settings()).await {
+                Ok(opened) => {
+                    transport = Some((opened, false));
+                    session.handle_input(Input::Opened, Instant::now());
                 }
-                _ => return,
+                Err(e) => session.handle_input(Input::OpenFailed(e), Instant::now()),
+            },
+            Next::CloseTransport => {
+                if let Some((mut closing, _)) = transport.take() {
+                    let give_up = Instant::now() + SHUTDOWN_TIMEOUT;
+                    poll_fn(|cx| match closing.poll_shutdown(cx) {
+                        Poll::Ready(_) => Poll::Ready(()),
+                        Poll::Pending => timer.poll_until(cx, give_up),
+                    })
+                    .await;
+                }
             }
+            Next::Stop => return,
         }
-        let Some((open, needs_flush)) = &mut transport else {
-            // Between attempts (a reconnect delay): sleep until the next one or a command.
-            let Some(at) = session.poll_timeout() else { return };
-            poll_fn(|cx| {
-                session.register_waker(cx.waker());
-                if session.handle_commands(Instant::now()) {
-                    return Poll::Ready(());
-                }
-                timer.poll_until(cx, at)
-            })
-            .await;
-            continue;
-        };
-        poll_fn(|cx| poll_turn(session, open, needs_flush, timer, cx)).await;
     }
+}
+
+/// The outputs [`poll_io`] leaves to [`run`].
+enum Next {
+    Connect,
+    CloseTransport,
+    Stop,
 }
 
 /// Like [`run`], for a future that must own what it runs (a spawned task).
@@ -102,93 +95,65 @@ where
     run(&mut session, connect, &mut timer).await;
 }
 
-/// One wake-up: commands, writes, reads and the timer, each fed to the session. Ready once
-/// anything happened, so the loop looks at the session's actions again.
-fn poll_turn<H: Handler>(
+/// Moves bytes and sleeps, as the session's outputs say, until it wants a transport opened or
+/// closed, or stops: then ready with that, for [`run`] to do.
+fn poll_io<H: Handler, T: PollTransport>(
     session: &mut Session<H>,
-    transport: &mut impl PollTransport,
-    needs_flush: &mut bool,
+    mut transport: Option<&mut (T, bool)>,
     timer: &mut impl PollTimer,
     cx: &mut Context<'_>,
-) -> Poll<()> {
-    let now = Instant::now();
+) -> Poll<Next> {
     session.register_waker(cx.waker());
-    let mut progressed = session.handle_commands(now);
-    match poll_write(session, transport, needs_flush, now, cx) {
-        Ok(wrote) => progressed |= wrote,
-        Err(e) => {
-            session.handle_io_error(e, now);
-            return Poll::Ready(());
-        }
-    }
-    // While the output backs up, the socket is not read: the peer feels TCP's backpressure.
-    let (reading, wanted) = (session.wants_read(), session.bytes_wanted());
-    if let Some(buf) = session.read_buffer().filter(|_| reading) {
-        if let Poll::Ready(read) = transport.poll_read_into(cx, buf, wanted) {
-            match read {
-                Ok(0) => session.handle_eof(now),
-                Ok(_) => session.handle_read(now),
-                Err(e) => session.handle_io_error(e, now),
-            }
-            progressed = true;
-        }
-    }
-    let deadline = session.poll_timeout();
-    if let Some(at) = deadline {
-        if timer.poll_until(cx, at).is_ready() {
-            session.handle_timeout(Instant::now().max(at));
-            progressed = true;
-        }
-    }
-    if progressed {
-        Poll::Ready(())
-    } else {
-        session.release_idle_buffers();
-        if deadline.is_none() {
-            timer.disarm();
-        }
-        Poll::Pending
-    }
-}
-
-/// Writes what the session has queued, straight from its buffer (everything queued since the
-/// last write in one call), then flushes. Returns whether anything was written.
-fn poll_write<H: Handler>(
-    session: &mut Session<H>,
-    transport: &mut impl PollTransport,
-    needs_flush: &mut bool,
-    now: Instant,
-    cx: &mut Context<'_>,
-) -> io::Result<bool> {
-    let mut wrote = false;
+    session.handle_input(Input::Woken, Instant::now());
     loop {
-        let pending = session.pending_transmit(now);
-        if pending.is_empty() {
-            session.consume_transmit(0);
-            break;
-        }
-        let written = transport.poll_write(cx, pending);
-        // Every `pending_transmit` is answered, with 0 when nothing was written.
-        session.consume_transmit(match &written {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        });
-        match written {
-            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(_)) => {
-                *needs_flush = true;
-                wrote = true;
+        let now = Instant::now();
+        let input = match (session.poll_output(now), transport.as_deref_mut()) {
+            (Output::Transmit(bytes), Some((open, needs_flush))) => match open.poll_write(cx, bytes) {
+                Poll::Ready(Ok(0)) => Input::IoError(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    *needs_flush = true;
+                    Input::Written(n)
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Input::Written(0),
+                Poll::Ready(Err(e)) => Input::IoError(e),
+                Poll::Pending => Input::WriteBlocked,
+            },
+            (Output::Read { buf, wanted }, Some((open, _))) => match open.poll_read_into(cx, buf, wanted) {
+                Poll::Ready(Ok(0)) => Input::Eof,
+                Poll::Ready(Ok(n)) => Input::Read(n),
+                Poll::Ready(Err(e)) => Input::IoError(e),
+                Poll::Pending => Input::ReadBlocked,
+            },
+            (Output::Wait { deadline, .. }, open) => {
+                if let Some((open, needs_flush)) = open.filter(|(_, needs_flush)| *needs_flush) {
+                    match open.poll_flush(cx) {
+                        Poll::Ready(Ok(())) => *needs_flush = false,
+                        Poll::Ready(Err(e)) => {
+                            session.handle_input(Input::IoError(e), now);
+                            continue;
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+                match deadline {
+                    Some(at) => match timer.poll_until(cx, at) {
+                        Poll::Ready(()) => Input::Woken,
+                        Poll::Pending => return Poll::Pending,
+                    },
+                    None => {
+                        timer.disarm();
+                        return Poll::Pending;
+                    }
+                }
             }
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => break,
-        }
+            (Output::Connect(_), _) => return Poll::Ready(Next::Connect),
+            (Output::CloseTransport, _) => return Poll::Ready(Next::CloseTransport),
+            (Output::Stop, _) => return Poll::Ready(Next::Stop),
+            // Bytes to move without a transport: cannot happen, since the session asks for
+            // reads and writes only while one is open.
+            (Output::Transmit(_), None) => Input::WriteBlocked,
+            (Output::Read { .. }, None) => Input::ReadBlocked,
+        };
+        session.handle_input(input, now);
     }
-    if *needs_flush {
-        if let Poll::Ready(result) = transport.poll_flush(cx) {
-            result?;
-            *needs_flush = false;
-        }
-    }
-    Ok(wrote)
 }

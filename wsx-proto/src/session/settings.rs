@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::error::Error;
 use crate::protocol::config::Config;
 use crate::protocol::deflate::DeflateConfig;
-use crate::protocol::error::{Error, UrlError};
+use crate::protocol::error::UrlError;
 use crate::protocol::handshake::Request;
 use crate::protocol::url::WsUrl;
 use crate::session::proxy::Proxy;
@@ -20,7 +21,7 @@ use crate::session::proxy::Proxy;
 ///     .subprotocol("v2.feed")
 ///     .connect_timeout(Duration::from_secs(3));
 /// assert_eq!(settings.request.url.port(), 443);
-/// # Ok::<(), wsx_proto::UrlError>(())
+/// # Ok::<(), wsx_proto::error::UrlError>(())
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::protocol::error::Error;
+use crate::error::Error;
 use crate::session::handler::Handler;
 use crate::session::settings::{ConnectSettings, IntoConnectSettings};
 use crate::session::telemetry::Observer;

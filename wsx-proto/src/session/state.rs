@@ -8,11 +8,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 
+use crate::error::{is_abrupt_close, Error};
 use crate::protocol::close::{CloseFrame, CloseReason};
 use crate::protocol::connection::ClientConnection;
-use crate::protocol::error::{is_abrupt_close, Error};
 use crate::protocol::handshake::Response;
 use crate::session::acks::{Ack, PendingAcks};
+use crate::session::driver::TurnState;
 use crate::session::handle::{ClientHandle, Command, SendError, Signal, Status};
 use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
 use crate::session::outbox::ENCODE_MAX;
@@ -24,10 +25,9 @@ use crate::session::telemetry::{Observer, Telemetry, TelemetryKind};
 /// before the transport is closed anyway; never longer than the close timeout.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What the session wants from its adapter next, from [`Session::poll_action`].
+/// What the session's life wants next, before any I/O (see [`Session::poll_output`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Action {
+pub(crate) enum Action {
     /// Open a transport (TCP, then TLS for `wss://`) for [`Session::settings`], within its
     /// connect timeout; then call [`Session::transport_opened`] or [`Session::transport_failed`].
     Connect,
@@ -86,22 +86,11 @@ pub(crate) struct Revocable {
 /// One client's whole life, sans-IO: the protocol ([`ClientConnection`]), the handler and its
 /// callbacks, reconnects, status, timers, acks and the send budget, telemetry and tracing.
 ///
-/// An adapter owns one per client, on its task or thread, and only moves bytes:
-///
-/// * at the top of every loop turn, take [`poll_action`](Self::poll_action) until `None`:
-///   open a transport when asked ([`Action::Connect`]), close it ([`Action::CloseTransport`]),
-///   or end ([`Action::Stop`]);
-/// * write [`pending_transmit`](Self::pending_transmit) to the transport and report what was
-///   taken with [`consume_transmit`](Self::consume_transmit);
-/// * read into [`read_buffer`](Self::read_buffer) then call [`handle_read`](Self::handle_read)
-///   (or hand bytes to [`receive`](Self::receive)); report end-of-file with
-///   [`handle_eof`](Self::handle_eof) and errors with [`handle_io_error`](Self::handle_io_error);
-/// * register the task's waker with [`register_waker`](Self::register_waker) and call
-///   [`handle_commands`](Self::handle_commands) when woken;
-/// * sleep until [`poll_timeout`](Self::poll_timeout) and then call
-///   [`handle_timeout`](Self::handle_timeout).
-///
-/// Every input takes the time; the session reads no clock of its own.
+/// A driver owns one per client, on its task or thread, and only does what
+/// [`poll_output`](Self::poll_output) says, answering with
+/// [`handle_input`](Self::handle_input) (see [`Output`](crate::Output)); it registers its
+/// waker with [`register_waker`](Self::register_waker) so that a command from a client handle
+/// wakes it. Every input takes the time; the session reads no clock of its own.
 pub struct Session<H: Handler> {
     pub(crate) handler: H,
     pub(crate) handle: ClientHandle<H>,
@@ -117,6 +106,8 @@ pub struct Session<H: Handler> {
     /// Between `pending_transmit` and `consume_transmit`: the revocable frames are being
     /// handed to the socket.
     writing: bool,
+    /// What the driver said about the transport since it last woke.
+    pub(crate) io: TurnState,
     /// Commands taken from the handle in one go.
     pub(crate) batch: VecDeque<Command<H>>,
     /// The bytes of the batch's `Encoded` commands.
@@ -179,6 +170,7 @@ impl<H: Handler> Session<H> {
             acks: PendingAcks::default(),
             revocable: Vec::new(),
             writing: false,
+            io: TurnState::default(),
             batch: VecDeque::new(),
             encoded: BytesMut::new(),
             scheduled: Vec::new(),
@@ -217,7 +209,7 @@ impl<H: Handler> Session<H> {
 
     /// What the adapter must do next, if anything; call at the top of every loop turn until
     /// it returns `None`.
-    pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
+    pub(crate) fn poll_action(&mut self, now: Instant) -> Option<Action> {
         if let Phase::Waiting { until, .. } = self.phase {
             if now < until {
                 return None;
@@ -272,7 +264,7 @@ impl<H: Handler> Session<H> {
     }
 
     /// The transport asked for by [`Action::Connect`] is open: the handshake starts.
-    pub fn transport_opened(&mut self, now: Instant) {
+    pub(crate) fn transport_opened(&mut self, now: Instant) {
         match ClientConnection::new(&self.settings.request, self.settings.config.clone()) {
             Ok(mut conn) => {
                 conn.start_pending_timer(now);
@@ -297,7 +289,7 @@ impl<H: Handler> Session<H> {
     }
 
     /// The transport asked for by [`Action::Connect`] could not be opened.
-    pub fn transport_failed(&mut self, error: Error, now: Instant) {
+    pub(crate) fn transport_failed(&mut self, error: Error, now: Instant) {
         self.phase = Phase::Opening;
         self.disconnected(CloseReason::Error(error), now);
     }
@@ -306,7 +298,7 @@ impl<H: Handler> Session<H> {
     /// Every call is followed by [`consume_transmit`](Self::consume_transmit), with 0 if
     /// nothing was written: `send_frame` frames whose caller timed out are taken out here,
     /// and the rest cannot be taken back until the write has returned.
-    pub fn pending_transmit(&mut self, now: Instant) -> &[u8] {
+    pub(crate) fn pending_transmit(&mut self, now: Instant) -> &[u8] {
         let Some(conn) = &mut self.conn else { return &[] };
         if !self.revocable.is_empty() {
             begin_write(conn, &mut self.revocable, &mut self.acks);
@@ -315,9 +307,15 @@ impl<H: Handler> Session<H> {
         conn.pending_transmit(now)
     }
 
+    /// Whether a write announced by [`pending_transmit`](Self::pending_transmit) awaits its
+    /// outcome.
+    pub(crate) fn writing(&self) -> bool {
+        self.writing
+    }
+
     /// `n` bytes of [`pending_transmit`](Self::pending_transmit) were written: the
     /// `send_frame` callers and the send budget waiting on them are told.
-    pub fn consume_transmit(&mut self, n: usize) {
+    pub(crate) fn consume_transmit(&mut self, n: usize) {
         let Some(conn) = &mut self.conn else { return };
         conn.consume_transmit(n);
         if std::mem::take(&mut self.writing) {
@@ -337,28 +335,19 @@ impl<H: Handler> Session<H> {
     }
 
     /// Whether there are bytes to write.
-    pub fn wants_write(&self) -> bool {
+    pub(crate) fn wants_write(&self) -> bool {
         self.conn.as_ref().is_some_and(ClientConnection::wants_write)
     }
 
-    /// The buffer to read into (append only), then call [`handle_read`](Self::handle_read);
-    /// `None` unless a connection runs (when [`wants_read`](Self::wants_read) says no anyway).
-    pub fn read_buffer(&mut self) -> Option<&mut BytesMut> {
-        match (&mut self.conn, &self.phase) {
-            (Some(conn), Phase::Running) => Some(conn.read_buffer()),
-            _ => None,
-        }
-    }
-
     /// How many more bytes the frame being received needs: reserve that much at once.
-    pub fn bytes_wanted(&self) -> usize {
+    pub(crate) fn bytes_wanted(&self) -> usize {
         self.conn.as_ref().map_or(0, ClientConnection::bytes_wanted)
     }
 
     /// Call when the task is about to wait with nothing to do: frees what a burst left behind
     /// (an empty send buffer or command batch larger than a small working size), so a quiet
     /// connection goes back to its idle size.
-    pub fn release_idle_buffers(&mut self) {
+    pub(crate) fn release_idle_buffers(&mut self) {
         const KEEP_BYTES: usize = 64 << 10;
         const KEEP_COMMANDS: usize = 1024;
         if let Some(conn) = &mut self.conn {
@@ -374,28 +363,19 @@ impl<H: Handler> Session<H> {
     }
 
     /// Frees the read buffer if it holds nothing, so an idle connection keeps none.
-    pub fn release_read_buffer(&mut self) {
+    pub(crate) fn release_read_buffer(&mut self) {
         if let Some(conn) = &mut self.conn {
             conn.release_read_buffer();
         }
     }
 
-    /// Bytes were appended to [`read_buffer`](Self::read_buffer): runs the callbacks for
-    /// what they complete.
-    pub fn handle_read(&mut self, now: Instant) {
-        self.after_input(now);
-    }
-
-    /// Feeds bytes read from the transport (for adapters that decode into their own buffer).
-    pub fn receive(&mut self, data: &[u8], now: Instant) {
-        if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
-            conn.receive(data);
-        }
+    /// Bytes were appended to the read buffer: runs the callbacks for what they complete.
+    pub(crate) fn handle_read(&mut self, now: Instant) {
         self.after_input(now);
     }
 
     /// The transport reached end-of-file (the peer closed TCP).
-    pub fn handle_eof(&mut self, now: Instant) {
+    pub(crate) fn handle_eof(&mut self, now: Instant) {
         if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
             conn.receive_eof();
         }
@@ -405,7 +385,7 @@ impl<H: Handler> Session<H> {
     /// Reading or writing failed. A reset or a cut TLS stream is the peer going away (like
     /// end-of-file); anything else ends the connection with [`Error::Io`]. Either way nothing
     /// more is written.
-    pub fn handle_io_error(&mut self, error: io::Error, now: Instant) {
+    pub(crate) fn handle_io_error(&mut self, error: io::Error, now: Instant) {
         if is_abrupt_close(&error) {
             self.handle_eof(now);
         } else if let Phase::Running = self.phase {
@@ -427,7 +407,7 @@ impl<H: Handler> Session<H> {
     /// (a `send_frame` that times out meanwhile is withdrawn, never sent), except a close,
     /// which runs at once so that a peer that stopped reading can still be closed (within the
     /// close timeout); what waited behind it is then refused.
-    pub fn handle_commands(&mut self, now: Instant) -> bool {
+    pub(crate) fn handle_commands(&mut self, now: Instant) -> bool {
         self.handle.take_commands(&mut self.batch, &mut self.encoded);
         let mut ran = false;
         while self.backlog_has_room() {
@@ -470,7 +450,7 @@ impl<H: Handler> Session<H> {
     /// to a peer that does not read cannot pile up; TCP pushes back on it instead. Reading never
     /// waits on pipelined sends alone: an echoing peer must be read for it to read our sends.
     /// Nothing is read once a connection has ended (its last bytes are being flushed).
-    pub fn wants_read(&self) -> bool {
+    pub(crate) fn wants_read(&self) -> bool {
         match (&self.conn, &self.phase) {
             (Some(conn), Phase::Running) => {
                 let replies = conn
@@ -484,7 +464,7 @@ impl<H: Handler> Session<H> {
 
     /// The next instant [`handle_timeout`](Self::handle_timeout) is due: the protocol's
     /// timers, messages scheduled with `send_after` (while open), or the end of the final flush.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Running => {
                 let conn = self.conn.as_ref()?;
@@ -499,7 +479,7 @@ impl<H: Handler> Session<H> {
     }
 
     /// Advances the timers to `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if let (Some(conn), Phase::Running) = (&mut self.conn, &self.phase) {
             conn.handle_timeout(now);
             self.fire_timers(now);

@@ -102,7 +102,7 @@ pub struct Telemetry<'a> {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use wsx_proto::{Observer, Telemetry, TelemetryKind};
+/// use wsx_proto::{telemetry::Observer, telemetry::Telemetry, telemetry::TelemetryKind};
 ///
 /// #[derive(Default)]
 /// struct FrameCounter(AtomicUsize);

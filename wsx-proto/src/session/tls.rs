@@ -8,7 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::protocol::error::Error;
+use crate::error::Error;
 use crate::session::settings::TlsOptions;
 
 /// The rustls configuration for `options`: the given one, or the trusted roots (webpki-roots,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use wsx_proto::{CloseReason, CloseStatus, Frame, SendError};
+use wsx_proto::{close::CloseStatus, CloseReason, Frame, SendError};
 
 use super::{ClientOf, SHORT, T};
 use crate::harness::{settings, Probe, TestAdapter, TestClient, TestOptions};

@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseCode, CloseReason, CloseStatus, EncodeError, Error, Frame, OpCode, Reply, SendError, Status};
+use wsx_proto::{
+    client::Status, close::CloseStatus, error::EncodeError, protocol::OpCode, CloseCode, CloseReason, Error, Frame,
+    Reply, SendError,
+};
 
 use super::{close_normally, coded, connected, finish, start, T};
 use crate::harness::{Cmd, Ev, Probe, TestAdapter, TestClient, TestOptions};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseCode, CloseReason, CloseStatus, Frame, OpCode, SendError};
+use wsx_proto::{close::CloseStatus, protocol::OpCode, CloseCode, CloseReason, Frame, SendError};
 
 use super::{client_closes_tcp_soon, coded, finish, start, wait_within, AT_ONCE, LONG_CLOSE_TIMEOUT, SHORT, T};
 use crate::harness::{settings, Probe, TestAdapter, TestClient, TestOptions};

@@ -3,7 +3,7 @@
 //! server that sends a compression bomb.
 
 use bytes::Bytes;
-use wsx_proto::{CloseCode, CloseReason, CloseStatus, DeflateConfig, Error, Frame};
+use wsx_proto::{close::CloseStatus, deflate::DeflateConfig, CloseCode, CloseReason, Error, Frame};
 
 use super::{finish, ClientOf, T};
 use crate::harness::{settings, Ev, Events, Probe, TestAdapter, TestClient, TestOptions};
@@ -114,7 +114,7 @@ pub fn deflate_bomb_closes_1009<A: TestAdapter>() {
     assert!(bomb.len() < 64 << 10, "{} bytes on the wire", bomb.len());
     let server = TestServer::start(
         Script::new(vec![
-            Step::SendRaw(compressed_frame(wsx_proto::OpCode::Binary, &bomb)),
+            Step::SendRaw(compressed_frame(wsx_proto::protocol::OpCode::Binary, &bomb)),
             Step::Listen,
         ])
         .handshake(Handshake::AcceptExtension("permessage-deflate".into())),

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseReason, OpCode};
+use wsx_proto::{protocol::OpCode, CloseReason};
 
 use super::{finish, start, wait_within, AT_ONCE, LONG_CLOSE_TIMEOUT, T};
 use crate::harness::{settings, Ev, Probe, TestAdapter, TestClient, TestOptions};

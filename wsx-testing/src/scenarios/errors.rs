@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseReason, Error, OpCode, ProtocolError};
+use wsx_proto::{error::ProtocolError, protocol::OpCode, CloseReason, Error};
 
 use super::{client_closes_tcp_soon, finish, wait_within, AT_ONCE, LONG_CLOSE_TIMEOUT, T};
 use crate::harness::{settings, Ev, Probe, TestAdapter, TestOptions};

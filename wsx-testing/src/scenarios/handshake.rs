@@ -4,7 +4,10 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseReason, Error, HandshakeError, Reconnect, RequestError, SendError, Status, UrlError};
+use wsx_proto::{
+    client::Status, error::HandshakeError, error::RequestError, error::UrlError, CloseReason, Error, Reconnect,
+    SendError,
+};
 
 use super::{close_normally, connected, disconnects, eventually, finish, is_io, SHORT, T};
 use crate::harness::{settings, Ev, Probe, TestAdapter, TestClient, TestOptions};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseReason, Error, OpCode, Status};
+use wsx_proto::{client::Status, protocol::OpCode, CloseReason, Error};
 
 use super::{close_normally, disconnects, finish, ClientOf, T};
 use crate::harness::{settings, Probe, TestAdapter, TestClient, TestOptions};

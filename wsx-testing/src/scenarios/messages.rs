@@ -1,7 +1,9 @@
 //! Data in both directions: echoes, pipelining, large and fragmented messages, bursts.
 
 use bytes::Bytes;
-use wsx_proto::{CloseCode, CloseReason, Config, DataKind, EncodeError, Error, Frame, OpCode, SendError};
+use wsx_proto::{
+    error::EncodeError, frame::DataKind, protocol::OpCode, CloseCode, CloseReason, Config, Error, Frame, SendError,
+};
 
 use super::{close_normally, finish, start, T};
 use crate::harness::{settings, Ev, Probe, TestAdapter, TestClient, TestOptions};

@@ -47,7 +47,7 @@ pub use self::tls::*;
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseCode, CloseFrame, CloseReason, CloseStatus, Error, Status};
+use wsx_proto::{client::Status, close::CloseFrame, close::CloseStatus, CloseCode, CloseReason, Error};
 
 use crate::harness::{Ev, Events, Probe, TestAdapter, TestClient, TestOptions};
 use crate::server::{ServerFrame, TcpEnd, TestServer};

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use wsx_proto::{
-    CloseCode, CloseFrame, CloseReason, CloseStatus, EncodeError, Frame, Reply, SendError, StatsSnapshot, Status,
+    client::Status, close::CloseFrame, close::CloseStatus, error::EncodeError, telemetry::StatsSnapshot, CloseCode,
+    CloseReason, Frame, Reply, SendError,
 };
 
 use super::{close_normally, connected, eventually, start, T};

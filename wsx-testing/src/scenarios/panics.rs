@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use wsx_proto::{CloseReason, CloseStatus, Error, Frame, OpCode, Reply, SendError, Status};
+use wsx_proto::{client::Status, close::CloseStatus, protocol::OpCode, CloseReason, Error, Frame, Reply, SendError};
 
 use super::{close_normally, finish, start, ClientOf, T};
 use crate::harness::{Cmd, Ev, Events, Probe, TestAdapter, TestClient, TestOptions};

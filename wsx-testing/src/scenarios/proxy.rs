@@ -2,7 +2,7 @@
 //! a username and password, for `ws://` and `wss://` (TLS inside the tunnel); every failure a
 //! typed error.
 
-use wsx_proto::{ConnectSettings, Error, Frame, Proxy, ProxyError};
+use wsx_proto::{proxy::Proxy, proxy::ProxyError, ConnectSettings, Error, Frame};
 
 use super::{close_normally, T};
 use crate::harness::{settings, Probe, TestAdapter, TestClient, TestOptions};

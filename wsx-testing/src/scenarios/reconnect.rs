@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wsx_proto::{CloseReason, CloseStatus, Error, Frame, OpCode, Reconnect, Status};
+use wsx_proto::{client::Status, close::CloseStatus, protocol::OpCode, CloseReason, Error, Frame, Reconnect};
 
 use super::{close_normally, coded, connected, disconnects, eventually, finish, is_io, start, T};
 use crate::harness::{settings, Cmd, Ev, Probe, TestAdapter, TestClient, TestOptions};

@@ -10,7 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use wsx_proto::{accept_key, apply_mask, encode_frame, FrameHeader, OpCode};
+use wsx_proto::{
+    protocol::accept_key, protocol::apply_mask, protocol::encode_frame, protocol::FrameHeader, protocol::OpCode,
+};
 
 use super::script::{Handshake, Script, Step};
 use super::{RecordedRequest, ServerFrame, Shared, TcpEnd, LINGER, POLL};

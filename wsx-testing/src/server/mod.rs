@@ -25,7 +25,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use wsx_proto::{encode_frame, FrameHeader, OpCode};
+use wsx_proto::{protocol::encode_frame, protocol::FrameHeader, protocol::OpCode};
 
 use crate::tls::{TestPki, Transport};
 

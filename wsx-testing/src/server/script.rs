@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use wsx_proto::OpCode;
+use wsx_proto::protocol::OpCode;
 
 use super::{ServerConn, POLL};
 

@@ -10,10 +10,11 @@ use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 use super::close_code::CloseCode;
 use super::config::Config;
 use super::deflate::codec::Deflater;
-use super::error::{EncodeError, Error, HandshakeError, ProtocolError, RequestError};
+use super::error::{EncodeError, HandshakeError, ProtocolError, RequestError};
 use super::frame::{encode_frame, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
 use super::keepalive::{Due, Expired, Keepalive};
+use crate::error::Error;
 
 mod send;
 use super::mask::random_mask_key;

@@ -8,9 +8,10 @@ use crate::protocol::mask::random_mask_key;
 use bytes::Buf;
 
 impl ClientConnection {
-    /// Queues a frame. Whole messages longer than [`Config::outgoing_frame_size`] are split.
+    /// Queues a frame. Whole messages longer than
+    /// [`Config::outgoing_frame_size`](crate::Config::outgoing_frame_size) are split.
     /// [`Frame::Close`] is the same as [`close`](Self::close). With permessage-deflate
-    /// negotiated, data messages of at least [`DeflateConfig::threshold`](crate::DeflateConfig)
+    /// negotiated, data messages of at least [`DeflateConfig::threshold`](crate::deflate::DeflateConfig)
     /// bytes are compressed (a fragmented message as a whole, decided by its first piece).
     ///
     /// Takes the frame by value or by reference (`&Frame`): the payload is copied into the
@@ -136,7 +137,7 @@ impl ClientConnection {
         Some((deflate.deflater.is_allocated(), self.assembler.inflater_allocated()))
     }
 
-    /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`], masked,
+    /// Queues whole data messages that were encoded elsewhere (with [`encode_frame`](crate::protocol::encode_frame), masked,
     /// FIN set, one frame each), e.g. by the thread that sent them, so the connection only
     /// copies their bytes. Refused unless open with no fragmented message of ours in progress,
     /// the checks [`send`](Self::send) makes.

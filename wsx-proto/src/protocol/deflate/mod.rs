@@ -21,7 +21,7 @@ const MIN_BACKEND_WINDOW_BITS: u8 = 9;
 /// [`Config::deflate`](crate::Config::deflate).
 ///
 /// ```
-/// use wsx_proto::{Config, DeflateConfig};
+/// use wsx_proto::{Config, deflate::DeflateConfig};
 ///
 /// let config = Config::default().deflate(Some(DeflateConfig::default().level(1).threshold(256)));
 /// assert_eq!(config.deflate.unwrap().threshold, 256);

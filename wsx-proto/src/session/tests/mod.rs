@@ -1,14 +1,21 @@
 //! The session driven in memory, quinn-proto style: a scripted server on one side, a fake
-//! clock, no sockets and no sleeps. Each test plays the adapter's part by hand.
+//! clock, no sockets and no sleeps. Each test plays the driver's part by hand, step by step
+//! (`driver.rs` has the tests of the driver's interface as a whole).
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
+use crate::client::Status;
+use crate::config::CAST_QUEUE_LIMIT;
+use crate::protocol::*;
+use crate::session::state::Action;
+use crate::session::{Builder, ClientHandle, Start, StartOptions};
+use crate::*;
 use bytes::BytesMut;
-use wsx_proto::*;
 
-mod common;
-use common::{response_to, sent_frames};
+use crate::protocol as proto;
+mod wire;
+use wire::{response_to, sent_frames};
 
 /// What the test handler saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,8 +175,10 @@ impl Harness {
 
     fn server_sends(&mut self, bytes: &[u8]) {
         self.session
-            .read_buffer()
+            .conn
+            .as_mut()
             .expect("a connection runs")
+            .read_buffer()
             .extend_from_slice(bytes);
         self.session.handle_read(self.now);
     }
@@ -722,4 +731,136 @@ fn encoded_sends_do_not_interleave_with_a_fragmented_message() {
         "the whole message sent mid-fragments is refused, as `send` refuses it"
     );
     assert_eq!(h.client.buffered_bytes().queued_sends, 0);
+}
+
+/// The driver's interface as a whole: what `poll_output` asks for, answered through
+/// `handle_input`, from the first connect to the stop.
+mod driver {
+    use super::*;
+
+    /// One output, reduced to what the tests compare.
+    #[derive(Debug, PartialEq)]
+    enum Out {
+        Connect,
+        Transmit(usize),
+        Read,
+        CloseTransport,
+        Wait(Option<Instant>, bool, bool),
+        Stop,
+    }
+
+    fn poll(h: &mut Harness) -> Out {
+        match h.session.poll_output(h.now) {
+            Output::Connect(_) => Out::Connect,
+            Output::Transmit(bytes) => Out::Transmit(bytes.len()),
+            Output::Read { .. } => Out::Read,
+            Output::CloseTransport => Out::CloseTransport,
+            Output::Wait { deadline, read, write } => Out::Wait(deadline, read, write),
+            Output::Stop => Out::Stop,
+        }
+    }
+
+    fn input(h: &mut Harness, input: Input) {
+        h.session.handle_input(input, h.now);
+    }
+
+    /// Answers a `Transmit` by writing all of it; returns the bytes.
+    fn write_all(h: &mut Harness) -> Vec<u8> {
+        let Output::Transmit(bytes) = h.session.poll_output(h.now) else {
+            panic!("expected bytes to write")
+        };
+        let bytes = bytes.to_vec();
+        input(h, Input::Written(bytes.len()));
+        bytes
+    }
+
+    /// Answers a `Read` with `bytes`.
+    fn read(h: &mut Harness, bytes: &[u8]) {
+        let Output::Read { buf, .. } = h.session.poll_output(h.now) else {
+            panic!("expected a read")
+        };
+        buf.extend_from_slice(bytes);
+        input(h, Input::Read(bytes.len()));
+    }
+
+    fn opened() -> Harness {
+        let mut h = Harness::new(options(false, false), |_| {});
+        assert_eq!(poll(&mut h), Out::Connect);
+        input(&mut h, Input::Opened);
+        let request = write_all(&mut h);
+        read(&mut h, &response_to(&request));
+        assert_eq!(h.client.status(), Status::Connected);
+        assert_eq!(h.seen(), [Seen::Connect]);
+        h
+    }
+
+    #[test]
+    fn a_connection_is_writes_reads_and_waits() {
+        let mut h = opened();
+        assert_eq!(poll(&mut h), Out::Read, "reads until the transport has nothing");
+        input(&mut h, Input::ReadBlocked);
+        assert_eq!(poll(&mut h), Out::Wait(None, true, false));
+        // A command arrives: the driver wakes, the frame is written, then reads go on.
+        h.client.cast(("hi", Act::Reply(Frame::text("hello")))).unwrap();
+        input(&mut h, Input::Woken);
+        let frames = sent_frames(&write_all(&mut h));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].1, b"hello");
+        assert_eq!(poll(&mut h), Out::Read);
+        read(&mut h, &server_frame(OpCode::Text, b"from the server"));
+        assert_eq!(
+            h.seen(),
+            [Seen::Cast("hi"), Seen::Frame(Frame::text("from the server"))]
+        );
+    }
+
+    #[test]
+    fn a_full_transport_waits_for_room_and_keeps_reading() {
+        let mut h = opened();
+        h.client.cast(("a", Act::Reply(Frame::text("queued")))).unwrap();
+        input(&mut h, Input::Woken);
+        assert!(matches!(poll(&mut h), Out::Transmit(_)));
+        input(&mut h, Input::WriteBlocked);
+        assert_eq!(poll(&mut h), Out::Read, "reading goes on while the output waits");
+        input(&mut h, Input::ReadBlocked);
+        assert_eq!(poll(&mut h), Out::Wait(None, true, true));
+        input(&mut h, Input::Woken);
+        assert_eq!(sent_frames(&write_all(&mut h))[0].1, b"queued");
+    }
+
+    #[test]
+    fn a_close_that_times_out_ends_in_close_transport_then_stop() {
+        let mut h = opened();
+        h.client.close().unwrap();
+        input(&mut h, Input::Woken);
+        let close = sent_frames(&write_all(&mut h));
+        assert_eq!(close_code(&close[0]), 1000);
+        assert_eq!(poll(&mut h), Out::Read);
+        input(&mut h, Input::ReadBlocked);
+        let Out::Wait(Some(deadline), true, false) = poll(&mut h) else {
+            panic!("a close waits for the server, with the close timeout as its deadline")
+        };
+        h.now = deadline;
+        input(&mut h, Input::Woken);
+        assert_eq!(poll(&mut h), Out::CloseTransport);
+        assert_eq!(poll(&mut h), Out::Stop);
+        assert!(matches!(h.client.terminated(), Some(CloseReason::LocalTimedOut(_))));
+    }
+
+    #[test]
+    fn a_failed_connect_waits_then_connects_again() {
+        let mut h = Harness::new(options(false, true), |r| {
+            r.reconnect_below = 2;
+            r.reconnect_delay = Duration::from_secs(1);
+        });
+        assert_eq!(poll(&mut h), Out::Connect);
+        input(&mut h, Input::OpenFailed(refused()));
+        assert_eq!(
+            poll(&mut h),
+            Out::Wait(Some(h.now + Duration::from_secs(1)), false, false)
+        );
+        h.now += Duration::from_secs(1);
+        input(&mut h, Input::Woken);
+        assert_eq!(poll(&mut h), Out::Connect);
+    }
 }
