@@ -75,7 +75,8 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
         if std::mem::take(&mut register) {
             session.register_waker(&waker);
         }
-        let input = match session.poll_output(Instant::now()) {
+        let now = Instant::now();
+        let input = match session.poll_output(now) {
             Output::Connect(settings) => match stream::connect(settings) {
                 Ok(opened) => {
                     socket = Some(opened);
@@ -117,7 +118,7 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
                     // Nothing left to read or write would tell: the peer is gone.
                     Input::Eof
                 } else {
-                    let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+                    let timeout = deadline.map(|at| at.saturating_duration_since(now));
                     match wait(&wakeup, socket.as_mut(), read, write, timeout) {
                         Ok(events) => {
                             hung_up = events.intersects(PollFlags::ERR | PollFlags::HUP);
@@ -130,7 +131,13 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
             }
             _ => continue,
         };
-        session.handle_input(input, Instant::now());
+        // After a wait or a connect, time has moved; after a read or write, not enough to
+        // matter (the session's deadlines are milliseconds).
+        let now = match input {
+            Input::Woken | Input::Opened | Input::OpenFailed(_) => Instant::now(),
+            _ => now,
+        };
+        session.handle_input(input, now);
     }
 }
 

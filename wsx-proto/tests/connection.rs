@@ -529,3 +529,42 @@ fn eof_after_buffered_bytes_processes_them_first() {
         "{evs:?}"
     );
 }
+
+#[test]
+fn a_frame_taken_back_leaves_the_others_in_order() {
+    let mut conn = connect();
+    let start = conn.queued_bytes();
+    conn.send(Frame::text("one")).unwrap();
+    let middle = conn.queued_bytes();
+    conn.send(Frame::text("two")).unwrap();
+    assert!(conn.last_send_revocable(), "a whole uncompressed message");
+    let end = conn.queued_bytes();
+    conn.send(Frame::text("three")).unwrap();
+    assert!(conn.take_back(middle, end), "the middle frame, none of it written");
+    assert_eq!(conn.queued_bytes(), start + conn.unwritten_bytes() as u64);
+    let texts: Vec<_> = transmit(&mut conn, Instant::now())
+        .into_iter()
+        .map(|(_, payload)| String::from_utf8(payload).unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "three"]);
+    // Once any of a frame is written, it cannot be taken back.
+    let start = conn.queued_bytes();
+    conn.send(Frame::text("four")).unwrap();
+    let end = conn.queued_bytes();
+    let pending = conn.pending_transmit(Instant::now()).len();
+    conn.consume_transmit(pending - 1);
+    assert!(!conn.take_back(start, end));
+    assert!(!conn.take_back(end, end + 1), "beyond what is queued");
+}
+
+#[test]
+fn fragments_are_not_revocable() {
+    let mut conn = connect();
+    conn.send(Frame::Fragment(DataKind::Text, Bytes::from_static(b"a")))
+        .unwrap();
+    assert!(!conn.last_send_revocable());
+    conn.send(Frame::Finish(Bytes::from_static(b"b"))).unwrap();
+    assert!(!conn.last_send_revocable());
+    conn.send(Frame::Ping(Bytes::from_static(b"p"))).unwrap();
+    assert!(conn.last_send_revocable(), "control frames can always be left out");
+}

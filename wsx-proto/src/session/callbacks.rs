@@ -113,11 +113,13 @@ impl<H: Handler> Session<H> {
                 match self.send(&frame) {
                     Ok(()) => {
                         match &self.conn {
-                            Some(conn) if conn.last_send_revocable() => self.revocable.push(Revocable {
-                                start,
-                                end: conn.queued_bytes(),
-                                signal: signal.clone(),
-                            }),
+                            Some(conn) if conn.last_send_revocable() => {
+                                self.revocable.get_or_insert_with(Box::default).push(Revocable {
+                                    start,
+                                    end: conn.queued_bytes(),
+                                    signal: signal.clone(),
+                                })
+                            }
                             _ => signal.commit(),
                         }
                         self.ack(Ack::Written(signal));

@@ -168,7 +168,7 @@ impl<H: Handler> Session<H> {
             }
             Input::Read(_) => {
                 self.handle_read(now);
-                // Commands get their turn between reads.
+                // A new turn: commands get theirs between reads.
                 self.io.new_turn = true;
             }
             Input::Eof => self.handle_eof(now),

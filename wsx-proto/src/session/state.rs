@@ -95,14 +95,16 @@ pub struct Session<H: Handler> {
     pub(crate) handler: H,
     pub(crate) handle: ClientHandle<H>,
     pub(crate) settings: ConnectSettings,
-    observers: Vec<Arc<dyn Observer>>,
+    observers: Box<[Arc<dyn Observer>]>,
     clock: fn() -> SystemTime,
     span: tracing::Span,
     phase: Phase,
     pub(crate) conn: Option<ClientConnection>,
     pub(crate) acks: PendingAcks<Written>,
-    /// `send_frame` frames queued and not yet (partly) written, oldest first.
-    pub(crate) revocable: Vec<Revocable>,
+    /// `send_frame` frames queued and not yet (partly) written, oldest first (boxed, and only
+    /// while there are any: an idle connection holds no list).
+    #[allow(clippy::box_collection)] // one word per idle session instead of a Vec's three
+    pub(crate) revocable: Option<Box<Vec<Revocable>>>,
     /// Between `pending_transmit` and `consume_transmit`: the revocable frames are being
     /// handed to the socket.
     writing: bool,
@@ -162,13 +164,13 @@ impl<H: Handler> Session<H> {
             handler,
             handle,
             settings,
-            observers: options.observers,
+            observers: options.observers.into_boxed_slice(),
             clock: SystemTime::now,
             span,
             phase: Phase::Connect,
             conn: None,
             acks: PendingAcks::default(),
-            revocable: Vec::new(),
+            revocable: None,
             writing: false,
             io: TurnState::default(),
             batch: VecDeque::new(),
@@ -248,7 +250,7 @@ impl<H: Handler> Session<H> {
                 };
                 let reason = *reason;
                 self.conn = None;
-                self.revocable.clear();
+                self.revocable = None;
                 self.writing = false;
                 for ack in self.acks.drain() {
                     match ack {
@@ -300,8 +302,8 @@ impl<H: Handler> Session<H> {
     /// and the rest cannot be taken back until the write has returned.
     pub(crate) fn pending_transmit(&mut self, now: Instant) -> &[u8] {
         let Some(conn) = &mut self.conn else { return &[] };
-        if !self.revocable.is_empty() {
-            begin_write(conn, &mut self.revocable, &mut self.acks);
+        if let Some(revocable) = self.revocable.as_deref_mut() {
+            begin_write(conn, revocable, &mut self.acks);
             self.writing = true;
         }
         conn.pending_transmit(now)
@@ -320,11 +322,16 @@ impl<H: Handler> Session<H> {
         conn.consume_transmit(n);
         if std::mem::take(&mut self.writing) {
             let transmitted = conn.transmitted_bytes();
-            self.revocable.retain(|frame| {
-                let written = frame.start < transmitted;
-                frame.signal.end_write(written);
-                !written
-            });
+            if let Some(revocable) = self.revocable.as_deref_mut() {
+                revocable.retain(|frame| {
+                    let written = frame.start < transmitted;
+                    frame.signal.end_write(written);
+                    !written
+                });
+                if revocable.is_empty() {
+                    self.revocable = None;
+                }
+            }
         }
         self.handle.set_unwritten(conn.unwritten_bytes());
         let handle = &self.handle;

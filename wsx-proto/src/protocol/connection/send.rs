@@ -5,7 +5,6 @@ use super::{ClientConnection, Phase};
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::{encode_frame_with_rsv, Frame, OpCode};
 use crate::protocol::mask::random_mask_key;
-use bytes::Buf;
 
 impl ClientConnection {
     /// Queues a frame. Whole messages longer than
@@ -123,10 +122,12 @@ impl ClientConnection {
         if start < self.transmitted || end > self.queued_bytes() || end < start {
             return false;
         }
-        let at = (start - self.transmitted) as usize;
-        let mut rest = self.write_buf.split_off(at);
-        rest.advance((end - start) as usize);
-        self.write_buf.unsplit(rest);
+        // In place: the buffer keeps its allocation (a frame taken back is often large, and
+        // allocating anew for each would fragment the heap of a connection that stays stalled).
+        let (at, len) = ((start - self.transmitted) as usize, (end - start) as usize);
+        let total = self.write_buf.len();
+        self.write_buf.copy_within(at + len..total, at);
+        self.write_buf.truncate(total - len);
         true
     }
 
