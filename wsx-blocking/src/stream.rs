@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use rustls::ClientConnection as TlsConnection;
-use wsx_proto::session::dial::{self, Destination};
+use wsx_proto::session::dial::{self, Destination, DialPlan, DialStep};
 use wsx_proto::{proxy::Proxy, proxy::ProxyHandshake, proxy::ProxyStep, ConnectSettings, Error, WsUrl};
 
 /// Free space made in the read buffer before each plain read.
@@ -65,44 +65,32 @@ fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, 
     }
 }
 
-/// The happy-eyeballs race ([`wsx_proto::session::dial`]) on threads, since std's connect
-/// blocks: one thread per attempt after the first address, each bounded by the deadline; the
-/// first socket to connect wins, and a later one is dropped by its thread. One address is
-/// connected on this thread.
+/// The happy-eyeballs race ([`DialPlan`]) on threads, since std's connect blocks: one thread
+/// per attempt after the first address, each bounded by the deadline; the first socket to
+/// connect wins, and a later one is dropped by its thread. One address is connected on this
+/// thread.
 fn race(addrs: Vec<SocketAddr>, deadline: Instant) -> Result<TcpStream, Error> {
     if let [addr] = addrs[..] {
         return connect_before(addr, deadline);
     }
     let (tx, rx) = mpsc::channel();
-    let mut waiting = dial::interleave(addrs).into_iter();
-    let (mut pending, mut last_error, mut next_at) = (0, None, Instant::now());
+    let mut plan = DialPlan::new(addrs);
     loop {
         let now = Instant::now();
-        if pending == 0 || now >= next_at {
-            if let Some(addr) = waiting.next() {
+        let until = match plan.next(now) {
+            DialStep::Attempt(addr) => {
                 let tx = tx.clone();
                 std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
                     let _ = tx.send(connect_before(addr, deadline));
                 })?;
-                pending += 1;
-                next_at = now + dial::ATTEMPT_DELAY;
-            } else if pending == 0 {
-                return Err(last_error.unwrap_or_else(|| dial::no_addresses().into()));
+                continue;
             }
-        }
-        let until = if waiting.len() > 0 {
-            next_at.min(deadline)
-        } else {
-            deadline
+            DialStep::Failed(error) => return Err(error.unwrap_or_else(|| dial::no_addresses().into())),
+            DialStep::Wait(until) => until.map_or(deadline, |at| at.min(deadline)),
         };
         match rx.recv_timeout(until.saturating_duration_since(now)) {
             Ok(Ok(tcp)) => return Ok(tcp),
-            Ok(Err(e)) => {
-                pending -= 1;
-                last_error = Some(e);
-                // A failure starts the next attempt at once.
-                next_at = Instant::now();
-            }
+            Ok(Err(e)) => plan.failed(e),
             Err(_) if Instant::now() >= deadline => return Err(Error::ConnectTimeout),
             Err(_) => {}
         }

@@ -60,34 +60,87 @@ pub fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
-/// Races connection attempts over `addrs` (in [`interleave`] order): a new attempt every
-/// [`ATTEMPT_DELAY`] while the earlier ones are pending, the next at once when one fails;
-/// the first success wins and the attempts still pending are dropped. When every attempt
-/// fails, the last error is returned. The caller bounds the whole race with its connect
-/// timeout.
+/// The happy-eyeballs race (RFC 8305) as a plan, sans-IO, written once for every adapter:
+/// which address to try next and when. A driver starts the attempt [`next`](Self::next)
+/// names, sleeps until an attempt finishes or the instant it gives, reports each failed
+/// attempt with [`failed`](Self::failed), and takes the first attempt that connects. `E` is
+/// the driver's error for a failed attempt.
+#[derive(Debug)]
+pub struct DialPlan<E> {
+    waiting: std::vec::IntoIter<SocketAddr>,
+    /// Attempts started and not yet failed.
+    pending: usize,
+    /// When the next attempt starts while others are pending (`None`: at once).
+    next_at: Option<Instant>,
+    last_error: Option<E>,
+}
+
+/// What the race does next, from [`DialPlan::next`].
+#[derive(Debug)]
+pub enum DialStep<E> {
+    /// Start an attempt to this address now.
+    Attempt(SocketAddr),
+    /// Wait for a pending attempt to finish, or until this instant to start the next one
+    /// (`None`: every address has its attempt).
+    Wait(Option<Instant>),
+    /// Every attempt failed: the last one's error, or `None` when there was no address.
+    Failed(Option<E>),
+}
+
+impl<E> DialPlan<E> {
+    /// A race over `addrs`, in [`interleave`] order.
+    pub fn new(addrs: Vec<SocketAddr>) -> Self {
+        Self {
+            waiting: interleave(addrs).into_iter(),
+            pending: 0,
+            next_at: None,
+            last_error: None,
+        }
+    }
+
+    /// What to do at `now`: a new attempt every [`ATTEMPT_DELAY`] while the earlier ones are
+    /// pending, the next one at once when one fails or none is pending.
+    pub fn next(&mut self, now: Instant) -> DialStep<E> {
+        if self.pending == 0 || !self.next_at.is_some_and(|at| now < at) {
+            if let Some(addr) = self.waiting.next() {
+                self.pending += 1;
+                self.next_at = Some(now + ATTEMPT_DELAY);
+                return DialStep::Attempt(addr);
+            }
+            if self.pending == 0 {
+                return DialStep::Failed(self.last_error.take());
+            }
+        }
+        DialStep::Wait(self.next_at.filter(|_| self.waiting.len() > 0))
+    }
+
+    /// An attempt failed with `error`: the next one starts at once.
+    pub fn failed(&mut self, error: E) {
+        self.pending = self.pending.saturating_sub(1);
+        self.last_error = Some(error);
+        self.next_at = None;
+    }
+}
+
+/// The race of [`DialPlan`] for async drivers: each attempt a future from `connect`, the first
+/// success wins and the attempts still pending are dropped; when every attempt fails, the last
+/// error is returned. The caller bounds the whole race with its connect timeout.
 pub async fn race<T, F, Fut>(addrs: Vec<SocketAddr>, mut connect: F, timer: &mut impl PollTimer) -> io::Result<T>
 where
     F: FnMut(SocketAddr) -> Fut,
     Fut: Future<Output = io::Result<T>>,
 {
-    let mut waiting = interleave(addrs).into_iter();
+    let mut plan = DialPlan::new(addrs);
     let mut attempts: Vec<Pin<Box<Fut>>> = Vec::new();
-    let mut last_error = None;
-    let mut next_at = Instant::now();
     poll_fn(|cx| loop {
-        let now = Instant::now();
-        if attempts.is_empty() || now >= next_at {
-            match waiting.next() {
-                Some(addr) => {
-                    attempts.push(Box::pin(connect(addr)));
-                    next_at = now + ATTEMPT_DELAY;
-                }
-                None if attempts.is_empty() => {
-                    return Poll::Ready(Err(last_error.take().unwrap_or_else(no_addresses)));
-                }
-                None => {}
+        let until = match plan.next(Instant::now()) {
+            DialStep::Attempt(addr) => {
+                attempts.push(Box::pin(connect(addr)));
+                continue;
             }
-        }
+            DialStep::Failed(error) => return Poll::Ready(Err(error.unwrap_or_else(no_addresses))),
+            DialStep::Wait(until) => until,
+        };
         let mut failed = false;
         let mut i = 0;
         while i < attempts.len() {
@@ -95,18 +148,13 @@ where
                 Poll::Ready(Ok(connected)) => return Poll::Ready(Ok(connected)),
                 Poll::Ready(Err(e)) => {
                     attempts.swap_remove(i);
-                    last_error = Some(e);
+                    plan.failed(e);
                     failed = true;
                 }
                 Poll::Pending => i += 1,
             }
         }
-        if failed {
-            // A failure starts the next attempt at once.
-            next_at = now;
-            continue;
-        }
-        if waiting.len() > 0 && timer.poll_until(cx, next_at).is_ready() {
+        if failed || until.is_some_and(|at| timer.poll_until(cx, at).is_ready()) {
             continue;
         }
         return Poll::Pending;
@@ -158,5 +206,38 @@ mod tests {
             pinned.destination("other.test", 9),
             Destination::Lookup("other.test".into(), 9)
         );
+    }
+
+    #[test]
+    fn the_plan_staggers_attempts_and_moves_on_at_a_failure() {
+        let t0 = Instant::now();
+        let mut plan = DialPlan::<&str>::new(["10.0.0.1:80", "10.0.0.2:80", "[::1]:80"].map(addr).to_vec());
+        assert!(matches!(plan.next(t0), DialStep::Attempt(a) if a == addr("10.0.0.1:80")));
+        assert!(matches!(plan.next(t0), DialStep::Wait(Some(at)) if at == t0 + ATTEMPT_DELAY));
+        let t1 = t0 + ATTEMPT_DELAY;
+        assert!(
+            matches!(plan.next(t1), DialStep::Attempt(a) if a == addr("[::1]:80")),
+            "the other family next"
+        );
+        plan.failed("refused");
+        assert!(
+            matches!(plan.next(t1), DialStep::Attempt(a) if a == addr("10.0.0.2:80")),
+            "a failure starts the next at once"
+        );
+        assert!(
+            matches!(plan.next(t1), DialStep::Wait(None)),
+            "every address has its attempt"
+        );
+        plan.failed("reset");
+        assert!(
+            matches!(plan.next(t1), DialStep::Wait(None)),
+            "one attempt still pending"
+        );
+        plan.failed("unreachable");
+        assert!(matches!(plan.next(t1), DialStep::Failed(Some("unreachable"))));
+        assert!(matches!(
+            DialPlan::<&str>::new(Vec::new()).next(t0),
+            DialStep::Failed(None)
+        ));
     }
 }
