@@ -117,6 +117,7 @@ impl<H: Handler> Session<H> {
                                 self.revocable.get_or_insert_with(Box::default).push(Revocable {
                                     start,
                                     end: conn.queued_bytes(),
+                                    payload: frame.payload_len() as u64,
                                     signal: signal.clone(),
                                 })
                             }

@@ -19,7 +19,7 @@ use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
 use crate::session::outbox::ENCODE_MAX;
 use crate::session::settings::ConnectSettings;
 use crate::session::start::StartOptions;
-use crate::session::telemetry::{Observer, Telemetry, TelemetryKind};
+use crate::session::telemetry::{Observer, Stats, Telemetry, TelemetryKind};
 
 /// How long the last bytes of a connection (typically its close frame) may take to leave
 /// before the transport is closed anyway; never longer than the close timeout.
@@ -80,6 +80,8 @@ pub(crate) struct Revocable {
     /// Its bytes' offsets, as [`ClientConnection::queued_bytes`] counts them.
     pub(crate) start: u64,
     pub(crate) end: u64,
+    /// Its payload, counted as sent when it was queued.
+    pub(crate) payload: u64,
     pub(crate) signal: Written,
 }
 
@@ -303,7 +305,7 @@ impl<H: Handler> Session<H> {
     pub(crate) fn pending_transmit(&mut self, now: Instant) -> &[u8] {
         let Some(conn) = &mut self.conn else { return &[] };
         if let Some(revocable) = self.revocable.as_deref_mut() {
-            begin_write(conn, revocable, &mut self.acks);
+            begin_write(conn, revocable, &mut self.acks, self.handle.stats_counter());
             self.writing = true;
         }
         conn.pending_transmit(now)
@@ -615,7 +617,12 @@ impl<H: Handler> Session<H> {
 
 /// Before a write: takes out the frames whose callers withdrew them (none of their bytes was
 /// written: they are revocable) and marks the others as being written.
-fn begin_write(conn: &mut ClientConnection, revocable: &mut Vec<Revocable>, acks: &mut PendingAcks<Written>) {
+fn begin_write(
+    conn: &mut ClientConnection,
+    revocable: &mut Vec<Revocable>,
+    acks: &mut PendingAcks<Written>,
+    stats: &Stats,
+) {
     let mut i = 0;
     while i < revocable.len() {
         let frame = &revocable[i];
@@ -631,6 +638,7 @@ fn begin_write(conn: &mut ClientConnection, revocable: &mut Vec<Revocable>, acks
                 len,
                 |ack| matches!(ack, Ack::Written(s) if Arc::ptr_eq(s, &signal)),
             );
+            stats.frame_taken_back(frame.payload);
             for later in &mut revocable[i + 1..] {
                 later.start -= len;
                 later.end -= len;

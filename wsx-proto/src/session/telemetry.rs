@@ -63,6 +63,20 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// Uncounts a sent frame of `payload` bytes that was taken back unwritten (the session
+    /// only).
+    pub(crate) fn frame_taken_back(&self, payload: u64) {
+        sub(&self.frames_out, 1);
+        sub(&self.bytes_out, payload);
+    }
+}
+
+/// Subtracts from a counter that has a single writer.
+fn sub(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).saturating_sub(n), Ordering::Relaxed);
+}
+
 /// Adds to a counter that has a single writer.
 fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);

@@ -149,6 +149,10 @@ pub fn timed_out_send_frame_is_never_sent<A: TestAdapter>() {
         sent.sort_unstable();
         sent
     };
+    // What the client counts as sent is what arrived: a frame taken back is uncounted.
+    let stats = client.stats();
+    assert_eq!(stats.frames_out as usize, received.len() + 1, "{stats:?}");
+    assert_eq!(stats.bytes_out as usize, received.len() * PIECE + 3, "{stats:?}");
     let mut got = received.clone();
     got.sort_unstable();
     assert_eq!(got, expected, "received {received:?} for {outcomes:?}");
