@@ -1,4 +1,4 @@
-//! The soak (issue 11), for any adapter: 1,000 clients in one process against a server (its
+//! The soak, for any adapter: 1,000 clients in one process against a server (its
 //! own process) that resets every connection after 3 to 30 s, about a tenth of them every 3 s.
 //! Every client reconnects with `Backoff`; a sender keeps `send_frame`-ing numbered messages
 //! through all of them. Checked:

@@ -1,4 +1,4 @@
-//! A compression bomb (issue 10): one message of about 1 MiB on the wire that inflates to
+//! A compression bomb: one message of about 1 MiB on the wire that inflates to
 //! 1 GiB ends with close 1009, and the client's peak memory grows by no more than the message
 //! limit (16 MiB here) and a little: it inflates in bounded steps against the limit, never the
 //! whole message first. One test per binary, so the process's peak RSS is this test's.

@@ -1,4 +1,4 @@
-//! What permessage-deflate costs per connection (issue 10): 200 clients negotiate compression
+//! What permessage-deflate costs per connection: 200 clients negotiate compression
 //! with Node's `ws` (windows of 15 bits, context takeover both ways, the most state), sit
 //! idle, then each sends one compressed message and reads its echo. A negotiated but idle
 //! connection allocates no zlib state, so it costs what a plain one does; one that has

@@ -1,4 +1,4 @@
-//! A server that accepts and never reads (issue 9): for 30 s of trying to send 1 MiB messages,
+//! A server that accepts and never reads: for 30 s of trying to send 1 MiB messages,
 //! the client's memory stays flat: the bytes it holds stay within the send buffer plus a frame,
 //! RSS stops growing, the sender waits, and each of the 60 `send_frame`s times out and is
 //! withdrawn instead of piling up. One test per binary, so the process's RSS is this test's.

@@ -1,4 +1,4 @@
-//! Peak memory while streaming large messages with no window (issue 9): a loop of `send`s of
+//! Peak memory while streaming large messages with no window: a loop of `send`s of
 //! 1 MiB messages to an echo server in another process must stay within the send buffer and a
 //! few frames, not grow with what is sent. One test per binary, so the process's peak RSS is
 //! this test's.
