@@ -14,7 +14,7 @@ fi
 
 mkdir -p target/api api
 status=0
-for crate in wsx-proto wsx-tokio wsx-async-std wsx-blocking; do
+for crate in wsx-proto wsx-driver wsx-tokio wsx-async-std wsx-blocking; do
     RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/public-api \
         "$tool" -p "$crate" -sss --all-features --color never >"target/api/$crate.txt" 2>target/api/$crate.log \
         || { cat "target/api/$crate.log"; exit 1; }

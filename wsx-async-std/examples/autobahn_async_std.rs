@@ -9,8 +9,7 @@
 
 use std::process::ExitCode;
 
-use wsx_async_std::{executor::AsyncStd, executor::Smol, executor::StartFuture, Builder};
-use wsx_proto::session::Start;
+use wsx_async_std::{executor::AsyncStd, executor::Smol, executor::Start, executor::StartFuture, Builder};
 use wsx_testing::{AutobahnArgs, CaseCount, Echo};
 
 /// An executor both handlers can be started on.

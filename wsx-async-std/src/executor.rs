@@ -1,12 +1,14 @@
 //! Where connection tasks run. The task itself is runtime-neutral (async-io's reactor and
 //! timers, which every async-std and smol executor shares), so choosing an executor only
 //! chooses whose threads poll it. Executors are marker types, the `R` of the shared
-//! [`wsx_proto::session::Builder`].
+//! [`wsx_driver::Builder`]; generic code names them by [`Start`].
 
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
+
+pub use wsx_driver::Start;
 
 /// What `Builder::start` returns: resolves once connected (or at once with `async_start`).
 pub type StartFuture<H> = std::pin::Pin<Box<dyn Future<Output = Result<crate::Client<H>, crate::Error>> + Send>>;

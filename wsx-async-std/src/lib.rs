@@ -40,9 +40,9 @@
 //!
 //! Each client runs one connection task, built only from runtime-neutral pieces: async-io's
 //! `Async<TcpStream>` and `Timer` (one reactor, shared by async-std and smol), futures-rustls
-//! for `wss://`, and the handle's queue and waits from `wsx-proto`. Nothing in it is
+//! for `wss://`, and the handle's queue and waits from `wsx-driver`. Nothing in it is
 //! tied to a runtime, so the only choice left is whose threads poll it. That choice is the
-//! executor type of the [`Builder`] (the `R` of the shared [`wsx_proto::session::Builder`]):
+//! executor type of the [`Builder`] (the `R` of the shared [`wsx_driver::Builder`]):
 //!
 //! | executor | spawns with | Cargo feature |
 //! | --- | --- | --- |
@@ -86,9 +86,9 @@ pub mod executor;
 mod stream;
 mod task;
 
-wsx_proto::adapter_root!();
+wsx_driver::adapter_root!();
 
-wsx_proto::adapter_client!(async, sleep = crate::task::sleep);
+wsx_driver::adapter_client!(async, sleep = crate::task::sleep);
 
 #[cfg(feature = "async-std")]
 use crate::executor::AsyncStd;
@@ -98,7 +98,7 @@ use crate::executor::{Custom, DefaultExecutor, OwnThread, Spawn};
 
 /// Start options: build with [`builder`] (default executor) or `Builder::<E>::new` (executor
 /// `E`, see [the crate docs](crate#executors)), finish with `.start(handler).await`.
-pub type Builder<E = DefaultExecutor> = wsx_proto::session::Builder<E>;
+pub type Builder<E = DefaultExecutor> = wsx_driver::Builder<E>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]) on the [`DefaultExecutor`]:
 /// async start, initial connect failure handling, telemetry observers.
@@ -111,7 +111,7 @@ use crate::executor::StartFuture;
 macro_rules! impl_start {
     ($($(#[$attr:meta])* $executor:ty),* $(,)?) => {$(
         $(#[$attr])*
-        impl<H: Handler> wsx_proto::session::Start<H> for $executor {
+        impl<H: Handler> wsx_driver::Start<H> for $executor {
             type Output = StartFuture<H>;
 
             fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
@@ -129,7 +129,7 @@ impl_start!(
     OwnThread,
 );
 
-impl<S: Spawn, H: Handler> wsx_proto::session::Start<H> for Custom<S> {
+impl<S: Spawn, H: Handler> wsx_driver::Start<H> for Custom<S> {
     type Output = StartFuture<H>;
 
     fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
@@ -142,21 +142,12 @@ async fn start<S: Spawn, H: Handler>(
     options: wsx_proto::session::StartOptions,
     handler: H,
 ) -> Result<Client<H>, Error> {
-    let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
-    let span = session.span().clone();
-    S::spawn(Box::pin(tracing::Instrument::instrument(
-        task::run(Box::new(session)),
-        span,
-    )))?;
-    if !async_start {
-        client
-            .handle()
-            .started()
-            .await
-            .map_err(CloseReason::into_connect_error)?;
-    }
-    Ok(client)
+    let launched = wsx_driver::launch(options, handler, |session| {
+        let span = session.span().clone();
+        let task = tracing::Instrument::instrument(task::run(Box::new(session)), span);
+        Ok(S::spawn(Box::pin(task))?)
+    })?;
+    Ok(Client::from_handle(launched.connected().await?))
 }
 
 impl<H: Handler> Client<H> {

@@ -1,5 +1,5 @@
 //! The connection task: async-io's socket and timer, given to the loop every async adapter
-//! shares ([`wsx_proto::session::poll`]). Runtime-neutral: any executor can poll it.
+//! shares ([`wsx_driver::run`]). Runtime-neutral: any executor can poll it.
 
 use std::future::Future;
 use std::io;
@@ -11,7 +11,8 @@ use std::net::TcpStream;
 
 use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use wsx_proto::{session::PollTimer, session::PollTransport, ConnectSettings, Handler, Session};
+use wsx_driver::{Opened, PollTimer, PollTransport, Session};
+use wsx_proto::{ConnectSettings, Handler};
 
 use crate::stream::{self, Stream};
 
@@ -30,7 +31,7 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
             })
         })
     };
-    wsx_proto::session::poll::run_owned(session, connect, AsyncIoTimer::new())
+    wsx_driver::run_owned(session, connect, AsyncIoTimer::new())
 }
 
 /// async-io's timer as a future of `()`, for the client's timeouts.
@@ -84,8 +85,8 @@ impl PollTransport for Transport {
         wanted: usize,
     ) -> Poll<io::Result<usize>> {
         let tls = match &mut self.stream {
-            Stream::Plain(tcp) => return poll_read_plain(tcp, cx, buf, wanted),
-            Stream::Tls(tls) => tls,
+            Opened::Plain(tcp) => return poll_read_plain(tcp, cx, buf, wanted),
+            Opened::Tls(tls) => tls,
         };
         if self.scratch.is_empty() {
             self.scratch = vec![0; READ_CHUNK];
@@ -107,15 +108,24 @@ impl PollTransport for Transport {
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(Pin::new(&mut self.stream), cx, buf)
+        match &mut self.stream {
+            Opened::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Opened::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(Pin::new(&mut self.stream), cx)
+        match &mut self.stream {
+            Opened::Plain(s) => Pin::new(s).poll_flush(cx),
+            Opened::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_close(Pin::new(&mut self.stream), cx)
+        match &mut self.stream {
+            Opened::Plain(s) => Pin::new(s).poll_close(cx),
+            Opened::Tls(s) => Pin::new(s).poll_close(cx),
+        }
     }
 }
 
@@ -131,7 +141,7 @@ fn poll_read_plain(
         ready!(tcp.poll_readable(cx))?;
     }
     loop {
-        let read = wsx_proto::session::read_into_spare(buf, wanted.max(READ_CHUNK), |spare| {
+        let read = wsx_driver::read_into_spare(buf, wanted.max(READ_CHUNK), |spare| {
             Ok(rustix::io::read(tcp.get_ref(), spare)?.0)
         });
         match read {

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::FutureExt;
+use wsx_async_std::executor::Start;
 use wsx_async_std::{
     client::Status, executor::AsyncStd, executor::ConnectionTask, executor::Custom, executor::OwnThread,
     executor::Smol, executor::Spawn, executor::StartFuture, Builder, Client, CloseReason, ConnectSettings, Context,
     Error, Frame, Handler, Reply, Response, SendError,
 };
-use wsx_proto::session::Start;
 
 /// Forwards received text to the test, replies to casts with a text frame, and notes the
 /// thread its callbacks run on.

@@ -38,9 +38,9 @@
 mod stream;
 mod task;
 
-wsx_proto::adapter_root!();
+wsx_driver::adapter_root!();
 
-wsx_proto::adapter_client!(blocking);
+wsx_driver::adapter_client!(blocking);
 
 /// Plain threads, as the `R` of the shared builder.
 #[doc(hidden)]
@@ -48,7 +48,7 @@ wsx_proto::adapter_client!(blocking);
 pub enum Threads {}
 
 /// Start options: build with [`builder`], finish with `.start(handler)`.
-pub type Builder = wsx_proto::session::Builder<Threads>;
+pub type Builder = wsx_driver::Builder<Threads>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
@@ -56,7 +56,7 @@ pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
-impl<H: Handler> wsx_proto::session::Start<H> for Threads {
+impl<H: Handler> wsx_driver::Start<H> for Threads {
     type Output = Result<Client<H>, Error>;
 
     fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
@@ -66,21 +66,16 @@ impl<H: Handler> wsx_proto::session::Start<H> for Threads {
 
 /// Starts the client on its own thread.
 fn start<H: Handler>(options: wsx_proto::session::StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
-    let span = session.span().clone();
-    // Made here, so that a process out of descriptors fails the start with its cause.
-    let wakeup = std::sync::Arc::new(task::Wakeup::new()?);
-    std::thread::Builder::new()
-        .name("wsx-connection".into())
-        .spawn(move || span.in_scope(|| task::run(session, wakeup)))?;
-    if !async_start {
-        client
-            .handle()
-            .started_blocking()
-            .map_err(CloseReason::into_connect_error)?;
-    }
-    Ok(client)
+    let launched = wsx_driver::launch(options, handler, |session| {
+        let span = session.span().clone();
+        // Made here, so that a process out of descriptors fails the start with its cause.
+        let wakeup = std::sync::Arc::new(task::Wakeup::new()?);
+        std::thread::Builder::new()
+            .name("wsx-connection".into())
+            .spawn(move || span.in_scope(|| task::run(session, wakeup)))?;
+        Ok(())
+    })?;
+    Ok(Client::from_handle(launched.connected_blocking()?))
 }
 
 impl<H: Handler> Client<H> {

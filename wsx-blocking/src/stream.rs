@@ -2,13 +2,13 @@
 //! and writes for the connection thread's poll loop.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustls::ClientConnection as TlsConnection;
-use wsx_proto::session::dial::{self, Destination, DialPlan, DialStep};
-use wsx_proto::{proxy::Proxy, proxy::ProxyHandshake, proxy::ProxyStep, ConnectSettings, Error, WsUrl};
+use wsx_proto::session::{OpenStep, Opening};
+use wsx_proto::{ConnectSettings, Error};
 
 /// Free space made in the read buffer before each plain read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -19,127 +19,101 @@ pub(crate) struct Socket {
     tls: Option<Box<TlsConnection>>,
 }
 
-/// Connects within the connect timeout (the addresses raced, happy-eyeballs style).
+/// Opens the transport within the connect timeout: the plan is wsx-proto's ([`Opening`]),
+/// the calls std's, blocking, each bounded by the deadline. A connect attempt or a lookup runs
+/// on a thread of its own (std only has blocking ones) unless it is the only thing to wait for.
 pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
-    let url = settings.url();
-    let deadline = Instant::now() + settings.connect_timeout;
-    let (host, port, proxy) = settings.first_hop()?;
-    let addrs = match settings.destination(&host, port) {
-        Destination::Addresses(addrs) => addrs,
-        Destination::Lookup(host, port) => resolve(&host, port, deadline)?,
+    let mut opening = Opening::new(settings, Instant::now())?;
+    let deadline = opening.deadline();
+    let timed_out = |e: io::Error| match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::ConnectTimeout,
+        _ => e.into(),
     };
-    let tcp = race(addrs, deadline)?;
-    tcp.set_nodelay(settings.tcp_nodelay)?;
-    if let Some(proxy) = &proxy {
-        tunnel(&tcp, proxy, url, deadline)?;
-    }
-    let tls = if url.is_secure() {
-        let config = wsx_proto::tls::client_config(&settings.tls)?;
-        let name = wsx_proto::tls::server_name(url.host())?;
-        let session = TlsConnection::new(config, name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        Some(Box::new(session))
-    } else {
-        None
-    };
-    let mut socket = Socket { tcp, tls };
-    if socket.tls.is_some() {
-        socket.complete_tls_handshake(deadline)?;
-    }
-    // From here on the connection thread polls: reads and writes never block.
-    socket.tcp.set_nonblocking(true)?;
-    Ok(socket)
-}
-
-/// The addresses of `host`, resolved by the deadline: the standard library only resolves with
-/// a blocking call, so the lookup runs on a thread of its own (left to finish alone if it
-/// outlives the deadline).
-fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
-    let (tx, rx) = mpsc::channel();
-    let name = host.to_owned();
-    std::thread::Builder::new().name("wsx-resolve".into()).spawn(move || {
-        let _ = tx.send((name.as_str(), port).to_socket_addrs().map(Iterator::collect));
-    })?;
-    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(addrs) => Ok(addrs?),
-        Err(_) => Err(Error::ConnectTimeout),
-    }
-}
-
-/// The happy-eyeballs race ([`DialPlan`]) on threads, since std's connect blocks: one thread
-/// per attempt after the first address, each bounded by the deadline; the first socket to
-/// connect wins, and a later one is dropped by its thread. One address is connected on this
-/// thread.
-fn race(addrs: Vec<SocketAddr>, deadline: Instant) -> Result<TcpStream, Error> {
-    if let [addr] = addrs[..] {
-        return connect_before(addr, deadline);
-    }
-    let (tx, rx) = mpsc::channel();
-    let mut plan = DialPlan::new(addrs);
-    loop {
-        let now = Instant::now();
-        let until = match plan.next(now) {
-            DialStep::Attempt(addr) => {
-                let tx = tx.clone();
-                std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
-                    let _ = tx.send(connect_before(addr, deadline));
-                })?;
-                continue;
-            }
-            DialStep::Failed(error) => return Err(error.unwrap_or_else(|| dial::no_addresses().into())),
-            DialStep::Wait(until) => until.map_or(deadline, |at| at.min(deadline)),
-        };
-        match rx.recv_timeout(until.saturating_duration_since(now)) {
-            Ok(Ok(tcp)) => return Ok(tcp),
-            Ok(Err(e)) => plan.failed(e),
-            Err(_) if Instant::now() >= deadline => return Err(Error::ConnectTimeout),
-            Err(_) => {}
-        }
-    }
-}
-
-/// Connects to `addr` by the deadline.
-fn connect_before(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, Error> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(Error::ConnectTimeout);
-    }
-    match TcpStream::connect_timeout(&addr, left) {
-        Ok(tcp) => Ok(tcp),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Error::ConnectTimeout),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Opens the tunnel through `proxy` to the URL's host, on the blocking socket, by the deadline.
-fn tunnel(mut tcp: &TcpStream, proxy: &Proxy, url: &WsUrl, deadline: Instant) -> Result<(), Error> {
-    let mut handshake = ProxyHandshake::new(proxy, url.host(), url.port());
+    let (attempts, outcomes) = mpsc::channel();
+    let mut tcp: Option<TcpStream> = None;
     let mut buf = [0u8; 512];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::ConnectTimeout);
-        }
-        tcp.set_read_timeout(Some(left))?;
-        tcp.set_write_timeout(Some(left))?;
-        let io_error = |e: io::Error| match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::ConnectTimeout,
-            _ => e.into(),
-        };
-        match handshake.step()? {
-            ProxyStep::Write(bytes) => tcp.write_all(&bytes).map_err(io_error)?,
-            ProxyStep::Read(n) => {
-                let n = tcp.read(&mut buf[..n.min(512)]).map_err(io_error)?;
-                handshake.receive(&buf[..n])?;
+        // Never zero: a zero socket timeout is refused (the next step times out instead).
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        match opening.next(Instant::now())? {
+            OpenStep::Resolve { host, port } => {
+                let addrs = on_thread("wsx-resolve", left, {
+                    let name = host.to_owned();
+                    move || (name.as_str(), port).to_socket_addrs().map(Iterator::collect)
+                })?;
+                opening.resolved(addrs)?;
             }
-            ProxyStep::Done => break,
+            OpenStep::Attempt(addr) => {
+                let attempts = attempts.clone();
+                std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
+                    let _ = attempts.send(TcpStream::connect_timeout(&addr, left));
+                })?;
+            }
+            OpenStep::Wait(until) => match outcomes.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                Ok(Ok(connected)) => {
+                    connected.set_nodelay(opening.tcp_nodelay())?;
+                    opening.connected();
+                    tcp = Some(connected);
+                }
+                Ok(Err(e)) => opening.attempt_failed(e),
+                Err(_) => {}
+            },
+            OpenStep::Write(bytes) => {
+                let mut tcp = tcp.as_ref().expect("a tunnel runs on a connected socket");
+                tcp.set_write_timeout(Some(left))?;
+                tcp.write_all(bytes).map_err(timed_out)?;
+                opening.written();
+            }
+            OpenStep::Read(n) => {
+                let mut tcp = tcp.as_ref().expect("a tunnel runs on a connected socket");
+                tcp.set_read_timeout(Some(left))?;
+                let n = tcp.read(&mut buf[..n.min(512)]).map_err(timed_out)?;
+                opening.received(&buf[..n])?;
+            }
+            OpenStep::Tls { config, name } => {
+                let tls =
+                    TlsConnection::new(config, name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let tcp = tcp.take().expect("TLS runs on a connected socket");
+                let mut socket = Socket {
+                    tcp,
+                    tls: Some(Box::new(tls)),
+                };
+                socket.complete_tls_handshake(deadline)?;
+                return socket.polled();
+            }
+            OpenStep::Open => {
+                let tcp = tcp.take().expect("a connected socket");
+                return Socket { tcp, tls: None }.polled();
+            }
         }
     }
-    tcp.set_read_timeout(None)?;
-    tcp.set_write_timeout(None)?;
-    Ok(())
+}
+
+/// Runs a blocking call on a thread of its own, for at most `timeout` (past it, the thread is
+/// left to finish alone and the call times out).
+fn on_thread<T: Send + 'static>(
+    name: &str,
+    timeout: Duration,
+    call: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> Result<io::Result<T>, Error> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        let _ = tx.send(call());
+    })?;
+    rx.recv_timeout(timeout).map_err(|_| Error::ConnectTimeout)
 }
 
 impl Socket {
+    /// From here on the connection thread polls: reads and writes never block.
+    fn polled(self) -> Result<Self, Error> {
+        self.tcp.set_read_timeout(None)?;
+        self.tcp.set_write_timeout(None)?;
+        self.tcp.set_nonblocking(true)?;
+        Ok(self)
+    }
+
     /// Runs the TLS handshake on the calling thread, bounded by the connect deadline.
     fn complete_tls_handshake(&mut self, deadline: Instant) -> Result<(), Error> {
         let Some(tls) = self.tls.as_mut() else { return Ok(()) };
@@ -170,7 +144,7 @@ impl Socket {
     /// chunk: `Ok(0)` is end-of-file, `WouldBlock` nothing to read now.
     pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, wanted: usize) -> io::Result<usize> {
         let Some(tls) = self.tls.as_mut() else {
-            return wsx_proto::session::read_into_spare(out, wanted.max(READ_CHUNK), |spare| {
+            return wsx_driver::read_into_spare(out, wanted.max(READ_CHUNK), |spare| {
                 Ok(rustix::io::read(&self.tcp, spare)?.0)
             });
         };

@@ -10,7 +10,8 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use wsx_proto::{Handler, Input, Output, Session};
+use wsx_driver::Session;
+use wsx_proto::{Handler, Input, Output};
 
 use crate::stream::{self, Socket};
 
@@ -73,7 +74,7 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
     let mut register = true;
     loop {
         if std::mem::take(&mut register) {
-            session.register_waker(&waker);
+            session.link().register(&waker);
         }
         let now = Instant::now();
         let input = match session.poll_output(now) {
@@ -91,26 +92,12 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
                 continue;
             }
             Output::Stop => return,
-            Output::Transmit(bytes) => match socket.as_mut().map(|open| open.write(bytes)) {
-                Some(Ok(0)) => Input::IoError(io::ErrorKind::WriteZero.into()),
-                Some(Ok(n)) => {
-                    hung_up = false;
-                    Input::Written(n)
-                }
-                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Input::WriteBlocked,
-                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Input::Written(0),
-                Some(Err(e)) => Input::IoError(e),
+            Output::Transmit(bytes) => match socket.as_mut() {
+                Some(open) => Input::from_write(open.write(bytes)),
                 None => Input::WriteBlocked,
             },
-            Output::Read { buf, wanted } => match socket.as_mut().map(|open| open.read_into(buf, wanted)) {
-                Some(Ok(0)) => Input::Eof,
-                Some(Ok(n)) => {
-                    hung_up = false;
-                    Input::Read(n)
-                }
-                Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Input::ReadBlocked,
-                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Some(Err(e)) => Input::IoError(e),
+            Output::Read { buf, wanted } => match socket.as_mut() {
+                Some(open) => Input::from_read(open.read_into(buf, wanted)),
                 None => Input::ReadBlocked,
             },
             Output::Wait { deadline, read, write } => {
@@ -129,8 +116,11 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
                     }
                 }
             }
-            _ => continue,
         };
+        // Bytes moved: the socket is not hung up after all.
+        if let Input::Written(1..) | Input::Read(_) = input {
+            hung_up = false;
+        }
         // After a wait or a connect, time has moved; after a read or write, not enough to
         // matter (the session's deadlines are milliseconds).
         let now = match input {

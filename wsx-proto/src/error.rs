@@ -10,8 +10,8 @@ pub use crate::protocol::error::{
     EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
 };
 pub use crate::protocol::utf8::InvalidUtf8;
-pub use crate::session::handle::SendError;
 pub use crate::session::proxy::ProxyError;
+pub use crate::session::status::SendError;
 
 /// Why a connection failed; carried by [`CloseReason::Error`](crate::CloseReason::Error).
 #[derive(Debug, Clone)]

@@ -38,11 +38,11 @@
 //!   masking ([`protocol::apply_mask`]), UTF-8 ([`protocol::Utf8Validator`]), close codes and
 //!   reasons ([`CloseCode`], [`CloseReason`]), limits ([`Config`]) and their errors;
 //! * [`session`]: a whole client on top of it, [`Session`]: the callback trait ([`Handler`]),
-//!   reconnects, status, timers, acks, telemetry, panics, and the
-//!   [`ClientHandle`](session::ClientHandle) every adapter's `Client` shares. Its driver (an
-//!   adapter's task or thread, or your loop) answers [`Session::poll_output`] with
-//!   [`Session::handle_input`] and does nothing else; the async adapters share the driver in
-//!   [`session::poll`].
+//!   reconnects, status, timers, acks, telemetry, panics. Its driver (an adapter's task or
+//!   thread, or your loop) answers [`Session::poll_output`] with [`Session::handle_input`]
+//!   and does nothing else; what the session shares with client handles on other threads goes
+//!   through the driver's [`session::Link`] (`wsx-driver` holds the one every adapter uses,
+//!   with all the synchronisation: this crate has none).
 //!
 //! [`Error`] is the client's error, wrapping the protocol's (see [`error`]). The other modules
 //! gather what the adapters re-export, by topic: [`close`], [`config`], [`tls`], [`proxy`],
@@ -63,10 +63,10 @@ pub use crate::protocol::frame::Frame;
 pub use crate::protocol::handshake::{Request, Response};
 pub use crate::protocol::url::WsUrl;
 pub use crate::session::driver::{Input, Output};
-pub use crate::session::handle::SendError;
 pub use crate::session::handler::{Context, DisconnectStatus, Handler, Reconnect, Reply};
 pub use crate::session::settings::ConnectSettings;
 pub use crate::session::state::Session;
+pub use crate::session::status::SendError;
 pub use bytes::Bytes;
 
 /// Close codes and reasons: what a close frame carries and why a connection ended.
@@ -81,11 +81,10 @@ pub mod config {
     pub use crate::protocol::config::Config;
     pub use crate::protocol::handshake::Request;
     pub use crate::protocol::url::WsUrl;
-    pub use crate::session::adapter::DEFAULT_SEND_TIMEOUT;
     pub use crate::session::backoff::Backoff;
-    pub use crate::session::handle::CAST_QUEUE_LIMIT;
     pub use crate::session::settings::{ConnectSettings, IntoConnectSettings};
     pub use crate::session::start::DEFAULT_SEND_BUFFER;
+    pub use crate::session::status::CAST_QUEUE_LIMIT;
 }
 
 /// TLS for `wss://`: trusted roots, client certificates, or a whole rustls configuration.
@@ -120,23 +119,8 @@ pub mod telemetry {
     pub use crate::session::telemetry::{Observer, StatsSnapshot, Telemetry, TelemetryKind};
 }
 
-/// A running client's state and the types its methods return.
+/// A client's state, and why it disconnected.
 pub mod client {
-    pub use crate::session::handle::{BufferedBytes, Status};
     pub use crate::session::handler::DisconnectStatus;
-    pub use crate::session::sink::ClientSink;
-}
-
-/// What every adapter's crate root re-exports (`wsx_proto::adapter_root!();`): the names a
-/// first program uses, and the modules for the rest. Written once, so the adapters cannot
-/// drift apart.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! adapter_root {
-    () => {
-        pub use $crate::{
-            client, close, config, deflate, error, frame, proxy, telemetry, tls, Bytes, CloseCode, CloseReason,
-            ConnectSettings, Context, DisconnectStatus, Error, Frame, Handler, Reconnect, Reply, Response, SendError,
-        };
-    };
+    pub use crate::session::status::Status;
 }

@@ -14,10 +14,11 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use wsx_driver::client::BufferedBytes;
 use wsx_proto::{
-    client::BufferedBytes, client::Status, config::IntoConnectSettings, telemetry::Observer, telemetry::StatsSnapshot,
-    telemetry::Telemetry, telemetry::TelemetryKind, CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus,
-    Error, Frame, Handler, Reconnect, Reply, Response, SendError,
+    client::Status, config::IntoConnectSettings, telemetry::Observer, telemetry::StatsSnapshot, telemetry::Telemetry,
+    telemetry::TelemetryKind, CloseCode, CloseReason, ConnectSettings, Context, DisconnectStatus, Error, Frame,
+    Handler, Reconnect, Reply, Response, SendError,
 };
 
 /// Start options, as every adapter's builder has them (the harness's own, adapter-neutral

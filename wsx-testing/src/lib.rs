@@ -44,7 +44,7 @@ pub use crate::server::{
     Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,
 };
 pub use crate::tls::{ClientPem, TestPki};
-pub use wsx_proto::client::BufferedBytes;
+pub use wsx_driver::client::BufferedBytes;
 
 include!(concat!(env!("OUT_DIR"), "/scenario_names.rs"));
 

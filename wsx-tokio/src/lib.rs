@@ -46,9 +46,9 @@ mod task;
 use std::future::Future;
 use std::pin::Pin;
 
-wsx_proto::adapter_root!();
+wsx_driver::adapter_root!();
 
-wsx_proto::adapter_client!(async, sleep = tokio::time::sleep);
+wsx_driver::adapter_client!(async, sleep = tokio::time::sleep);
 
 /// The tokio runtime, as the `R` of the shared builder.
 #[doc(hidden)]
@@ -56,7 +56,7 @@ wsx_proto::adapter_client!(async, sleep = tokio::time::sleep);
 pub enum Tokio {}
 
 /// Start options: build with [`builder`], finish with `.start(handler).await`.
-pub type Builder = wsx_proto::session::Builder<Tokio>;
+pub type Builder = wsx_driver::Builder<Tokio>;
 
 /// Start options for `settings` (a URL or [`ConnectSettings`]): async start, initial
 /// connect failure handling, telemetry observers.
@@ -64,7 +64,7 @@ pub fn builder(settings: impl config::IntoConnectSettings) -> Builder {
     Builder::new(settings)
 }
 
-impl<H: Handler> wsx_proto::session::Start<H> for Tokio {
+impl<H: Handler> wsx_driver::Start<H> for Tokio {
     type Output = Pin<Box<dyn Future<Output = Result<Client<H>, Error>> + Send>>;
 
     fn start(options: wsx_proto::session::StartOptions, handler: H) -> Self::Output {
@@ -74,18 +74,12 @@ impl<H: Handler> wsx_proto::session::Start<H> for Tokio {
 
 /// Starts the client on the current tokio runtime.
 async fn start<H: Handler>(options: wsx_proto::session::StartOptions, handler: H) -> Result<Client<H>, Error> {
-    let async_start = options.async_start;
-    let (session, client) = wsx_proto::Session::new(options, handler, Client::from_handle)?;
-    let span = session.span().clone();
-    tokio::spawn(tracing::Instrument::instrument(task::run(Box::new(session)), span));
-    if !async_start {
-        client
-            .handle()
-            .started()
-            .await
-            .map_err(CloseReason::into_connect_error)?;
-    }
-    Ok(client)
+    let launched = wsx_driver::launch(options, handler, |session| {
+        let span = session.span().clone();
+        tokio::spawn(tracing::Instrument::instrument(task::run(Box::new(session)), span));
+        Ok(())
+    })?;
+    Ok(Client::from_handle(launched.connected().await?))
 }
 
 impl<H: Handler> Client<H> {

@@ -1,17 +1,16 @@
 //! The connection task: tokio's socket and timer, given to the loop every async adapter shares
-//! ([`wsx_proto::session::poll`]). Everything else is the session's.
+//! ([`wsx_driver::run`]). Everything else is the session's.
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
-use wsx_proto::{session::PollTimer, session::PollTransport, ConnectSettings, Handler, Session};
+use wsx_driver::{PollTimer, Session};
+use wsx_proto::{ConnectSettings, Handler};
 
-use crate::stream::{self, Stream};
+use crate::stream;
 
 /// Runs a session until it stops. The connect future is boxed: it is large and only lives
 /// while connecting, so an open (or idle) connection's task does not carry its size.
@@ -20,7 +19,7 @@ pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = 
         let settings = settings.clone();
         Box::pin(async move { stream::connect(&settings).await })
     };
-    wsx_proto::session::poll::run_owned(session, connect, TokioTimer(None))
+    wsx_driver::run_owned(session, connect, TokioTimer(None))
 }
 
 /// tokio's timer, made on first use and freed when disarmed: an idle open connection holds
@@ -44,28 +43,5 @@ impl PollTimer for TokioTimer {
 
     fn disarm(&mut self) {
         self.0 = None;
-    }
-}
-
-impl PollTransport for Stream {
-    fn poll_read_into(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut bytes::BytesMut,
-        wanted: usize,
-    ) -> Poll<io::Result<usize>> {
-        Stream::poll_read_into(self, cx, buf, wanted)
-    }
-
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(self).poll_write(cx, buf)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(self).poll_flush(cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(self).poll_shutdown(cx)
     }
 }

@@ -29,7 +29,7 @@ pub use self::error::{EncodeError, HandshakeError, ProtocolError, RejectedRespon
 pub use self::extension::NegotiatedExtensions;
 pub use self::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 pub use self::handshake::{accept_key, Request, Response};
-pub use self::mask::{apply_mask, rotate_mask_key};
+pub use self::mask::{apply_mask, random_mask_key, rotate_mask_key};
 pub use self::url::WsUrl;
 pub use self::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 pub use crate::error::is_abrupt_close;

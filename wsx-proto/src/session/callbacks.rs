@@ -13,10 +13,10 @@ use crate::protocol::connection::{Event, State};
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
 use crate::session::acks::Ack;
-use crate::session::guard::CallbackGuard;
-use crate::session::handle::{Command, SendError, Status};
 use crate::session::handler::{Context, Handler, Reply};
+use crate::session::link::{Command, Link, Waiter};
 use crate::session::state::{Revocable, Session};
+use crate::session::status::{SendError, Status};
 use crate::session::telemetry::{FrameSummary, TelemetryKind};
 
 /// The message of a panic payload.
@@ -28,7 +28,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-impl<H: Handler> Session<H> {
+impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     fn state(&self) -> Option<State> {
         self.conn.as_ref().map(|conn| conn.state())
     }
@@ -62,14 +62,14 @@ impl<H: Handler> Session<H> {
             self.send_close(frame);
         }
         if !self.panicked {
-            self.handle.set_status(Status::Connected);
-            self.handle.set_started(Ok(()));
+            self.link.set_status(Status::Connected);
+            self.link.set_started(Ok(()));
         }
     }
 
     fn on_frame(&mut self, frame: Frame) {
         tracing::debug!(target: "wsx", frame = %FrameSummary(&frame), "received frame");
-        self.handle.stats_counter().frame_in(&frame);
+        self.link.count_in(&frame);
         self.emit(TelemetryKind::FrameReceived(&frame));
         self.call(|handler, ctx| match frame {
             Frame::Ping(payload) => {
@@ -87,11 +87,11 @@ impl<H: Handler> Session<H> {
     }
 
     /// Runs one command from a client handle.
-    pub(crate) fn on_command(&mut self, command: Command<H>) {
+    pub(crate) fn on_command(&mut self, command: Command<H::Cast, L::Waiter>) {
         match command {
             // WebSockex delivers casts to a connected client only: keep them until then.
             Command::Cast(msg) => {
-                self.handle.cast_taken();
+                self.link.cast_taken();
                 match self.state() {
                     None | Some(State::Connecting) => self.deferred_casts.push(msg),
                     Some(_) => self.call(|handler, ctx| handler.handle_cast(msg, ctx)),
@@ -136,7 +136,7 @@ impl<H: Handler> Session<H> {
                     None => Err(EncodeError::NotOpen),
                 };
                 match sent {
-                    Ok(()) => self.handle.stats_counter().frames_out(run.frames, run.payload),
+                    Ok(()) => self.link.count_out(run.frames, run.payload),
                     Err(e) => tracing::debug!(target: "wsx", error = %e, frames = run.frames, "dropping queued frames"),
                 }
                 self.ack(Ack::Permits(run.cost));
@@ -159,14 +159,14 @@ impl<H: Handler> Session<H> {
     }
 
     /// Fires `ack` once the bytes queued so far are written (at once if they are).
-    fn ack(&mut self, ack: Ack<crate::session::state::Written>) {
+    fn ack(&mut self, ack: Ack<L::Waiter>) {
         let ack = match &self.conn {
             Some(conn) => self.acks.ack_when_written(conn, ack),
             None => Some(ack),
         };
         match ack {
             Some(Ack::Written(signal)) => signal.fill(Ok(())),
-            Some(Ack::Permits(cost)) => self.handle.release_budget(cost),
+            Some(Ack::Permits(cost)) => self.link.release_budget(cost),
             None => {}
         }
     }
@@ -191,17 +191,10 @@ impl<H: Handler> Session<H> {
         if self.panicked {
             return;
         }
-        let outcome = {
-            let _guard = CallbackGuard::enter(self.handle.id());
-            let mut ctx = Context::new(
-                &self.settings,
-                self.response.as_ref(),
-                &mut self.scheduled,
-                &self.handle,
-            );
-            let handler = &mut self.handler;
-            catch_unwind(AssertUnwindSafe(|| callback(handler, &mut ctx)))
-        };
+        let link = &self.link;
+        let mut ctx = Context::new(&self.settings, self.response.as_ref(), &mut self.scheduled, link);
+        let handler = &mut self.handler;
+        let outcome = link.in_callback(|| catch_unwind(AssertUnwindSafe(|| callback(handler, &mut ctx))));
         match outcome {
             Ok(reply) => self.apply_reply(reply),
             Err(payload) => {
@@ -218,9 +211,11 @@ impl<H: Handler> Session<H> {
     /// Runs a callback without a context (`handle_disconnect`, `terminate`), under the guard;
     /// `Err` carries the message if it panicked.
     pub(crate) fn call_plain<T>(&mut self, callback: impl FnOnce(&mut H) -> T) -> Result<T, String> {
-        let _guard = CallbackGuard::enter(self.handle.id());
         let handler = &mut self.handler;
-        catch_unwind(AssertUnwindSafe(|| callback(handler))).map_err(|payload| {
+        let outcome = self
+            .link
+            .in_callback(|| catch_unwind(AssertUnwindSafe(|| callback(handler))));
+        outcome.map_err(|payload| {
             let message = panic_message(&*payload);
             tracing::error!(target: "wsx", %message, "a callback panicked");
             self.panicked = true;
@@ -273,7 +268,7 @@ impl<H: Handler> Session<H> {
         } else {
             conn.send_uncompressed(frame)?;
         }
-        self.handle.stats_counter().frame_out(frame);
+        self.link.count_out(1, frame.payload_len() as u64);
         self.emit(TelemetryKind::FrameSent(frame));
         Ok(())
     }

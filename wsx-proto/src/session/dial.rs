@@ -2,17 +2,13 @@
 //! literal, addresses pinned with [`ConnectSettings::resolve`], or the system resolver's), in
 //! which order, and the happy-eyeballs race over them (RFC 8305): address families
 //! interleaved, a new attempt every [`ATTEMPT_DELAY`] while the earlier ones are still
-//! pending, the next one at once when one fails, and the first to succeed wins. Adapters give
-//! the socket type, the lookup and the timer.
+//! pending, the next one at once when one fails, and the first to succeed wins, as a plan
+//! ([`DialPlan`]) its drivers follow with their own sockets, lookups and timers.
 
-use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use crate::session::poll::PollTimer;
 use crate::session::settings::ConnectSettings;
 
 /// How long an attempt has before the next address is tried beside it (RFC 8305's
@@ -101,7 +97,7 @@ impl<E> DialPlan<E> {
     /// What to do at `now`: a new attempt every [`ATTEMPT_DELAY`] while the earlier ones are
     /// pending, the next one at once when one fails or none is pending.
     pub fn next(&mut self, now: Instant) -> DialStep<E> {
-        if self.pending == 0 || !self.next_at.is_some_and(|at| now < at) {
+        if self.pending == 0 || self.next_at.is_none_or(|at| now >= at) {
             if let Some(addr) = self.waiting.next() {
                 self.pending += 1;
                 self.next_at = Some(now + ATTEMPT_DELAY);
@@ -120,46 +116,6 @@ impl<E> DialPlan<E> {
         self.last_error = Some(error);
         self.next_at = None;
     }
-}
-
-/// The race of [`DialPlan`] for async drivers: each attempt a future from `connect`, the first
-/// success wins and the attempts still pending are dropped; when every attempt fails, the last
-/// error is returned. The caller bounds the whole race with its connect timeout.
-pub async fn race<T, F, Fut>(addrs: Vec<SocketAddr>, mut connect: F, timer: &mut impl PollTimer) -> io::Result<T>
-where
-    F: FnMut(SocketAddr) -> Fut,
-    Fut: Future<Output = io::Result<T>>,
-{
-    let mut plan = DialPlan::new(addrs);
-    let mut attempts: Vec<Pin<Box<Fut>>> = Vec::new();
-    poll_fn(|cx| loop {
-        let until = match plan.next(Instant::now()) {
-            DialStep::Attempt(addr) => {
-                attempts.push(Box::pin(connect(addr)));
-                continue;
-            }
-            DialStep::Failed(error) => return Poll::Ready(Err(error.unwrap_or_else(no_addresses))),
-            DialStep::Wait(until) => until,
-        };
-        let mut failed = false;
-        let mut i = 0;
-        while i < attempts.len() {
-            match attempts[i].as_mut().poll(cx) {
-                Poll::Ready(Ok(connected)) => return Poll::Ready(Ok(connected)),
-                Poll::Ready(Err(e)) => {
-                    attempts.swap_remove(i);
-                    plan.failed(e);
-                    failed = true;
-                }
-                Poll::Pending => i += 1,
-            }
-        }
-        if failed || until.is_some_and(|at| timer.poll_until(cx, at).is_ready()) {
-            continue;
-        }
-        return Poll::Pending;
-    })
-    .await
 }
 
 /// The error for a name that resolved to no address.

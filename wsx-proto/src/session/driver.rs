@@ -35,13 +35,14 @@ use bytes::BytesMut;
 
 use crate::error::Error;
 use crate::session::handler::Handler;
+use crate::session::link::Link;
 use crate::session::settings::ConnectSettings;
 use crate::session::state::{Action, Session};
 
 /// What the session wants from its driver now, from [`Session::poll_output`]. Every output
 /// but [`Stop`](Self::Stop) is answered with an [`Input`] before the next poll.
+/// Not `non_exhaustive`: a new output is one every driver must handle.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Output<'s> {
     /// Open a transport for these settings (TCP to the first hop, the proxy's tunnel, then TLS
     /// for `wss://`) within their connect timeout; answer [`Input::Opened`] or
@@ -64,9 +65,9 @@ pub enum Output<'s> {
     /// it. Answered by polling again.
     CloseTransport,
     /// Nothing to do until `deadline` passes, the transport becomes readable (if `read`) or
-    /// writable (if `write`), or a client handle sends a command (its waker, registered with
-    /// [`Session::register_waker`]); then answer [`Input::Woken`]. No deadline: wait for the
-    /// others only.
+    /// writable (if `write`), or a client handle sends a command (the driver's
+    /// [`Link`] wakes it); then answer [`Input::Woken`]. No deadline: wait for the others
+    /// only.
     Wait {
         /// When to wake at the latest.
         deadline: Option<Instant>,
@@ -104,7 +105,35 @@ pub enum Input {
     Woken,
 }
 
-impl<H: Handler> Session<H> {
+impl Input {
+    /// What a write of [`Output::Transmit`] that returned `result` tells the session: how
+    /// many bytes were taken; a write of none, an error; `WouldBlock`, a full transport;
+    /// `Interrupted`, nothing (write again).
+    pub fn from_write(result: io::Result<usize>) -> Self {
+        match result {
+            Ok(0) => Self::IoError(io::ErrorKind::WriteZero.into()),
+            Ok(n) => Self::Written(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Self::WriteBlocked,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Self::Written(0),
+            Err(e) => Self::IoError(e),
+        }
+    }
+
+    /// What a read of [`Output::Read`] that returned `result` tells the session: bytes read;
+    /// none, the end of the stream; `WouldBlock`, nothing to read now; `Interrupted`, nothing
+    /// (read again).
+    pub fn from_read(result: io::Result<usize>) -> Self {
+        match result {
+            Ok(0) => Self::Eof,
+            Ok(n) => Self::Read(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Self::ReadBlocked,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Self::Woken,
+            Err(e) => Self::IoError(e),
+        }
+    }
+}
+
+impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     /// What to do next. Commands from client handles, timers, writes (until the transport is
     /// full), then a read, in turns, so that none starves the others.
     pub fn poll_output(&mut self, now: Instant) -> Output<'_> {

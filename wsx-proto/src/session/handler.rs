@@ -4,6 +4,7 @@
 //! `wsx-tokio`, `wsx-async-std` and `wsx-blocking`. Nothing here does I/O: callbacks return
 //! what they want done ([`Reply`], [`Reconnect`]) and the adapter does it.
 
+use std::any::Any;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +13,6 @@ use crate::protocol::close::CloseReason;
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
 use crate::protocol::handshake::Response;
-use crate::session::handle::ClientHandle;
 use crate::session::settings::ConnectSettings;
 
 /// What a frame, cast or info callback wants done next.
@@ -84,7 +84,8 @@ pub struct Context<'a, H: Handler> {
     settings: &'a ConnectSettings,
     response: Option<&'a Response>,
     scheduled: &'a mut Vec<(Duration, H::Info)>,
-    handle: &'a ClientHandle<H>,
+    /// The session's [`Link`](crate::session::Link), for the driver's client handle.
+    link: &'a dyn Any,
 }
 
 impl<H: Handler> std::fmt::Debug for Context<'_, H> {
@@ -102,13 +103,13 @@ impl<'a, H: Handler> Context<'a, H> {
         settings: &'a ConnectSettings,
         response: Option<&'a Response>,
         scheduled: &'a mut Vec<(Duration, H::Info)>,
-        handle: &'a ClientHandle<H>,
+        link: &'a dyn Any,
     ) -> Self {
         Self {
             settings,
             response,
             scheduled,
-            handle,
+            link,
         }
     }
 
@@ -132,10 +133,10 @@ impl<'a, H: Handler> Context<'a, H> {
         self.send_after(Duration::ZERO, msg);
     }
 
-    /// This client's runtime-neutral handle; adapters' `ContextExt::client` wraps it.
-    #[doc(hidden)]
-    pub fn handle(&self) -> &ClientHandle<H> {
-        self.handle
+    /// The session's [`Link`](crate::session::Link): its driver's client handle, which the
+    /// driver gets back by downcasting (an adapter's `ContextExt::client`).
+    pub fn link(&self) -> &dyn Any {
+        self.link
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
@@ -14,12 +14,12 @@ use crate::protocol::connection::ClientConnection;
 use crate::protocol::handshake::Response;
 use crate::session::acks::{Ack, PendingAcks};
 use crate::session::driver::TurnState;
-use crate::session::handle::{ClientHandle, Command, SendError, Signal, Status};
 use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
-use crate::session::outbox::ENCODE_MAX;
+use crate::session::link::{Command, Link, Waiter, ENCODE_MAX};
 use crate::session::settings::ConnectSettings;
 use crate::session::start::StartOptions;
-use crate::session::telemetry::{Observer, Stats, Telemetry, TelemetryKind};
+use crate::session::status::{SendError, Status};
+use crate::session::telemetry::{Observer, Telemetry, TelemetryKind};
 
 /// How long the last bytes of a connection (typically its close frame) may take to leave
 /// before the transport is closed anyway; never longer than the close timeout.
@@ -70,19 +70,16 @@ enum InitialFailure {
     Terminate,
 }
 
-/// A waiting `send_frame` caller.
-pub(crate) type Written = Arc<Signal<Result<(), SendError>>>;
-
 /// A `send_frame` frame in the output, none of it written yet: its caller may still take it
 /// back (see [`Session::pending_transmit`]).
 #[derive(Debug)]
-pub(crate) struct Revocable {
+pub(crate) struct Revocable<W> {
     /// Its bytes' offsets, as [`ClientConnection::queued_bytes`] counts them.
     pub(crate) start: u64,
     pub(crate) end: u64,
     /// Its payload, counted as sent when it was queued.
     pub(crate) payload: u64,
-    pub(crate) signal: Written,
+    pub(crate) signal: W,
 }
 
 /// One client's whole life, sans-IO: the protocol ([`ClientConnection`]), the handler and its
@@ -90,30 +87,29 @@ pub(crate) struct Revocable {
 ///
 /// A driver owns one per client, on its task or thread, and only does what
 /// [`poll_output`](Self::poll_output) says, answering with
-/// [`handle_input`](Self::handle_input) (see [`Output`](crate::Output)); it registers its
-/// waker with [`register_waker`](Self::register_waker) so that a command from a client handle
-/// wakes it. Every input takes the time; the session reads no clock of its own.
-pub struct Session<H: Handler> {
+/// [`handle_input`](Self::handle_input) (see [`Output`](crate::Output)); when its
+/// [`Link`] has commands waiting, it says [`Input::Woken`](crate::Input::Woken). Every input
+/// takes the time; the session reads no clock of its own.
+pub struct Session<H: Handler, L: Link<Cast = H::Cast>> {
     pub(crate) handler: H,
-    pub(crate) handle: ClientHandle<H>,
+    pub(crate) link: L,
     pub(crate) settings: ConnectSettings,
     observers: Box<[Arc<dyn Observer>]>,
-    clock: fn() -> SystemTime,
     span: tracing::Span,
     phase: Phase,
     pub(crate) conn: Option<ClientConnection>,
-    pub(crate) acks: PendingAcks<Written>,
+    pub(crate) acks: PendingAcks<L::Waiter>,
     /// `send_frame` frames queued and not yet (partly) written, oldest first (boxed, and only
     /// while there are any: an idle connection holds no list).
     #[allow(clippy::box_collection)] // one word per idle session instead of a Vec's three
-    pub(crate) revocable: Option<Box<Vec<Revocable>>>,
+    pub(crate) revocable: Option<Box<Vec<Revocable<L::Waiter>>>>,
     /// Between `pending_transmit` and `consume_transmit`: the revocable frames are being
     /// handed to the socket.
     writing: bool,
     /// What the driver said about the transport since it last woke.
     pub(crate) io: TurnState,
     /// Commands taken from the handle in one go.
-    pub(crate) batch: VecDeque<Command<H>>,
+    pub(crate) batch: VecDeque<Command<H::Cast, L::Waiter>>,
     /// The bytes of the batch's `Encoded` commands.
     pub(crate) encoded: BytesMut,
     /// `send_after` calls of the last callbacks, not yet given a deadline.
@@ -138,7 +134,7 @@ pub struct Session<H: Handler> {
     pub(crate) panicked: bool,
 }
 
-impl<H: Handler> std::fmt::Debug for Session<H> {
+impl<H: Handler, L: Link<Cast = H::Cast>> std::fmt::Debug for Session<H, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("url", &self.settings.url().as_str())
@@ -148,26 +144,19 @@ impl<H: Handler> std::fmt::Debug for Session<H> {
     }
 }
 
-impl<H: Handler> Session<H> {
-    /// A session for `handler` with `options`, and the adapter's client handle, made by
-    /// `make_client` around the runtime-neutral [`ClientHandle`] (callbacks reach the handle
-    /// through their context). Fails if the settings are unusable (a bad URL or header).
-    pub fn new<C>(
-        options: StartOptions,
-        handler: H,
-        make_client: impl FnOnce(ClientHandle<H>) -> C,
-    ) -> Result<(Self, C), Error> {
+impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
+    /// A session for `handler` with `options`, sharing `link` with its client handles
+    /// (callbacks reach it through their context). Fails if the settings are unusable (a bad
+    /// URL or header).
+    pub fn new(options: StartOptions, handler: H, link: L) -> Result<Self, Error> {
         let settings = options.settings?;
         settings.request.validate()?;
-        let handle = ClientHandle::new(options.send_buffer);
-        let client = make_client(handle.clone());
         let span = tracing::debug_span!(target: "wsx", "connection", url = %settings.url());
-        let session = Self {
+        Ok(Self {
             handler,
-            handle,
+            link,
             settings,
             observers: options.observers.into_boxed_slice(),
-            clock: SystemTime::now,
             span,
             phase: Phase::Connect,
             conn: None,
@@ -191,14 +180,12 @@ impl<H: Handler> Session<H> {
             opened: false,
             opened_at: None,
             panicked: false,
-        };
-        Ok((session, client))
+        })
     }
 
-    /// Uses `clock` for telemetry timestamps instead of `SystemTime::now` (for tests).
-    pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.clock = clock;
-        self
+    /// What the session shares with its client handles.
+    pub fn link(&self) -> &L {
+        &self.link
     }
 
     /// The settings the next or current connection uses.
@@ -238,7 +225,7 @@ impl<H: Handler> Session<H> {
         match &self.phase {
             Phase::Connect => {
                 tracing::debug!(target: "wsx", url = %self.settings.url(), attempt = self.attempt + 1, "attempting to connect");
-                self.handle.set_status(Status::Connecting);
+                self.link.set_status(Status::Connecting);
                 self.phase = Phase::Opening;
                 Some(Action::Connect)
             }
@@ -257,7 +244,7 @@ impl<H: Handler> Session<H> {
                 for ack in self.acks.drain() {
                     match ack {
                         Ack::Written(signal) => signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone())))),
-                        Ack::Permits(cost) => self.handle.release_budget(cost),
+                        Ack::Permits(cost) => self.link.release_budget(cost),
                     }
                 }
                 self.disconnected(reason, now);
@@ -283,7 +270,7 @@ impl<H: Handler> Session<H> {
                 if let Some(deflate) = &self.settings.config.deflate {
                     limit = limit.min(deflate.threshold.saturating_sub(1));
                 }
-                self.handle.set_encode_limit(limit);
+                self.link.set_encode_limit(limit);
                 self.conn = Some(conn);
                 self.phase = Phase::Running;
                 self.handle_commands(now);
@@ -305,7 +292,7 @@ impl<H: Handler> Session<H> {
     pub(crate) fn pending_transmit(&mut self, now: Instant) -> &[u8] {
         let Some(conn) = &mut self.conn else { return &[] };
         if let Some(revocable) = self.revocable.as_deref_mut() {
-            begin_write(conn, revocable, &mut self.acks, self.handle.stats_counter());
+            begin_write(conn, revocable, &mut self.acks, &self.link);
             self.writing = true;
         }
         conn.pending_transmit(now)
@@ -335,11 +322,11 @@ impl<H: Handler> Session<H> {
                 }
             }
         }
-        self.handle.set_unwritten(conn.unwritten_bytes());
-        let handle = &self.handle;
+        self.link.set_unwritten(conn.unwritten_bytes());
+        let link = &self.link;
         self.acks.fire_written(conn, |ack| match ack {
             Ack::Written(signal) => signal.fill(Ok(())),
-            Ack::Permits(cost) => handle.release_budget(cost),
+            Ack::Permits(cost) => link.release_budget(cost),
         });
     }
 
@@ -368,7 +355,7 @@ impl<H: Handler> Session<H> {
         if self.encoded.is_empty() && self.encoded.capacity() > KEEP_BYTES {
             self.encoded = BytesMut::new();
         }
-        self.handle.release_idle_buffers(KEEP_COMMANDS, KEEP_BYTES);
+        self.link.release_idle_buffers(KEEP_COMMANDS, KEEP_BYTES);
     }
 
     /// Frees the read buffer if it holds nothing, so an idle connection keeps none.
@@ -406,18 +393,13 @@ impl<H: Handler> Session<H> {
         }
     }
 
-    /// Registers the task to be woken when a client handle sends a command.
-    pub fn register_waker(&self, waker: &std::task::Waker) {
-        self.handle.register(waker);
-    }
-
     /// Runs the commands client handles sent since the last call; returns whether any ran.
     /// While the connection's unwritten output fills the send buffer, commands wait in order
     /// (a `send_frame` that times out meanwhile is withdrawn, never sent), except a close,
     /// which runs at once so that a peer that stopped reading can still be closed (within the
     /// close timeout); what waited behind it is then refused.
     pub(crate) fn handle_commands(&mut self, now: Instant) -> bool {
-        self.handle.take_commands(&mut self.batch, &mut self.encoded);
+        self.link.take_commands(&mut self.batch, &mut self.encoded);
         let mut ran = false;
         while self.backlog_has_room() {
             let Some(command) = self.batch.pop_front() else { break };
@@ -449,7 +431,7 @@ impl<H: Handler> Session<H> {
     /// commands always run (to be deferred or refused).
     fn backlog_has_room(&self) -> bool {
         match &self.conn {
-            Some(conn) => conn.unwritten_bytes() < self.handle.send_buffer(),
+            Some(conn) => conn.unwritten_bytes() < self.link.send_buffer(),
             None => true,
         }
     }
@@ -462,10 +444,8 @@ impl<H: Handler> Session<H> {
     pub(crate) fn wants_read(&self) -> bool {
         match (&self.conn, &self.phase) {
             (Some(conn), Phase::Running) => {
-                let replies = conn
-                    .unwritten_bytes()
-                    .saturating_sub(self.handle.buffered_bytes().queued_sends);
-                replies < self.handle.send_buffer()
+                let replies = conn.unwritten_bytes().saturating_sub(self.link.queued_sends());
+                replies < self.link.send_buffer()
             }
             _ => false,
         }
@@ -515,7 +495,7 @@ impl<H: Handler> Session<H> {
         }
         if let Some(conn) = &mut self.conn {
             conn.start_pending_timer(now);
-            self.handle.set_unwritten(conn.unwritten_bytes());
+            self.link.set_unwritten(conn.unwritten_bytes());
         }
     }
 
@@ -524,7 +504,7 @@ impl<H: Handler> Session<H> {
         if let CloseReason::LocalTimedOut(_) = reason {
             tracing::debug!(target: "wsx", "forcefully closed the connection because the server was taking too long to close");
         }
-        self.handle.set_status(Status::Connecting);
+        self.link.set_status(Status::Connecting);
         self.phase = Phase::Flushing {
             reason: Box::new(reason),
             deadline: None,
@@ -547,7 +527,7 @@ impl<H: Handler> Session<H> {
             _ if was_connected => {}
             Some(InitialFailure::Return) => {
                 self.phase = Phase::Stopped;
-                return self.handle.finish(&reason);
+                return self.link.finish(&reason);
             }
             Some(InitialFailure::Terminate) => return self.stop(reason),
             None => {}
@@ -595,7 +575,7 @@ impl<H: Handler> Session<H> {
         }
         self.emit(TelemetryKind::Terminate(&reason));
         self.phase = Phase::Stopped;
-        self.handle.finish(&reason);
+        self.link.finish(&reason);
     }
 
     /// Tells the observers.
@@ -604,7 +584,7 @@ impl<H: Handler> Session<H> {
             return;
         }
         let event = Telemetry {
-            time: (self.clock)(),
+            time: self.link.wall_clock(),
             settings: &self.settings,
             handler: std::any::type_name::<H>(),
             kind,
@@ -617,11 +597,11 @@ impl<H: Handler> Session<H> {
 
 /// Before a write: takes out the frames whose callers withdrew them (none of their bytes was
 /// written: they are revocable) and marks the others as being written.
-fn begin_write(
+fn begin_write<L: Link>(
     conn: &mut ClientConnection,
-    revocable: &mut Vec<Revocable>,
-    acks: &mut PendingAcks<Written>,
-    stats: &Stats,
+    revocable: &mut Vec<Revocable<L::Waiter>>,
+    acks: &mut PendingAcks<L::Waiter>,
+    link: &L,
 ) {
     let mut i = 0;
     while i < revocable.len() {
@@ -632,13 +612,9 @@ fn begin_write(
         }
         let (start, len) = (frame.start, frame.end - frame.start);
         if conn.take_back(start, frame.end) {
-            let signal = frame.signal.clone();
-            acks.take_back(
-                start,
-                len,
-                |ack| matches!(ack, Ack::Written(s) if Arc::ptr_eq(s, &signal)),
-            );
-            stats.frame_taken_back(frame.payload);
+            let signal = &frame.signal;
+            acks.take_back(start, len, |ack| matches!(ack, Ack::Written(s) if s.same(signal)));
+            link.uncount_out(frame.payload);
             for later in &mut revocable[i + 1..] {
                 later.start -= len;
                 later.end -= len;
@@ -648,12 +624,12 @@ fn begin_write(
     }
 }
 
-impl<H: Handler> Drop for Session<H> {
+impl<H: Handler, L: Link<Cast = H::Cast>> Drop for Session<H, L> {
     /// A session dropped before it stopped (its runtime shut down, or the adapter panicked)
     /// still ends its client, so `wait` and `send` don't hang.
     fn drop(&mut self) {
         if !matches!(self.phase, Phase::Stopped) {
-            self.handle.finish(&CloseReason::Error(Error::Aborted));
+            self.link.finish(&CloseReason::Error(Error::Aborted));
         }
     }
 }

@@ -1,22 +1,11 @@
 //! What a client tells the world: frame and byte counters, telemetry events for observers,
 //! and the short frame summaries its trace lines use.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use crate::protocol::close::CloseReason;
 use crate::protocol::frame::Frame;
 use crate::session::settings::ConnectSettings;
-
-/// Frame and byte counters of a client, over all its connections (WebSockex's `:sys`
-/// statistics), shared by the session and the client handles.
-#[derive(Debug, Default)]
-pub struct Stats {
-    frames_in: AtomicU64,
-    frames_out: AtomicU64,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-}
 
 /// A copy of the counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,54 +21,16 @@ pub struct StatsSnapshot {
     pub bytes_out: u64,
 }
 
-impl Stats {
-    /// The counters now.
-    pub fn snapshot(&self) -> StatsSnapshot {
-        StatsSnapshot {
-            frames_in: self.frames_in.load(Ordering::Relaxed),
-            frames_out: self.frames_out.load(Ordering::Relaxed),
-            bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+impl StatsSnapshot {
+    /// Counters with these values (a driver keeps the live ones).
+    pub const fn new(frames_in: u64, frames_out: u64, bytes_in: u64, bytes_out: u64) -> Self {
+        Self {
+            frames_in,
+            frames_out,
+            bytes_in,
+            bytes_out,
         }
     }
-
-    /// Counts a received frame. Only the session writes: a load and a store, no locked
-    /// read-modify-write on every frame.
-    pub(crate) fn frame_in(&self, frame: &Frame) {
-        add(&self.frames_in, 1);
-        add(&self.bytes_in, frame.payload_len() as u64);
-    }
-
-    /// Counts `frames` sent frames of `payload` bytes in all (the session only).
-    pub(crate) fn frames_out(&self, frames: u64, payload: u64) {
-        add(&self.frames_out, frames);
-        add(&self.bytes_out, payload);
-    }
-
-    /// Counts a sent frame (the session only, as [`frame_in`](Self::frame_in)).
-    pub(crate) fn frame_out(&self, frame: &Frame) {
-        add(&self.frames_out, 1);
-        add(&self.bytes_out, frame.payload_len() as u64);
-    }
-}
-
-impl Stats {
-    /// Uncounts a sent frame of `payload` bytes that was taken back unwritten (the session
-    /// only).
-    pub(crate) fn frame_taken_back(&self, payload: u64) {
-        sub(&self.frames_out, 1);
-        sub(&self.bytes_out, payload);
-    }
-}
-
-/// Subtracts from a counter that has a single writer.
-fn sub(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Ordering::Relaxed).saturating_sub(n), Ordering::Relaxed);
-}
-
-/// Adds to a counter that has a single writer.
-fn add(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
 }
 
 /// What happened, for [`Observer`]s (WebSockex's telemetry events).

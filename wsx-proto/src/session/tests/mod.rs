@@ -9,12 +9,14 @@ use crate::client::Status;
 use crate::config::CAST_QUEUE_LIMIT;
 use crate::protocol::*;
 use crate::session::state::Action;
-use crate::session::{Builder, ClientHandle, Start, StartOptions};
+use crate::session::StartOptions;
 use crate::*;
 use bytes::BytesMut;
 
 use crate::protocol as proto;
+mod link;
 mod wire;
+use link::TestLink;
 use wire::{response_to, sent_frames};
 
 /// What the test handler saw.
@@ -105,27 +107,17 @@ fn act(what: Act, ctx: &mut Context<'_, Recorder>) -> Reply {
 
 /// The adapter's part, by hand, with a clock that only moves when told.
 struct Harness {
-    session: Session<Recorder>,
-    client: ClientHandle<Recorder>,
+    session: Session<Recorder, TestLink<<Recorder as Handler>::Cast>>,
+    client: TestLink<<Recorder as Handler>::Cast>,
     seen: Receiver<Seen>,
     now: Instant,
 }
 
-/// Start options as a builder makes them (through a `Start` impl that just returns them).
 fn options(async_start: bool, handle_initial_conn_failure: bool) -> StartOptions {
-    Builder::<Grab>::new("ws://localhost:9001/")
-        .async_start(async_start)
-        .handle_initial_conn_failure(handle_initial_conn_failure)
-        .start(probe().0)
-}
-
-enum Grab {}
-
-impl Start<Recorder> for Grab {
-    type Output = StartOptions;
-    fn start(options: StartOptions, _handler: Recorder) -> StartOptions {
-        options
-    }
+    let mut options = StartOptions::new("ws://localhost:9001/");
+    options.async_start = async_start;
+    options.handle_initial_conn_failure = handle_initial_conn_failure;
+    options
 }
 
 fn probe() -> (Recorder, Receiver<Seen>) {
@@ -145,7 +137,8 @@ impl Harness {
     fn new(options: StartOptions, configure: impl FnOnce(&mut Recorder)) -> Self {
         let (mut recorder, seen) = probe();
         configure(&mut recorder);
-        let (session, client) = Session::new(options, recorder, |handle| handle).unwrap();
+        let client = TestLink::new(options.send_buffer);
+        let session = Session::new(options, recorder, client.clone()).unwrap();
         Self {
             session,
             client,
@@ -611,9 +604,9 @@ fn dropped_session_ends_its_client() {
 }
 
 fn with_send_buffer(bytes: usize) -> StartOptions {
-    Builder::<Grab>::new("ws://localhost:9001/")
-        .send_buffer(bytes)
-        .start(probe().0)
+    let mut options = options(false, false);
+    options.send_buffer = bytes;
+    options
 }
 
 #[test]
@@ -641,18 +634,18 @@ fn full_output_holds_commands_and_reads_until_it_drains() {
     );
     assert!(!h.session.handle_commands(h.now));
     assert_eq!(h.seen(), [Seen::Connect]);
-    let buffered = h.client.buffered_bytes();
     assert_eq!(
-        buffered.queued_sends, 1000,
+        h.client.queued_sends(),
+        1000,
         "the big frame holds the whole budget until written"
     );
-    assert!(buffered.unwritten > 1500);
+    assert!(h.client.unwritten() > 1500);
     let frames = h.frames_written();
     assert_eq!(frames.len(), 1, "the withdrawn send_frame was never encoded");
     assert!(h.session.handle_commands(h.now));
     assert_eq!(h.seen(), [Seen::Cast("held")]);
     assert!(h.written().is_empty(), "the timed-out frame stays withdrawn");
-    assert_eq!(h.client.buffered_bytes().queued_sends, 0);
+    assert_eq!(h.client.queued_sends(), 0);
 }
 
 #[test]
@@ -709,7 +702,7 @@ fn small_sends_encoded_by_the_sender_keep_their_order_with_other_commands() {
     );
     assert!(frames.iter().all(|(header, _)| header.fin && header.mask.is_some()));
     assert_eq!(h.client.stats().frames_out, 5);
-    assert_eq!(h.client.buffered_bytes().queued_sends, 0, "the whole budget came back");
+    assert_eq!(h.client.queued_sends(), 0, "the whole budget came back");
 }
 
 #[test]
@@ -730,7 +723,7 @@ fn encoded_sends_do_not_interleave_with_a_fragmented_message() {
         [b"par".to_vec(), b"tial".to_vec(), b"after".to_vec()],
         "the whole message sent mid-fragments is refused, as `send` refuses it"
     );
-    assert_eq!(h.client.buffered_bytes().queued_sends, 0);
+    assert_eq!(h.client.queued_sends(), 0);
 }
 
 /// The driver's interface as a whole: what `poll_output` asks for, answered through

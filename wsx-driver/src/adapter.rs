@@ -14,18 +14,18 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 ///   `sleep(Duration)` is the runtime's timer future, for the timeouts.
 /// * `adapter_client!(blocking)`: the waiting methods block the calling thread.
 ///
-/// [`ClientHandle`]: crate::session::ClientHandle
+/// [`ClientHandle`]: crate::ClientHandle
 #[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_client {
     (async, sleep = $sleep:path) => {
         $crate::adapter_client!(@common);
 
-        impl<H: $crate::Handler> Client<H> {
+        impl<H: $crate::wsx_proto::Handler> Client<H> {
             /// Queues a frame without waiting for it to be written: the pipelined path for many
             /// messages. Waits only while the send buffer (bytes queued, not yet written) is
             /// spent; frames queued together go out in one write.
-            pub async fn send(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
+            pub async fn send(&self, frame: $crate::wsx_proto::Frame) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send(frame).await
             }
 
@@ -35,8 +35,8 @@ macro_rules! adapter_client {
             /// attacker-chosen text).
             pub async fn send_uncompressed(
                 &self,
-                frame: $crate::Frame,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+                frame: $crate::wsx_proto::Frame,
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_uncompressed(frame).await
             }
 
@@ -45,8 +45,8 @@ macro_rules! adapter_client {
             /// frames before it are queued, the error is returned.
             pub async fn send_all(
                 &self,
-                frames: impl IntoIterator<Item = $crate::Frame>,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+                frames: impl IntoIterator<Item = $crate::wsx_proto::Frame>,
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_all(frames).await
             }
 
@@ -61,7 +61,7 @@ macro_rules! adapter_client {
             /// Sends a frame and waits until it is written to the socket, at most
             /// [`DEFAULT_SEND_TIMEOUT`](crate::config::DEFAULT_SEND_TIMEOUT) (WebSockex's
             /// `send_frame/2`).
-            pub async fn send_frame(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
+            pub async fn send_frame(&self, frame: $crate::wsx_proto::Frame) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.send_frame_timeout(frame, $crate::config::DEFAULT_SEND_TIMEOUT).await
             }
 
@@ -70,19 +70,19 @@ macro_rules! adapter_client {
             /// the frame had been written; if none had, it is never sent.
             pub async fn send_frame_timeout(
                 &self,
-                frame: $crate::Frame,
+                frame: $crate::wsx_proto::Frame,
                 timeout: ::std::time::Duration,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_frame_async(frame, $sleep(timeout)).await
             }
 
             /// Waits until the client stops for good and returns the final reason.
-            pub async fn wait(&self) -> $crate::CloseReason {
+            pub async fn wait(&self) -> $crate::wsx_proto::CloseReason {
                 self.handle.wait().await
             }
 
             /// [`wait`](Self::wait) for at most `timeout`; `None` if still running.
-            pub async fn wait_timeout(&self, timeout: ::std::time::Duration) -> Option<$crate::CloseReason> {
+            pub async fn wait_timeout(&self, timeout: ::std::time::Duration) -> Option<$crate::wsx_proto::CloseReason> {
                 self.handle.wait_or(async { $sleep(timeout).await; }).await
             }
         }
@@ -90,11 +90,11 @@ macro_rules! adapter_client {
     (blocking) => {
         $crate::adapter_client!(@common);
 
-        impl<H: $crate::Handler> Client<H> {
+        impl<H: $crate::wsx_proto::Handler> Client<H> {
             /// Queues a frame without waiting for it to be written: the pipelined path for many
             /// messages. Blocks only while the send buffer (bytes queued, not yet written) is
             /// spent; frames queued together go out in one write.
-            pub fn send(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
+            pub fn send(&self, frame: $crate::wsx_proto::Frame) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_blocking(frame)
             }
 
@@ -102,7 +102,7 @@ macro_rules! adapter_client {
             /// permessage-deflate negotiated (for data that does not shrink, or that must not
             /// share a compression context with the rest, e.g. a secret beside
             /// attacker-chosen text).
-            pub fn send_uncompressed(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
+            pub fn send_uncompressed(&self, frame: $crate::wsx_proto::Frame) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_uncompressed_blocking(frame)
             }
 
@@ -111,15 +111,15 @@ macro_rules! adapter_client {
             /// frames before it are queued, the error is returned.
             pub fn send_all(
                 &self,
-                frames: impl IntoIterator<Item = $crate::Frame>,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+                frames: impl IntoIterator<Item = $crate::wsx_proto::Frame>,
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_all_blocking(frames)
             }
 
             /// Sends a frame and blocks until it is written to the socket, at most
             /// [`DEFAULT_SEND_TIMEOUT`](crate::config::DEFAULT_SEND_TIMEOUT) (WebSockex's
             /// `send_frame/2`).
-            pub fn send_frame(&self, frame: $crate::Frame) -> ::std::result::Result<(), $crate::SendError> {
+            pub fn send_frame(&self, frame: $crate::wsx_proto::Frame) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.send_frame_timeout(frame, $crate::config::DEFAULT_SEND_TIMEOUT)
             }
 
@@ -128,21 +128,21 @@ macro_rules! adapter_client {
             /// the frame had been written; if none had, it is never sent.
             pub fn send_frame_timeout(
                 &self,
-                frame: $crate::Frame,
+                frame: $crate::wsx_proto::Frame,
                 timeout: ::std::time::Duration,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.send_frame_blocking(frame, timeout)
             }
 
             /// Blocks until the client stops for good and returns the final reason.
-            pub fn wait(&self) -> $crate::CloseReason {
+            pub fn wait(&self) -> $crate::wsx_proto::CloseReason {
                 self.handle
                     .wait_blocking(None)
-                    .unwrap_or($crate::CloseReason::Error($crate::Error::Aborted))
+                    .unwrap_or($crate::wsx_proto::CloseReason::Error($crate::wsx_proto::Error::Aborted))
             }
 
             /// [`wait`](Self::wait) for at most `timeout`; `None` if still running.
-            pub fn wait_timeout(&self, timeout: ::std::time::Duration) -> Option<$crate::CloseReason> {
+            pub fn wait_timeout(&self, timeout: ::std::time::Duration) -> Option<$crate::wsx_proto::CloseReason> {
                 self.handle.wait_blocking(Some(timeout))
             }
         }
@@ -150,11 +150,11 @@ macro_rules! adapter_client {
     (@common) => {
         /// A handle to a running client (WebSockex's pid): `Clone + Send + Sync`; every clone
         /// drives the same connection.
-        pub struct Client<H: $crate::Handler> {
-            handle: $crate::session::ClientHandle<H>,
+        pub struct Client<H: $crate::wsx_proto::Handler> {
+            handle: $crate::ClientHandle<H>,
         }
 
-        impl<H: $crate::Handler> Clone for Client<H> {
+        impl<H: $crate::wsx_proto::Handler> Clone for Client<H> {
             fn clone(&self) -> Self {
                 Self {
                     handle: self.handle.clone(),
@@ -162,20 +162,20 @@ macro_rules! adapter_client {
             }
         }
 
-        impl<H: $crate::Handler> ::std::fmt::Debug for Client<H> {
+        impl<H: $crate::wsx_proto::Handler> ::std::fmt::Debug for Client<H> {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 ::std::fmt::Debug::fmt(&self.handle, f)
             }
         }
 
-        impl<H: $crate::Handler> Client<H> {
+        impl<H: $crate::wsx_proto::Handler> Client<H> {
             #[allow(dead_code)]
-            pub(crate) fn from_handle(handle: $crate::session::ClientHandle<H>) -> Self {
+            pub(crate) fn from_handle(handle: $crate::ClientHandle<H>) -> Self {
                 Self { handle }
             }
 
             #[allow(dead_code)]
-            pub(crate) fn handle(&self) -> &$crate::session::ClientHandle<H> {
+            pub(crate) fn handle(&self) -> &$crate::ClientHandle<H> {
                 &self.handle
             }
 
@@ -183,13 +183,13 @@ macro_rules! adapter_client {
             /// waits. Casts sent while connecting are delivered once connected. At most
             /// [`CAST_QUEUE_LIMIT`](crate::config::CAST_QUEUE_LIMIT) casts wait; beyond,
             /// [`SendError::QueueFull`](crate::SendError::QueueFull).
-            pub fn cast(&self, msg: H::Cast) -> ::std::result::Result<(), $crate::SendError> {
+            pub fn cast(&self, msg: H::Cast) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.cast(msg)
             }
 
             /// Starts the close handshake with 1000 (normal closure). Never waits: see
             /// [`wait`](Self::wait) for the end.
-            pub fn close(&self) -> ::std::result::Result<(), $crate::SendError> {
+            pub fn close(&self) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.close()
             }
 
@@ -197,9 +197,9 @@ macro_rules! adapter_client {
             /// may not send, or a reason over 123 bytes, is refused).
             pub fn close_with(
                 &self,
-                code: $crate::CloseCode,
+                code: $crate::wsx_proto::CloseCode,
                 reason: impl Into<String>,
-            ) -> ::std::result::Result<(), $crate::SendError> {
+            ) -> ::std::result::Result<(), $crate::wsx_proto::SendError> {
                 self.handle.close_with(code, reason)
             }
 
@@ -209,7 +209,7 @@ macro_rules! adapter_client {
             }
 
             /// Frames and bytes in and out so far, over all connections.
-            pub fn stats(&self) -> $crate::telemetry::StatsSnapshot {
+            pub fn stats(&self) -> $crate::wsx_proto::telemetry::StatsSnapshot {
                 self.handle.stats()
             }
 
@@ -220,15 +220,17 @@ macro_rules! adapter_client {
         }
 
         /// Reaching this adapter's [`Client`] from a callback's context.
-        pub trait ContextExt<H: $crate::Handler> {
+        pub trait ContextExt<H: $crate::wsx_proto::Handler> {
             /// The running client's handle, e.g. to give to another task or thread.
             fn client(&self) -> Client<H>;
         }
 
-        impl<H: $crate::Handler> ContextExt<H> for $crate::Context<'_, H> {
+        impl<H: $crate::wsx_proto::Handler> ContextExt<H> for $crate::wsx_proto::Context<'_, H> {
             fn client(&self) -> Client<H> {
+                // Every session an adapter starts links to its client handle.
+                let handle = self.link().downcast_ref::<$crate::ClientHandle<H>>();
                 Client {
-                    handle: self.handle().clone(),
+                    handle: handle.expect("a context of this adapter's session").clone(),
                 }
             }
         }

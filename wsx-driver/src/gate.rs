@@ -5,13 +5,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
 use std::time::Instant;
 
-use crate::session::wait::lock;
+use crate::sync::{current, fence, park, park_timeout, Arc, AtomicU64, Mutex, OnceLock, Ordering, Thread};
+
+use crate::wait::lock;
 
 /// An event that costs nothing to notify until someone first waits on it: its state (the
 /// waiters' list) is allocated by the first listener, and `notify` skips it while there is
@@ -95,19 +94,21 @@ impl GateListener {
 
     /// Blocks this thread until notified, or until `deadline`; returns whether notified.
     pub(crate) fn wait(mut self, deadline: Option<Instant>) -> bool {
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        // The waker's own reference count is not part of the protocol: std's Arc, as `Wake`
+        // wants.
+        let waker = Waker::from(std::sync::Arc::new(Unpark(current())));
         loop {
             if self.poll_notified(&waker) {
                 return true;
             }
             match deadline {
-                None => std::thread::park(),
+                None => park(),
                 Some(at) => {
                     let now = Instant::now();
                     if now >= at {
                         return self.notified();
                     }
-                    std::thread::park_timeout(at - now);
+                    park_timeout(at - now);
                 }
             }
         }
@@ -139,22 +140,22 @@ impl Drop for GateListener {
 struct Unpark(Thread);
 
 impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.0.unpark();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         self.0.unpark();
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::time::Duration;
 
-    use crate::session::wait::wait_for_blocking;
+    use crate::wait::wait_for_blocking;
 
     /// A waiter that re-listens while one thread notifies real changes and another notifies
     /// nothing in particular is woken by every change (a notifier that lowered the flag once
@@ -229,7 +230,7 @@ mod tests {
             block_on_parking(async {
                 for target in 1..=ROUNDS {
                     let reached = || (state.load(Ordering::Acquire) >= target).then_some(());
-                    crate::session::wait::wait_for(&gate, reached).await;
+                    crate::wait::wait_for(&gate, reached).await;
                     seen.store(target, Ordering::Release);
                 }
             });

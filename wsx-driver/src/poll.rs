@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::error::Error;
-use crate::session::driver::{Input, Output};
-use crate::session::handler::Handler;
-use crate::session::settings::ConnectSettings;
-use crate::session::state::Session;
+use wsx_proto::{ConnectSettings, Error, Handler, Input, Output};
+
+use crate::Session;
 
 /// How long a graceful shutdown of the transport (TLS close_notify, FIN) may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);
@@ -103,25 +101,21 @@ fn poll_io<H: Handler, T: PollTransport>(
     timer: &mut impl PollTimer,
     cx: &mut Context<'_>,
 ) -> Poll<Next> {
-    session.register_waker(cx.waker());
+    session.link().register(cx.waker());
     session.handle_input(Input::Woken, Instant::now());
     loop {
         let now = Instant::now();
         let input = match (session.poll_output(now), transport.as_deref_mut()) {
             (Output::Transmit(bytes), Some((open, needs_flush))) => match open.poll_write(cx, bytes) {
-                Poll::Ready(Ok(0)) => Input::IoError(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => {
-                    *needs_flush = true;
-                    Input::Written(n)
+                Poll::Ready(written) => {
+                    let input = Input::from_write(written);
+                    *needs_flush |= matches!(input, Input::Written(1..));
+                    input
                 }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Input::Written(0),
-                Poll::Ready(Err(e)) => Input::IoError(e),
                 Poll::Pending => Input::WriteBlocked,
             },
             (Output::Read { buf, wanted }, Some((open, _))) => match open.poll_read_into(cx, buf, wanted) {
-                Poll::Ready(Ok(0)) => Input::Eof,
-                Poll::Ready(Ok(n)) => Input::Read(n),
-                Poll::Ready(Err(e)) => Input::IoError(e),
+                Poll::Ready(read) => Input::from_read(read),
                 Poll::Pending => Input::ReadBlocked,
             },
             (Output::Wait { deadline, .. }, open) => {

@@ -7,30 +7,19 @@ use std::collections::VecDeque;
 
 use bytes::BytesMut;
 
-use crate::protocol::frame::{encode_frame, Frame, OpCode};
-use crate::protocol::mask::random_mask_key;
-use crate::session::handle::Command;
-use crate::session::handler::Handler;
+use wsx_proto::protocol::{encode_frame, random_mask_key, OpCode};
+use wsx_proto::session::Encoded;
+use wsx_proto::{Frame, Handler};
 
-/// Messages up to this size are encoded by the sender (beyond, the copy costs more than the
-/// hop it saves).
-pub(crate) const ENCODE_MAX: usize = 512;
+use wsx_proto::session::Command;
 
-/// A run of frames in the outbox, in queue order with the other commands.
-#[derive(Debug)]
-pub(crate) struct Encoded {
-    /// Bytes of the run in the outbox.
-    pub(crate) len: usize,
-    pub(crate) frames: u64,
-    pub(crate) payload: u64,
-    /// Send budget the run holds.
-    pub(crate) cost: usize,
-}
+use crate::handle::Queued;
+use crate::wait::FrameWaiter;
 
 /// Queues a pipelined frame: encoded into `outbox` if it is a whole message of at most
 /// `limit` bytes (and tracing does not want to see every frame), else as a command.
-pub(crate) fn queue_send<H: Handler>(
-    commands: &mut VecDeque<Command<H>>,
+pub(crate) fn queue_send<C>(
+    commands: &mut VecDeque<Command<C, FrameWaiter>>,
     outbox: &mut BytesMut,
     frame: Frame,
     cost: usize,
@@ -69,7 +58,7 @@ fn encode(out: &mut BytesMut, frame: Frame, cost: usize, limit: usize) -> Result
 
 /// Adds `run` to the run at the back of the queue; gives back the command to push when the
 /// back is something else.
-fn extend_run<H: Handler>(back: Option<&mut Command<H>>, run: Encoded) -> Option<Command<H>> {
+fn extend_run<C>(back: Option<&mut Command<C, FrameWaiter>>, run: Encoded) -> Option<Command<C, FrameWaiter>> {
     match back {
         Some(Command::Encoded(last)) => {
             last.len += run.len;
@@ -86,7 +75,7 @@ fn extend_run<H: Handler>(back: Option<&mut Command<H>>, run: Encoded) -> Option
 /// small ones already encoded here, outside the queue's lock, so handing over a batch is one
 /// copy of its bytes.
 pub(crate) struct Batch<H: Handler> {
-    commands: Vec<Command<H>>,
+    commands: Vec<Queued<H>>,
     /// The bytes of the `Encoded` commands, in order.
     encoded: BytesMut,
     frames: usize,
@@ -124,7 +113,7 @@ impl<H: Handler> Batch<H> {
     }
 
     /// Moves everything to the back of the queue and its outbox, in order.
-    pub(crate) fn hand_over(&mut self, commands: &mut VecDeque<Command<H>>, outbox: &mut BytesMut) {
+    pub(crate) fn hand_over(&mut self, commands: &mut VecDeque<Queued<H>>, outbox: &mut BytesMut) {
         outbox.extend_from_slice(&self.encoded);
         for command in self.commands.drain(..) {
             match command {

@@ -1,13 +1,16 @@
 //! Waiting without a runtime: one-shot outcomes, and the listen-then-look loops over
 //! [`Gate`]s, as futures and as blocking waits.
 
+use crate::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::future::{poll_fn, Future};
 use std::pin::pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::time::Instant;
 
-pub(crate) use crate::session::gate::Gate;
+use wsx_proto::session::Waiter;
+use wsx_proto::SendError;
+
+pub(crate) use crate::gate::Gate;
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Callbacks never run while these locks are held; a poisoned lock still holds valid data.
@@ -151,6 +154,40 @@ impl<T> Signal<T> {
             }
             SignalState::Done(value) => Withdrawal::Done(value),
         }
+    }
+}
+
+/// A `send_frame` caller waiting on another thread, as its session sees it.
+#[derive(Debug, Clone)]
+pub struct FrameWaiter(pub(crate) Arc<Signal<Result<(), SendError>>>);
+
+impl Waiter for FrameWaiter {
+    fn start(&self) -> bool {
+        self.0.start()
+    }
+
+    fn commit(&self) {
+        self.0.commit()
+    }
+
+    fn begin_write(&self) -> bool {
+        self.0.begin_write()
+    }
+
+    fn end_write(&self, written: bool) {
+        self.0.end_write(written)
+    }
+
+    fn is_withdrawn(&self) -> bool {
+        self.0.is_withdrawn()
+    }
+
+    fn fill(&self, outcome: Result<(), SendError>) {
+        self.0.fill(outcome)
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

@@ -8,11 +8,14 @@ use std::task::{Context, Poll};
 
 use futures_sink::Sink;
 
-use crate::protocol::frame::Frame;
-use crate::session::gate::GateListener;
-use crate::session::handle::{ClientHandle, SendError};
-use crate::session::handler::Handler;
-use crate::session::outbox::Batch;
+use crate::gate::GateListener;
+use wsx_proto::session::Link;
+use wsx_proto::Frame;
+use wsx_proto::SendError;
+
+use crate::handle::ClientHandle;
+use crate::outbox::Batch;
+use wsx_proto::Handler;
 
 /// Frames a batch holds before it is handed to the connection task anyway.
 const BATCH: usize = 256;

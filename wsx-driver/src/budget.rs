@@ -8,13 +8,12 @@
 //! refills: it fills up to the claim, and only its claimant may take it. Smaller waiters need
 //! no claim: they are woken whenever half of the budget is free.
 
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::session::status::SendError;
-use crate::session::wait::{lock, wait_for, wait_for_blocking, Gate};
+use crate::wait::{lock, wait_for, wait_for_blocking, Gate};
+use wsx_proto::SendError;
 
 #[derive(Debug)]
 pub(crate) struct SendBudget {
@@ -190,7 +189,7 @@ impl Drop for Claim<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::future::Future;

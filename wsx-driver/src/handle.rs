@@ -8,48 +8,36 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use atomic_waker::AtomicWaker;
 use bytes::BytesMut;
 
-use crate::protocol::close::{CloseFrame, CloseReason};
-use crate::protocol::close_code::CloseCode;
-use crate::protocol::frame::Frame;
-use crate::session::budget::SendBudget;
-use crate::session::guard::CallbackGuard;
-use crate::session::handler::Handler;
-use crate::session::outbox::{queue_send, Batch, Encoded};
-pub use crate::session::status::{SendError, Status, CAST_QUEUE_LIMIT};
-use crate::session::telemetry::{Stats, StatsSnapshot};
-pub(crate) use crate::session::wait::{lock, or_timeout, wait_for, wait_for_blocking, Gate, Signal, Withdrawal};
+use wsx_proto::client::Status;
+use wsx_proto::close::{CloseFrame, CloseReason};
+use wsx_proto::config::CAST_QUEUE_LIMIT;
+use wsx_proto::session::{Command, Link};
+use wsx_proto::telemetry::StatsSnapshot;
+use wsx_proto::{CloseCode, Frame, Handler, SendError};
+
+use crate::budget::SendBudget;
+use crate::guard::CallbackGuard;
+use crate::outbox::{queue_send, Batch};
+use crate::stats::Stats;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::wait::{lock, or_timeout, wait_for, wait_for_blocking, FrameWaiter, Gate, Signal, Withdrawal};
 
 /// What a queued frame costs beside its payload: its frame header (at most 14 bytes) and its
 /// queue entry.
 fn frame_overhead<H: Handler>() -> usize {
-    14 + std::mem::size_of::<Command<H>>()
+    14 + std::mem::size_of::<Queued<H>>()
 }
-/// A message from a client handle to its session.
-pub(crate) enum Command<H: Handler> {
-    /// `cast`: deliver to `handle_cast`.
-    Cast(H::Cast),
-    /// `send_frame`: send, and fill the signal once written (or why not).
-    SendFrame(Frame, Arc<Signal<Result<(), SendError>>>),
-    /// Pipelined `send`: send; its budget share comes back once written.
-    Send(Frame, usize),
-    /// `send_uncompressed`: like `Send`, never compressed.
-    SendUncompressed(Frame, usize),
-    /// `close` / `close_with`.
-    Close(Option<CloseFrame>),
-    /// Pipelined frames the senders encoded, the next bytes of the outbox.
-    Encoded(Encoded),
-}
+/// A command from a client handle to its session.
+pub(crate) type Queued<H> = Command<<H as Handler>::Cast, FrameWaiter>;
 
 struct Queue<H: Handler> {
-    commands: VecDeque<Command<H>>,
+    commands: VecDeque<Queued<H>>,
     /// The bytes of the `Encoded` commands, in order.
     outbox: BytesMut,
     closed: bool,
@@ -137,10 +125,6 @@ impl<H: Handler> ClientHandle<H> {
         self.push(Command::Cast(msg)).inspect_err(|_| self.cast_taken())
     }
 
-    pub(crate) fn cast_taken(&self) {
-        self.shared.casts_queued.fetch_sub(1, Ordering::AcqRel);
-    }
-
     /// Outgoing bytes held in memory now: frames queued by `send` and not yet written, and
     /// the connection's unwritten output (they overlap while a queued frame is encoded but not
     /// yet written). Bounded by the send buffer plus one frame.
@@ -150,14 +134,6 @@ impl<H: Handler> ClientHandle<H> {
             unwritten: self.shared.unwritten.load(Ordering::Acquire),
             send_buffer: self.shared.budget.whole(),
         }
-    }
-
-    pub(crate) fn set_unwritten(&self, bytes: usize) {
-        self.shared.unwritten.store(bytes, Ordering::Release);
-    }
-
-    pub(crate) fn send_buffer(&self) -> usize {
-        self.shared.budget.whole()
     }
 
     /// Starts the close handshake with 1000.
@@ -240,7 +216,7 @@ impl<H: Handler> ClientHandle<H> {
         }
         self.check_sendable(&frame)?;
         let signal = Arc::new(Signal::new());
-        self.push(Command::SendFrame(frame, signal.clone()))?;
+        self.push(Command::SendFrame(frame, FrameWaiter(signal.clone())))?;
         Ok(signal)
     }
 
@@ -311,11 +287,6 @@ impl<H: Handler> ClientHandle<H> {
         lock(&self.shared.queue).closed.then(|| self.gone_error())
     }
 
-    /// Gives `cost` back to the budget (a frame was written, or never queued).
-    pub(crate) fn release_budget(&self, cost: usize) {
-        self.shared.budget.release(cost);
-    }
-
     /// Waits until the client stops for good and returns the final reason.
     pub async fn wait(&self) -> CloseReason {
         wait_for(&self.shared.status_changed, || self.terminated()).await
@@ -347,7 +318,7 @@ impl<H: Handler> ClientHandle<H> {
         let started = &self.shared.started;
         wait_for_blocking(&started.filled, None, || started.take())
             .map(|outcome| outcome.map_err(|reason| *reason))
-            .unwrap_or(Err(CloseReason::Error(crate::error::Error::Aborted)))
+            .unwrap_or(Err(CloseReason::Error(wsx_proto::Error::Aborted)))
     }
 
     pub(crate) fn check_sendable(&self, frame: &Frame) -> Result<(), SendError> {
@@ -366,7 +337,7 @@ impl<H: Handler> ClientHandle<H> {
         SendError::ConnectionFailed(self.terminated())
     }
 
-    fn push(&self, command: Command<H>) -> Result<(), SendError> {
+    fn push(&self, command: Queued<H>) -> Result<(), SendError> {
         let was_empty = {
             let mut queue = lock(&self.shared.queue);
             if queue.closed {
@@ -451,20 +422,24 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// A listener for freed budget (listen, then look again, then wait).
-    pub(crate) fn listen_budget(&self) -> crate::session::gate::GateListener {
+    pub(crate) fn listen_budget(&self) -> crate::gate::GateListener {
         self.shared.budget.freed().listen()
     }
 
-    // The session's side.
-
     /// Registers the connection task to be woken by the next command.
-    pub(crate) fn register(&self, waker: &Waker) {
+    pub fn register(&self, waker: &Waker) {
         self.shared.task.register(waker);
     }
+}
+
+/// The session's side: what it takes from the handles and reports to them.
+impl<H: Handler> Link for ClientHandle<H> {
+    type Cast = H::Cast;
+    type Waiter = FrameWaiter;
 
     /// Moves every queued command to the back of `batch`, and the outbox's bytes to the back
     /// of `encoded` (one lock for all of them).
-    pub(crate) fn take_commands(&self, batch: &mut VecDeque<Command<H>>, encoded: &mut BytesMut) {
+    fn take_commands(&self, batch: &mut VecDeque<Queued<H>>, encoded: &mut BytesMut) {
         let mut queue = lock(&self.shared.queue);
         if !queue.outbox.is_empty() {
             if encoded.is_empty() {
@@ -483,8 +458,12 @@ impl<H: Handler> ClientHandle<H> {
         }
     }
 
+    fn cast_taken(&self) {
+        self.shared.casts_queued.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Frees the queue's buffers if they are empty and larger than the given sizes.
-    pub(crate) fn release_idle_buffers(&self, keep_commands: usize, keep_bytes: usize) {
+    fn release_idle_buffers(&self, keep_commands: usize, keep_bytes: usize) {
         let mut queue = lock(&self.shared.queue);
         if queue.commands.is_empty() && queue.commands.capacity() > keep_commands {
             queue.commands = VecDeque::new();
@@ -494,16 +473,7 @@ impl<H: Handler> ClientHandle<H> {
         }
     }
 
-    /// Lets senders encode messages up to `limit` bytes themselves (0: none).
-    pub(crate) fn set_encode_limit(&self, limit: usize) {
-        self.shared.encode_limit.store(limit, Ordering::Relaxed);
-    }
-
-    pub(crate) fn stats_counter(&self) -> &Stats {
-        &self.shared.stats
-    }
-
-    pub(crate) fn set_status(&self, status: Status) {
+    fn set_status(&self, status: Status) {
         let mut current = lock(&self.shared.status);
         self.shared
             .connected
@@ -513,26 +483,69 @@ impl<H: Handler> ClientHandle<H> {
         self.shared.status_changed.notify();
     }
 
-    pub(crate) fn set_started(&self, outcome: Result<(), CloseReason>) {
+    fn set_started(&self, outcome: Result<(), CloseReason>) {
         self.shared.started.fill(outcome.map_err(Box::new));
     }
 
     /// The end: refuses new commands, fails what is still queued, then announces the reason
     /// (in that order, so nothing sent after `wait()` returns is silently dropped).
-    pub(crate) fn finish(&self, reason: &CloseReason) {
+    fn finish(&self, reason: &CloseReason) {
         let left = {
             let mut queue = lock(&self.shared.queue);
             queue.closed = true;
             std::mem::take(&mut queue.commands)
         };
         for command in left {
-            if let Command::SendFrame(_, signal) = command {
-                signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone()))));
+            if let Command::SendFrame(_, waiter) = command {
+                waiter.0.fill(Err(SendError::ConnectionFailed(Some(reason.clone()))));
             }
         }
         self.set_status(Status::Terminated(reason.clone()));
         self.shared.started.fill(Err(Box::new(reason.clone())));
         self.shared.budget.wake_all();
+    }
+
+    /// Gives `cost` back to the budget (a frame was written, or never queued).
+    fn release_budget(&self, cost: usize) {
+        self.shared.budget.release(cost);
+    }
+
+    fn set_unwritten(&self, bytes: usize) {
+        self.shared.unwritten.store(bytes, Ordering::Release);
+    }
+
+    /// Lets senders encode messages up to `limit` bytes themselves (0: none).
+    fn set_encode_limit(&self, limit: usize) {
+        self.shared.encode_limit.store(limit, Ordering::Relaxed);
+    }
+
+    fn send_buffer(&self) -> usize {
+        self.shared.budget.whole()
+    }
+
+    fn queued_sends(&self) -> usize {
+        self.shared.budget.in_use()
+    }
+
+    fn count_in(&self, frame: &Frame) {
+        self.shared.stats.frame_in(frame);
+    }
+
+    fn count_out(&self, frames: u64, payload: u64) {
+        self.shared.stats.frames_out(frames, payload);
+    }
+
+    fn uncount_out(&self, payload: u64) {
+        self.shared.stats.frame_taken_back(payload);
+    }
+
+    fn in_callback<R>(&self, callback: impl FnOnce() -> R) -> R {
+        let _guard = CallbackGuard::enter(self.id());
+        callback()
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        SystemTime::now()
     }
 }
 
