@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{for_each_chunk, key_from_request, new_connection, split_points, Input};
-use wsx_proto::{protocol::accept_key, ClientConnection, CloseReason, Config, Event, protocol::State};
+use wsx_proto::{protocol::accept_key, protocol::CloseReason, protocol::State, ClientConnection, Config, Event};
 
 const PLACEHOLDER: &[u8] = b"{ACCEPT}";
 

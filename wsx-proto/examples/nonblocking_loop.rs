@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use wsx_proto::{ClientConnection, CloseReason, Config, Event, Frame, Request, WsUrl};
+use wsx_proto::protocol::CloseReason;
+use wsx_proto::{ClientConnection, Config, Event, Frame, Request, WsUrl};
 
 const SOCKET: Token = Token(0);
 

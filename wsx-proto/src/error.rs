@@ -7,13 +7,29 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use crate::protocol::error::{
-    EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
+    ConnectionError, EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
 };
 pub use crate::protocol::utf8::InvalidUtf8;
 pub use crate::session::proxy::ProxyError;
 pub use crate::session::status::SendError;
 
-/// Why a connection failed; carried by [`CloseReason::Error`](crate::CloseReason::Error).
+/// Why a client's connection ended: the close handshake's outcome, or the client's [`Error`].
+pub type CloseReason = crate::protocol::close::CloseReason<Error>;
+
+impl CloseReason {
+    /// The error of a connection that ended before it opened: the error itself, or
+    /// [`HandshakeError::Incomplete`] for a close without one.
+    pub fn into_connect_error(self) -> Error {
+        match self {
+            Self::Error(e) => e,
+            _ => HandshakeError::Incomplete.into(),
+        }
+    }
+}
+
+/// Why a client failed: a wire error from the protocol layer, or what happened around it
+/// (connecting, the proxy, TLS, I/O, keepalive, the handler); carried by
+/// [`CloseReason::Error`](crate::CloseReason::Error).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
@@ -136,6 +152,20 @@ error_from!(
     Protocol(ProtocolError),
     Proxy(ProxyError)
 );
+
+impl Error {
+    /// The client's error for a connection the protocol ended with `error`; `failure` is why
+    /// the client failed it itself, for [`ConnectionError::Failed`].
+    pub(crate) fn from_connection(error: ConnectionError, failure: Option<Error>) -> Self {
+        match error {
+            ConnectionError::Handshake(e) => Self::Handshake(e),
+            ConnectionError::Protocol(e) => Self::Protocol(e),
+            ConnectionError::PongTimeout(t) => Self::PongTimeout(t),
+            ConnectionError::IdleTimeout(t) => Self::IdleTimeout(t),
+            ConnectionError::Failed(_) => failure.unwrap_or(Self::Aborted),
+        }
+    }
+}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {

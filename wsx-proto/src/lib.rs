@@ -54,8 +54,8 @@ pub mod error;
 pub mod protocol;
 pub mod session;
 
+pub use crate::error::CloseReason;
 pub use crate::error::Error;
-pub use crate::protocol::close::CloseReason;
 pub use crate::protocol::close_code::CloseCode;
 pub use crate::protocol::config::Config;
 pub use crate::protocol::connection::{ClientConnection, Event};
@@ -71,7 +71,8 @@ pub use bytes::Bytes;
 
 /// Close codes and reasons: what a close frame carries and why a connection ended.
 pub mod close {
-    pub use crate::protocol::close::{CloseFrame, CloseReason, CloseStatus};
+    pub use crate::error::CloseReason;
+    pub use crate::protocol::close::{CloseFrame, CloseStatus};
     pub use crate::protocol::close_code::CloseCode;
 }
 

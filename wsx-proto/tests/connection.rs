@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use wsx_proto::protocol::*;
-use wsx_proto::Error;
 
 mod common;
 use common::{response_to, sent_frames};
@@ -55,7 +54,7 @@ fn closed_with_error(conn: &mut ClientConnection) -> (ProtocolError, u16) {
     let evs = events(conn);
     let error = match evs.as_slice() {
         [Event::Closed(reason)] => match &**reason {
-            CloseReason::Error(Error::Protocol(e)) => e.clone(),
+            CloseReason::Error(ConnectionError::Protocol(e)) => e.clone(),
             other => panic!("expected a protocol error at once, got {other:?}"),
         },
         other => panic!("expected a protocol error at once, got {other:?}"),
@@ -92,7 +91,7 @@ fn rejected_handshake_is_typed() {
     let [Event::Closed(reason)] = evs.as_slice() else {
         panic!("{evs:?}")
     };
-    let CloseReason::Error(Error::Handshake(HandshakeError::Rejected(r))) = &**reason else {
+    let CloseReason::Error(ConnectionError::Handshake(HandshakeError::Rejected(r))) = &**reason else {
         panic!("{evs:?}")
     };
     assert_eq!((r.status, &r.body[..]), (500, &b"oops"[..]));
@@ -417,13 +416,13 @@ fn message_ending_mid_code_point_is_1007() {
 #[test]
 fn failing_an_open_connection_sends_1011() {
     let mut conn = connect();
-    conn.fail(Error::InvalidReply(EncodeError::InvalidCloseCode(1)));
+    conn.fail(ConnectionError::Failed(CloseCode::INTERNAL_ERROR));
     let frames = transmit(&mut conn, Instant::now());
     assert_eq!(frames[0].1, close_payload(1011, ""));
     conn.receive_eof();
     assert!(matches!(
         events(&mut conn).as_slice(),
-        [Event::Closed(reason)] if matches!(**reason, CloseReason::Error(Error::InvalidReply(_)))
+        [Event::Closed(reason)] if matches!(**reason, CloseReason::Error(ConnectionError::Failed(CloseCode::INTERNAL_ERROR)))
     ));
 }
 
@@ -525,7 +524,7 @@ fn eof_after_buffered_bytes_processes_them_first() {
     let evs = events(&mut refused);
     assert!(
         matches!(evs.as_slice(), [Event::Closed(reason)]
-            if matches!(&**reason, CloseReason::Error(Error::Handshake(HandshakeError::Rejected(r))) if r.status == 404)),
+            if matches!(&**reason, CloseReason::Error(ConnectionError::Handshake(HandshakeError::Rejected(r))) if r.status == 404)),
         "{evs:?}"
     );
 }

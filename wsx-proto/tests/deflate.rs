@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use wsx_proto::protocol::CloseReason;
 use wsx_proto::protocol::*;
-use wsx_proto::Error;
 use wsx_proto::*;
 
 mod common;
@@ -80,7 +80,7 @@ fn json(i: usize) -> String {
 fn failed(conn: &mut ClientConnection) -> (ProtocolError, u16) {
     let error = match events(conn).as_slice() {
         [Event::Closed(reason)] => match &**reason {
-            CloseReason::Error(Error::Protocol(e)) => e.clone(),
+            CloseReason::Error(ConnectionError::Protocol(e)) => e.clone(),
             other => panic!("expected a protocol error, got {other:?}"),
         },
         other => panic!("expected a protocol error, got {other:?}"),
@@ -302,7 +302,7 @@ fn bad_answers_fail_the_handshake_with_the_parameter_named() {
         conn.receive(&response_with(&req, &format!("Sec-WebSocket-Extensions: {answer}\r\n")));
         match events(&mut conn).as_slice() {
             [Event::Closed(reason)] => match &**reason {
-                CloseReason::Error(Error::Handshake(HandshakeError::Deflate(e))) => {
+                CloseReason::Error(ConnectionError::Handshake(HandshakeError::Deflate(e))) => {
                     assert_eq!(e, &expected, "{answer}")
                 }
                 other => panic!("{answer}: {other:?}"),

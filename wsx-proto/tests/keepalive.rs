@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use wsx_proto::protocol::*;
-use wsx_proto::Error;
 
 mod common;
 use common::{response_with, sent_frames};
@@ -75,9 +74,9 @@ fn pings_on_time_and_an_unanswered_ping_fails_the_connection() {
     conn.handle_timeout(t0 + 2 * SECOND + SECOND / 2);
     assert_eq!(
         events(&mut conn),
-        [Event::Closed(Box::new(CloseReason::Error(Error::PongTimeout(
-            SECOND / 2
-        ))))]
+        [Event::Closed(Box::new(CloseReason::Error(
+            ConnectionError::PongTimeout(SECOND / 2)
+        )))]
     );
     let close = sent(&mut conn, t0 + 3 * SECOND);
     assert_eq!(close[0].0.opcode, OpCode::Close);
@@ -116,9 +115,9 @@ fn idle_timeout_counts_from_the_last_frame() {
     conn.handle_timeout(t0 + 3 * SECOND);
     assert_eq!(
         events(&mut conn),
-        [Event::Closed(Box::new(CloseReason::Error(Error::IdleTimeout(
-            2 * SECOND
-        ))))]
+        [Event::Closed(Box::new(CloseReason::Error(
+            ConnectionError::IdleTimeout(2 * SECOND)
+        )))]
     );
 }
 

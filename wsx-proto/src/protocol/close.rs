@@ -3,9 +3,8 @@
 use std::fmt;
 
 use super::close_code::CloseCode;
-use super::error::{EncodeError, ProtocolError};
+use super::error::{ConnectionError, EncodeError, ProtocolError};
 use super::utf8::Utf8Bytes;
-use crate::error::Error;
 
 /// The code and reason carried by a close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +98,7 @@ impl CloseStatus {
 /// closes it itself; the reason is the handshake's either way.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum CloseReason {
+pub enum CloseReason<E = ConnectionError> {
     /// This side closed and the peer completed the close handshake.
     Local(CloseStatus),
     /// This side closed, but the peer did not answer within the close timeout, so the
@@ -119,18 +118,21 @@ pub enum CloseReason {
     /// The connection ended without a completed close handshake: the peer dropped TCP (EOF or
     /// reset) without a close frame, or before answering ours (WebSockex's `{:remote, :closed}`).
     Dropped,
-    /// The connection failed (WebSockex's `{:error, e}`); a callback that panicked ends the
-    /// client with [`Error::HandlerPanicked`].
-    Error(Error),
+    /// The connection failed (WebSockex's `{:error, e}`): a [`ConnectionError`] where the
+    /// protocol ended it, the client's [`Error`](crate::Error) in a client's reason.
+    Error(E),
 }
 
-impl CloseReason {
-    /// The error of a connection that ended before it opened: the error itself, or
-    /// [`HandshakeError::Incomplete`](crate::error::HandshakeError::Incomplete) for a close without one.
-    pub fn into_connect_error(self) -> Error {
+impl<E> CloseReason<E> {
+    /// The same reason with its error turned into another.
+    pub fn map_error<F>(self, f: impl FnOnce(E) -> F) -> CloseReason<F> {
         match self {
-            Self::Error(e) => e,
-            _ => crate::error::HandshakeError::Incomplete.into(),
+            Self::Local(s) => CloseReason::Local(s),
+            Self::LocalTimedOut(s) => CloseReason::LocalTimedOut(s),
+            Self::Crossed { local, remote } => CloseReason::Crossed { local, remote },
+            Self::Remote(s) => CloseReason::Remote(s),
+            Self::Dropped => CloseReason::Dropped,
+            Self::Error(e) => CloseReason::Error(f(e)),
         }
     }
 
@@ -143,7 +145,7 @@ impl CloseReason {
     }
 }
 
-impl fmt::Display for CloseReason {
+impl<E: fmt::Display> fmt::Display for CloseReason<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = |f: &mut fmt::Formatter<'_>, side: &str, s: &CloseStatus| match s {
             CloseStatus::Normal => write!(f, "{side}, normal"),

@@ -245,3 +245,55 @@ impl std::error::Error for RequestError {}
 impl std::error::Error for HandshakeError {}
 impl std::error::Error for ProtocolError {}
 impl std::error::Error for EncodeError {}
+
+/// Why the protocol ended a connection: the error a [`ClientConnection`](super::ClientConnection)
+/// reports in its close reason.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The server refused or botched the upgrade.
+    Handshake(HandshakeError),
+    /// The peer broke the protocol.
+    Protocol(ProtocolError),
+    /// Keepalive: nothing arrived within this long of a ping.
+    PongTimeout(std::time::Duration),
+    /// Keepalive: nothing arrived for this long.
+    IdleTimeout(std::time::Duration),
+    /// Its driver failed it ([`ClientConnection::fail`](super::ClientConnection::fail)), with
+    /// this close code.
+    Failed(CloseCode),
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Handshake(e) => e.fmt(f),
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::PongTimeout(t) => write!(f, "no answer from the server within {t:?} of a ping"),
+            Self::IdleTimeout(t) => write!(f, "nothing from the server for {t:?}"),
+            Self::Failed(code) => write!(f, "failed by its driver with close code {}", code.0),
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Handshake(e) => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::PongTimeout(_) | Self::IdleTimeout(_) | Self::Failed(_) => None,
+        }
+    }
+}
+
+impl From<HandshakeError> for ConnectionError {
+    fn from(e: HandshakeError) -> Self {
+        Self::Handshake(e)
+    }
+}
+
+impl From<ProtocolError> for ConnectionError {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}

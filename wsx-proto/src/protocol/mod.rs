@@ -25,11 +25,12 @@ pub use self::close_code::CloseCode;
 pub use self::config::Config;
 pub use self::connection::{ClientConnection, Event, State};
 pub use self::deflate::{DeflateConfig, DeflateParamError, DeflateParams};
-pub use self::error::{EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError};
+pub use self::error::{
+    ConnectionError, EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
+};
 pub use self::extension::NegotiatedExtensions;
 pub use self::frame::{encode_frame, DataKind, Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 pub use self::handshake::{accept_key, Request, Response};
 pub use self::mask::{apply_mask, random_mask_key, rotate_mask_key};
 pub use self::url::WsUrl;
 pub use self::utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
-pub use crate::error::is_abrupt_close;

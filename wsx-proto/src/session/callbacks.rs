@@ -7,7 +7,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use crate::error::Error;
-use crate::protocol::close::{CloseFrame, CloseReason, CloseStatus};
+use crate::error::{CloseReason, ConnectionError};
+use crate::protocol::close::{CloseFrame, CloseStatus};
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::connection::{Event, State};
 use crate::protocol::error::EncodeError;
@@ -40,7 +41,10 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             match event {
                 Event::Connected(response) => self.on_connected(*response),
                 Event::Frame(frame) => self.on_frame(frame),
-                Event::Closed(reason) => return Some(*reason),
+                Event::Closed(reason) => {
+                    let failure = self.failure.take().map(|failure| *failure);
+                    return Some(reason.map_error(|e| Error::from_connection(e, failure)));
+                }
             }
         }
         None
@@ -201,9 +205,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 let message = panic_message(&*payload);
                 tracing::error!(target: "wsx", %message, "a callback panicked: failing the connection");
                 self.panicked = true;
-                if let Some(conn) = &mut self.conn {
-                    conn.fail(Error::HandlerPanicked(message));
-                }
+                self.fail_connection(Error::HandlerPanicked(message));
             }
         }
     }
@@ -237,10 +239,17 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             Err(EncodeError::NotOpen) => tracing::debug!(target: "wsx", "reply dropped: the connection is not open"),
             Err(e) => {
                 tracing::warn!(target: "wsx", error = %e, "callback replied with a frame that cannot be sent");
-                if let Some(conn) = &mut self.conn {
-                    conn.fail(Error::InvalidReply(e));
-                }
+                self.fail_connection(Error::InvalidReply(e));
             }
+        }
+    }
+
+    /// Fails the connection for a reason of the client's own (close 1011): its close reason
+    /// is then `error`.
+    fn fail_connection(&mut self, error: Error) {
+        if let Some(conn) = &mut self.conn {
+            conn.fail(ConnectionError::Failed(CloseCode::INTERNAL_ERROR));
+            self.failure = Some(Box::new(error));
         }
     }
 

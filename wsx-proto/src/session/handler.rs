@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::protocol::close::CloseReason;
+use crate::error::CloseReason;
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
 use crate::protocol::handshake::Response;

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 
 use bytes::BytesMut;
 
-use crate::protocol::close::{CloseFrame, CloseReason};
+use crate::error::CloseReason;
+use crate::protocol::close::CloseFrame;
 use crate::protocol::frame::Frame;
 use crate::session::status::{SendError, Status};
 

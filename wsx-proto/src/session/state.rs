@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
+use crate::error::CloseReason;
 use crate::error::{is_abrupt_close, Error};
-use crate::protocol::close::{CloseFrame, CloseReason};
+use crate::protocol::close::CloseFrame;
 use crate::protocol::connection::ClientConnection;
 use crate::protocol::handshake::Response;
 use crate::session::acks::{Ack, PendingAcks};
@@ -132,6 +133,9 @@ pub struct Session<H: Handler, L: Link<Cast = H::Cast>> {
     opened_at: Option<Instant>,
     /// Set once a callback panicked: no callback runs again.
     pub(crate) panicked: bool,
+    /// Why the session failed the current connection itself (a panic, an invalid reply): the
+    /// reason it ends with. Boxed: rare, and every session holds the field.
+    pub(crate) failure: Option<Box<Error>>,
 }
 
 impl<H: Handler, L: Link<Cast = H::Cast>> std::fmt::Debug for Session<H, L> {
@@ -180,6 +184,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             opened: false,
             opened_at: None,
             panicked: false,
+            failure: None,
         })
     }
 
@@ -273,6 +278,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 self.link.set_encode_limit(limit);
                 self.conn = Some(conn);
                 self.phase = Phase::Running;
+                self.failure = None;
                 self.handle_commands(now);
             }
             Err(e) => self.end(CloseReason::Error(e.into())),

@@ -1,6 +1,6 @@
 //! What a client handle reports: where the client is, and why a frame could not be sent.
 
-use crate::protocol::close::CloseReason;
+use crate::error::CloseReason;
 use crate::protocol::error::EncodeError;
 
 /// Casts that may wait for the session; more are refused with [`SendError::QueueFull`].

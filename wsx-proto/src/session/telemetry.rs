@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use crate::protocol::close::CloseReason;
+use crate::error::CloseReason;
 use crate::protocol::frame::Frame;
 use crate::session::settings::ConnectSettings;
 

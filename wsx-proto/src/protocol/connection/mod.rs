@@ -10,11 +10,10 @@ use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 use super::close_code::CloseCode;
 use super::config::Config;
 use super::deflate::codec::Deflater;
-use super::error::{EncodeError, HandshakeError, ProtocolError, RequestError};
+use super::error::{ConnectionError, EncodeError, HandshakeError, ProtocolError, RequestError};
 use super::frame::{encode_frame, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
 use super::keepalive::{Due, Expired, Keepalive};
-use crate::error::Error;
 
 mod send;
 use super::mask::random_mask_key;
@@ -275,7 +274,7 @@ impl ClientConnection {
                         return Some(Event::Connected(Box::new(response)));
                     }
                     Ok(None) => return None,
-                    Err(e) => Err(Error::Handshake(e)),
+                    Err(e) => Err(ConnectionError::Handshake(e)),
                 }
             }
             Phase::Open | Phase::Closing { .. } => return self.poll_frame(),
@@ -344,7 +343,7 @@ impl ClientConnection {
     /// first event of the failure comes back.
     #[cold]
     fn fail_on_input(&mut self, error: ProtocolError) -> Option<Event> {
-        self.fail(Error::Protocol(error));
+        self.fail(ConnectionError::Protocol(error));
         self.pending.pop_front()
     }
 
@@ -402,10 +401,11 @@ impl ClientConnection {
     /// close frame was sent yet, queues one with the error's code (1011 for errors that are not
     /// the peer's fault), and ends at once with [`CloseReason::Error`]. The driver flushes the
     /// close frame and closes TCP; it does not wait for a peer that broke the protocol.
-    pub fn fail(&mut self, error: Error) {
+    pub fn fail(&mut self, error: ConnectionError) {
         if let Phase::Open = self.state {
             let code = match &error {
-                Error::Protocol(e) => e.close_code(),
+                ConnectionError::Protocol(e) => e.close_code(),
+                ConnectionError::Failed(code) => *code,
                 _ => CloseCode::INTERNAL_ERROR,
             };
             self.queue_close_frame(Some(&CloseFrame::new(code, "")));
@@ -542,8 +542,8 @@ impl ClientConnection {
                 }
                 Due::Expired(expired) => {
                     return self.fail(match expired {
-                        Expired::Pong(t) => Error::PongTimeout(t),
-                        Expired::Idle(t) => Error::IdleTimeout(t),
+                        Expired::Pong(t) => ConnectionError::PongTimeout(t),
+                        Expired::Idle(t) => ConnectionError::IdleTimeout(t),
                     });
                 }
             }

@@ -10,6 +10,7 @@ use crate::config::CAST_QUEUE_LIMIT;
 use crate::protocol::*;
 use crate::session::state::Action;
 use crate::session::StartOptions;
+use crate::CloseReason;
 use crate::*;
 use bytes::BytesMut;
 
