@@ -69,8 +69,12 @@ pub mod client {
     pub use wsx_proto::client::{DisconnectStatus, Status};
 }
 
-/// How a client connects and what it allows: the URL and request, limits and timeouts, the
-/// send buffer and reconnect backoff.
+/// How a client connects and what it allows, in three places by what they are about:
+/// [`Config`](config::Config), the protocol's limits and timers (what a bare connection
+/// needs); [`ConnectSettings`](config::ConnectSettings), one connection (URL, request, TLS,
+/// proxy, TCP, and its `Config`, with shortcut setters that write into it), which
+/// `handle_disconnect` may replace between reconnects; and the [`Builder`](crate::Builder),
+/// the client's life (start mode, send buffer, observers), which no reconnect changes.
 pub mod config {
     pub use crate::adapter::DEFAULT_SEND_TIMEOUT;
     pub use wsx_proto::config::{
