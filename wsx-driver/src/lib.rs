@@ -73,7 +73,7 @@ pub mod client {
 /// [`Config`](config::Config), the protocol's limits and timers (what a bare connection
 /// needs); [`ConnectSettings`](config::ConnectSettings), one connection (URL, request, TLS,
 /// proxy, TCP, and its `Config`, with shortcut setters that write into it), which
-/// `handle_disconnect` may replace between reconnects; and the [`Builder`](crate::Builder),
+/// `handle_disconnect` may replace between reconnects; and the [`Builder`],
 /// the client's life (start mode, send buffer, observers), which no reconnect changes.
 pub mod config {
     pub use crate::adapter::DEFAULT_SEND_TIMEOUT;
