@@ -7,16 +7,15 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
-use async_io::Async;
+use async_io::{Async, Timer};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_rustls::client::TlsStream;
 use futures_rustls::rustls::pki_types::ServerName;
 use futures_rustls::rustls::ClientConfig;
 use wsx_driver::{Dial, Opened};
 use wsx_proto::{ConnectSettings, Error};
-
-use crate::task::AsyncIoTimer;
 
 /// The transport: TCP, or TLS over it.
 pub(crate) type Stream = Opened<AsyncIo>;
@@ -33,7 +32,7 @@ impl Dial for AsyncIo {
     type Tcp = Async<TcpStream>;
     /// Boxed: an idle plain connection's task then holds no room for TLS state.
     type Tls = Box<TlsStream<Async<TcpStream>>>;
-    type Timer = AsyncIoTimer;
+    type Sleep = AsyncIoSleep;
 
     /// The standard library only resolves with a blocking call: on `blocking`'s threads.
     async fn lookup(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -62,7 +61,18 @@ impl Dial for AsyncIo {
         ))
     }
 
-    fn timer() -> AsyncIoTimer {
-        AsyncIoTimer::new()
+    fn sleep_until(deadline: Instant) -> AsyncIoSleep {
+        AsyncIoSleep(Timer::at(deadline))
+    }
+}
+
+/// async-io's timer as a future of `()`.
+pub(crate) struct AsyncIoSleep(Timer);
+
+impl Future for AsyncIoSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
     }
 }

@@ -20,8 +20,8 @@ pub(crate) struct Socket {
 }
 
 /// Opens the transport within the connect timeout: the plan is wsx-proto's ([`Opening`]),
-/// the calls std's, blocking, each bounded by the deadline. A connect attempt or a lookup runs
-/// on a thread of its own (std only has blocking ones) unless it is the only thing to wait for.
+/// the calls std's, blocking, each bounded by the deadline. A lookup, and connect attempts
+/// racing others, run on threads of their own (std's calls block); a lone attempt runs here.
 pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     let mut opening = Opening::new(settings, Instant::now())?;
     let deadline = opening.deadline();
@@ -29,7 +29,8 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::ConnectTimeout,
         _ => e.into(),
     };
-    let (attempts, outcomes) = mpsc::channel();
+    // Made for the first attempt that needs a thread of its own: a lone attempt needs none.
+    let mut race: Option<Race> = None;
     let mut tcp: Option<TcpStream> = None;
     let mut buf = [0u8; 512];
     loop {
@@ -37,6 +38,7 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
+        let mut outcome = None;
         match opening.next(Instant::now())? {
             OpenStep::Resolve { host, port } => {
                 let addrs = on_thread("wsx-resolve", left, {
@@ -46,20 +48,21 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
                 opening.resolved(addrs)?;
             }
             OpenStep::Attempt(addr) => {
-                let attempts = attempts.clone();
-                std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
-                    let _ = attempts.send(TcpStream::connect_timeout(&addr, left));
-                })?;
-            }
-            OpenStep::Wait(until) => match outcomes.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(Ok(connected)) => {
-                    connected.set_nodelay(opening.tcp_nodelay())?;
-                    opening.connected();
-                    tcp = Some(connected);
+                if opening.attempt_is_alone() {
+                    outcome = Some(TcpStream::connect_timeout(&addr, left));
+                } else {
+                    let attempts = race.get_or_insert_with(mpsc::channel).0.clone();
+                    std::thread::Builder::new().name("wsx-connect".into()).spawn(move || {
+                        let _ = attempts.send(TcpStream::connect_timeout(&addr, left));
+                    })?;
                 }
-                Ok(Err(e)) => opening.attempt_failed(e),
-                Err(_) => {}
-            },
+            }
+            OpenStep::Wait(until) => {
+                let (_, outcomes) = race.as_ref().expect("a wait follows an attempt on a thread");
+                outcome = outcomes
+                    .recv_timeout(until.unwrap_or(deadline).saturating_duration_since(Instant::now()))
+                    .ok();
+            }
             OpenStep::Write(bytes) => {
                 let mut tcp = tcp.as_ref().expect("a tunnel runs on a connected socket");
                 tcp.set_write_timeout(Some(left))?;
@@ -88,8 +91,23 @@ pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
                 return Socket { tcp, tls: None }.polled();
             }
         }
+        match outcome {
+            Some(Ok(connected)) => {
+                connected.set_nodelay(opening.tcp_nodelay())?;
+                opening.connected();
+                tcp = Some(connected);
+            }
+            Some(Err(e)) => opening.attempt_failed(e),
+            None => {}
+        }
     }
 }
+
+/// The connect attempts racing on threads: where they send their outcome, and where it is read.
+type Race = (
+    mpsc::Sender<io::Result<TcpStream>>,
+    mpsc::Receiver<io::Result<TcpStream>>,
+);
 
 /// Runs a blocking call on a thread of its own, for at most `timeout` (past it, the thread is
 /// left to finish alone and the call times out).

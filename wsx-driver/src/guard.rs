@@ -14,6 +14,7 @@ pub(crate) struct CallbackGuard(usize);
 
 impl CallbackGuard {
     /// Marks the callbacks of the client identified by `client_id` as running.
+    #[inline]
     pub(crate) fn enter(client_id: usize) -> Self {
         Self(IN_CALLBACK.with(|c| c.replace(client_id)))
     }

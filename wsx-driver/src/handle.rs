@@ -539,6 +539,7 @@ impl<H: Handler> Link for ClientHandle<H> {
         self.shared.stats.frame_taken_back(payload);
     }
 
+    #[inline]
     fn in_callback<R>(&self, callback: impl FnOnce() -> R) -> R {
         let _guard = CallbackGuard::enter(self.id());
         callback()

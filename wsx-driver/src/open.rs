@@ -6,13 +6,13 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use wsx_proto::session::{OpenStep, Opening};
 use wsx_proto::{ConnectSettings, Error};
 
-use crate::poll::PollTimer;
 use crate::wait::or_timeout;
 
 /// The system calls an async runtime makes to open a transport.
@@ -21,8 +21,8 @@ pub trait Dial {
     type Tcp: Unpin;
     /// A TLS stream over [`Tcp`](Self::Tcp).
     type Tls;
-    /// The runtime's timer.
-    type Timer: PollTimer;
+    /// The runtime's sleep.
+    type Sleep: Future<Output = ()>;
 
     /// The addresses of `host` (the system resolver, off the executor if it blocks).
     fn lookup(host: String, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>>;
@@ -41,8 +41,8 @@ pub trait Dial {
         name: rustls::pki_types::ServerName<'static>,
         tcp: Self::Tcp,
     ) -> impl Future<Output = io::Result<Self::Tls>>;
-    /// A timer, disarmed.
-    fn timer() -> Self::Timer;
+    /// Sleeps until `deadline`.
+    fn sleep_until(deadline: Instant) -> Self::Sleep;
 }
 
 /// An open transport: the socket itself, or TLS over it.
@@ -57,25 +57,26 @@ pub enum Opened<D: Dial> {
 /// Opens a transport for `settings` with `D`'s calls, within the connect timeout.
 pub async fn open<D: Dial>(settings: &ConnectSettings) -> Result<Opened<D>, Error> {
     let mut opening = Opening::new(settings, Instant::now())?;
-    let deadline = opening.deadline();
-    let mut timer = D::timer();
-    let steps = follow::<D>(&mut opening);
-    let timeout = poll_fn(|cx| timer.poll_until(cx, deadline));
-    or_timeout(steps, timeout).await.unwrap_or(Err(Error::ConnectTimeout))
+    let timeout = D::sleep_until(opening.deadline());
+    or_timeout(follow::<D>(&mut opening), timeout)
+        .await
+        .unwrap_or(Err(Error::ConnectTimeout))
 }
 
 /// Makes each step's calls until the transport is open.
-async fn follow<D: Dial>(opening: &mut Opening) -> Result<Opened<D>, Error> {
+async fn follow<D: Dial>(opening: &mut Opening<'_>) -> Result<Opened<D>, Error> {
     let mut tcp = None;
-    let mut timer = D::timer();
     loop {
         match opening.next(Instant::now())? {
             OpenStep::Resolve { host, port } => {
-                let addrs = D::lookup(host.to_owned(), port).await;
+                // Boxed, like every step off the common path (an IP address, no proxy, no
+                // TLS): the opening future stays small, and so does what a connection leaves
+                // behind in the allocator once it is open.
+                let addrs = Box::pin(D::lookup(host.to_owned(), port)).await;
                 opening.resolved(addrs)?;
             }
             OpenStep::Attempt(first) => {
-                let connected = race::<D>(opening, first, &mut timer).await?;
+                let connected = race::<D>(opening, first).await?;
                 D::set_nodelay(&connected, opening.tcp_nodelay())?;
                 tcp = Some(connected);
             }
@@ -92,14 +93,18 @@ async fn follow<D: Dial>(opening: &mut Opening) -> Result<Opened<D>, Error> {
             }
             OpenStep::Read(n) => {
                 let tcp = tcp.as_mut().expect("a tunnel runs on a connected socket");
-                let mut buf = [0u8; 512];
-                let n = poll_fn(|cx| D::poll_read(tcp, cx, &mut buf[..n.min(512)])).await?;
+                let mut buf = vec![0u8; n.min(512)];
+                let n = poll_fn(|cx| D::poll_read(tcp, cx, &mut buf)).await?;
                 opening.received(&buf[..n])?;
             }
-            OpenStep::Wait(until) => poll_fn(|cx| timer.poll_until(cx, until)).await,
+            OpenStep::Wait(until) => {
+                if let Some(at) = until {
+                    D::sleep_until(at).await;
+                }
+            }
             OpenStep::Tls { config, name } => {
                 let tcp = tcp.take().expect("TLS runs on a connected socket");
-                return Ok(Opened::Tls(D::tls(config, name, tcp).await?));
+                return Ok(Opened::Tls(Box::pin(D::tls(config, name, tcp)).await?));
             }
             OpenStep::Open => return Ok(Opened::Plain(tcp.take().expect("a connected socket"))),
         }
@@ -108,8 +113,10 @@ async fn follow<D: Dial>(opening: &mut Opening) -> Result<Opened<D>, Error> {
 
 /// The happy-eyeballs race of `opening`, from its `first` attempt: each attempt a future of
 /// `D::connect`; the first to connect wins and the attempts still pending are dropped.
-async fn race<D: Dial>(opening: &mut Opening, first: SocketAddr, timer: &mut D::Timer) -> Result<D::Tcp, Error> {
+async fn race<D: Dial>(opening: &mut Opening<'_>, first: SocketAddr) -> Result<D::Tcp, Error> {
     let mut attempts = vec![Box::pin(D::connect(first))];
+    // The next attempt's time, when there is one (several addresses).
+    let mut next: Option<(Instant, Pin<Box<D::Sleep>>)> = None;
     poll_fn(|cx| loop {
         let until = match opening.next(Instant::now()) {
             Ok(OpenStep::Attempt(addr)) => {
@@ -136,8 +143,19 @@ async fn race<D: Dial>(opening: &mut Opening, first: SocketAddr, timer: &mut D::
                 Poll::Pending => i += 1,
             }
         }
-        if failed || timer.poll_until(cx, until).is_ready() {
+        if failed {
             continue;
+        }
+        if let Some(at) = until {
+            if next.as_ref().is_none_or(|(armed, _)| *armed != at) {
+                next = Some((at, Box::pin(D::sleep_until(at))));
+            }
+            if let Some((_, sleep)) = &mut next {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    next = None;
+                    continue;
+                }
+            }
         }
         return Poll::Pending;
     })

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -16,8 +17,6 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::ClientConfig;
 use wsx_driver::{Dial, Opened, PollTransport};
 use wsx_proto::{ConnectSettings, Error};
-
-use crate::task::TokioTimer;
 
 /// The transport: TCP, or TLS over it.
 pub(crate) struct Stream(Opened<Tokio>);
@@ -34,7 +33,7 @@ impl Dial for Tokio {
     type Tcp = TcpStream;
     /// Boxed: an idle plain connection's task then holds no room for TLS state.
     type Tls = Box<TlsStream<TcpStream>>;
-    type Timer = TokioTimer;
+    type Sleep = tokio::time::Sleep;
 
     async fn lookup(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect())
@@ -64,8 +63,8 @@ impl Dial for Tokio {
         ))
     }
 
-    fn timer() -> TokioTimer {
-        TokioTimer(None)
+    fn sleep_until(deadline: Instant) -> tokio::time::Sleep {
+        tokio::time::sleep_until(deadline.into())
     }
 }
 

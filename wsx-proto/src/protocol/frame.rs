@@ -163,6 +163,7 @@ impl FrameHeader {
 /// Appends one frame to `out`, masking the payload with `mask` if given.
 ///
 /// Copies the payload once, into `out`, and masks it there.
+#[inline]
 pub fn encode_frame(out: &mut BytesMut, fin: bool, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) {
     encode_frame_with_rsv(out, fin, 0, opcode, payload, mask);
 }

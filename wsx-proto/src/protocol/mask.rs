@@ -60,6 +60,7 @@ thread_local! {
 }
 
 /// A fresh, unpredictable masking key.
+#[inline]
 pub fn random_mask_key() -> [u8; 4] {
     RANDOM.with(|r| r.borrow_mut().mask_key())
 }

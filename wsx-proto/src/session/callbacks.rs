@@ -63,7 +63,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             self.call(|handler, ctx| handler.handle_cast(msg, ctx));
         }
         if let Some(frame) = self.deferred_close.take() {
-            self.send_close(frame);
+            self.send_close(*frame);
         }
         if !self.panicked {
             self.link.set_status(Status::Connected);
@@ -102,7 +102,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 }
             }
             Command::Close(frame) => match self.state() {
-                None | Some(State::Connecting) => self.deferred_close = Some(frame),
+                None | Some(State::Connecting) => self.deferred_close = Some(Box::new(frame)),
                 Some(State::Open) => self.send_close(frame),
                 Some(State::Closing | State::Closed) => {}
             },

@@ -110,6 +110,11 @@ impl<E> DialPlan<E> {
         DialStep::Wait(self.next_at.filter(|_| self.waiting.len() > 0))
     }
 
+    /// Whether one attempt is pending and no address is left to try.
+    pub fn is_alone(&self) -> bool {
+        self.pending == 1 && self.waiting.len() == 0
+    }
+
     /// An attempt failed with `error`: the next one starts at once.
     pub fn failed(&mut self, error: E) {
         self.pending = self.pending.saturating_sub(1);

@@ -28,8 +28,10 @@ pub enum OpenStep<'a> {
     /// Report a failure with [`attempt_failed`](Opening::attempt_failed), and the first
     /// attempt that connects with [`connected`](Opening::connected) (then drop the others).
     Attempt(SocketAddr),
-    /// Wait for a pending attempt to finish, or until this instant, then ask again.
-    Wait(Instant),
+    /// Wait for a pending attempt to finish, or until this instant (the next attempt is due
+    /// then), and ask again. `None`: only the pending attempts' outcome is awaited (within the
+    /// [deadline](Opening::deadline)).
+    Wait(Option<Instant>),
     /// Write all of these bytes to the socket (the proxy's tunnel request), then call
     /// [`written`](Opening::written).
     Write(&'a [u8]),
@@ -65,22 +67,22 @@ enum Stage {
 }
 
 /// How one transport opens (see the module docs); made for each connect attempt of a
-/// session, from its [`ConnectSettings`].
+/// session, from its [`ConnectSettings`] (borrowed: an opening lives while it connects).
 #[derive(Debug)]
-pub struct Opening {
+pub struct Opening<'s> {
     stage: Stage,
     /// The tunnel to open once connected, if the first hop is a proxy.
     tunnel: Option<Box<ProxyHandshake>>,
     secure: bool,
     tcp_nodelay: bool,
     deadline: Instant,
-    settings: ConnectSettings,
+    settings: &'s ConnectSettings,
 }
 
-impl Opening {
+impl<'s> Opening<'s> {
     /// The plan for `settings`, with the connect timeout counted from `now`. Fails if the
     /// proxy settings are unusable.
-    pub fn new(settings: &ConnectSettings, now: Instant) -> Result<Self, Error> {
+    pub fn new(settings: &'s ConnectSettings, now: Instant) -> Result<Self, Error> {
         let (host, port, proxy) = settings.first_hop()?;
         let url = settings.url();
         let stage = match settings.destination(&host, port) {
@@ -93,7 +95,7 @@ impl Opening {
             secure: url.is_secure(),
             tcp_nodelay: settings.tcp_nodelay,
             deadline: now + settings.connect_timeout,
-            settings: settings.clone(),
+            settings,
         })
     }
 
@@ -129,7 +131,7 @@ impl Opening {
             Stage::Resolve { host, port } => Ok(OpenStep::Resolve { host, port: *port }),
             Stage::Dial(plan) => match plan.next(now) {
                 DialStep::Attempt(addr) => Ok(OpenStep::Attempt(addr)),
-                DialStep::Wait(until) => Ok(OpenStep::Wait(until.map_or(self.deadline, |at| at.min(self.deadline)))),
+                DialStep::Wait(until) => Ok(OpenStep::Wait(until.filter(|at| *at < self.deadline))),
                 DialStep::Failed(error) => Err(error.unwrap_or_else(no_addresses).into()),
             },
             Stage::Tunnel { request, .. } => Ok(OpenStep::Write(request)),
@@ -164,6 +166,12 @@ impl Opening {
         if let Stage::Dial(plan) = &mut self.stage {
             plan.failed(error);
         }
+    }
+
+    /// Whether the attempt [`OpenStep::Attempt`] just named is the only one the race will
+    /// have (no other pending, none to come): a driver may then connect on its own thread.
+    pub fn attempt_is_alone(&self) -> bool {
+        matches!(&self.stage, Stage::Dial(plan) if plan.is_alone())
     }
 
     /// An attempt connected: the race is over (drop the other attempts).
@@ -267,8 +275,8 @@ mod tests {
         opening.resolved(Ok(vec![addr("10.0.0.1:80")])).unwrap();
         assert!(matches!(opening.next(t0), Ok(OpenStep::Attempt(_))));
         assert!(
-            matches!(opening.next(t0), Ok(OpenStep::Wait(at)) if at == t0 + Duration::from_secs(2)),
-            "one address: wait for it until the deadline"
+            matches!(opening.next(t0), Ok(OpenStep::Wait(None))),
+            "one address: wait for it (within the deadline)"
         );
         assert!(matches!(
             opening.next(t0 + Duration::from_secs(2)),

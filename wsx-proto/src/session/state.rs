@@ -120,7 +120,8 @@ pub struct Session<H: Handler, L: Link<Cast = H::Cast>> {
     /// Casts that arrived while connecting, delivered once connected.
     pub(crate) deferred_casts: Vec<H::Cast>,
     /// A close asked for while connecting, sent once connected.
-    pub(crate) deferred_close: Option<Option<CloseFrame>>,
+    /// (Boxed: rare, and every session holds the field.)
+    pub(crate) deferred_close: Option<Box<Option<CloseFrame>>>,
     pub(crate) response: Option<Response>,
     /// Consecutive failed attempts (WebSockex's `attempt_number`).
     attempt: u32,
