@@ -13,7 +13,7 @@
 #              wsx-async-std-local tokio-tungstenite
 #              fastwebsockets tokio-websockets yawc io-only
 #   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
-#              flood-1m idle
+#              flood-1m idle deflate-json deflate-noise many-1k
 #
 # stream-*: at most a window (8 MiB) in flight; flood-*: no window, the sender never waits for
 # echoes. Every result line carries the client process's peak RSS (VmHWM).
@@ -24,7 +24,8 @@
 # The echo server is pinned to CPU 0 and the client to CPU 1 (taskset), each on a
 # single-threaded tokio runtime (wsx-blocking and wsx-async-std run their own threads, all on
 # CPU 1; wsx-async-std-local runs on one thread, like the tokio clients). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
-# trips, default 20000), E2E_CONNS (idle connections, default 5000).
+# trips, default 20000), E2E_CONNS (idle connections, default 5000), E2E_MANY (busy
+# connections of many-1k, default 1000: each streams 200 messages of 1 KiB with no window).
 # Results (raw lines and the report) go to --out (default target/e2e/<date>).
 set -euo pipefail
 self=$(realpath "$0")
@@ -32,7 +33,7 @@ cd "$(dirname "$self")/.."
 
 all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
-all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise)
+all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise many-1k)
 # The compressed workloads run on the clients that have permessage-deflate.
 deflate_clients=" wsx-tokio yawc "
 
@@ -56,8 +57,9 @@ secs=${E2E_SECS:-3}
 rtt=${E2E_RTT:-20000}
 warmup=1000
 conns=${E2E_CONNS:-5000}
+many=${E2E_MANY:-1000}
 if [ "$smoke" = 1 ]; then
-    reps=1 secs=0.1 rtt=200 warmup=20 conns=50
+    reps=1 secs=0.1 rtt=200 warmup=20 conns=50 many=20
 fi
 
 # Pick clients and workloads.
@@ -123,14 +125,14 @@ for rep in $(seq 1 "$reps"); do
     for w in "${workloads[@]}"; do
         for c in "${clients[@]}"; do
             n=$((n + 1))
-            if [[ $w == deflate-* && $deflate_clients != *" $c "* ]]; then
+            if [[ $w == deflate-* && $deflate_clients != *" $c "* ]] || [[ $w == many-* && $c == io-only ]]; then
                 continue
             fi
             printf '== [%d/%d] run %d: %s on %s\n' "$n" "$total" "$rep" "$c" "$w" >&2
             closed_before=$(grep -c '^closed' "$out/server.log" || true)
             line=$("${pin_client[@]}" "$bin/wsx-e2e" run --client "$c" --workload "$w" --addr "$addr" \
                 --server-pid "$server_pid" --rtt-count "$rtt" --warmup "$warmup" --secs "$secs" \
-                --conns "$conns" --timeout 120) || true
+                --conns "$conns" --many-conns "$many" --timeout 120) || true
             if [[ $w == deflate-* && $line == result* ]]; then
                 # Bytes on the wire per message, from the server's count for this connection.
                 for _ in $(seq 1 40); do

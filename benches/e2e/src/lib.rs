@@ -36,7 +36,18 @@ pub enum Workload {
     Idle,
     /// Streaming with no window, permessage-deflate negotiated (clients that have it).
     Deflate(DeflatePayload),
+    /// Many busy connections from one process: [`Params::many_conns`] connections at once
+    /// (1,000 by default), each streaming [`MANY_MSGS`] binary messages of 1 KiB with no
+    /// window.
+    Many,
 }
+
+/// Connections of the many-connections workload, by default.
+pub const MANY_CONNS: usize = 1000;
+/// Messages each of them streams.
+pub const MANY_MSGS: u64 = 200;
+/// Their size.
+pub const MANY_SIZE: usize = 1024;
 
 /// What the compressed streaming workloads send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +112,7 @@ impl DeflatePayload {
 pub const DEFLATE_LEVEL: u32 = 1;
 
 /// Every workload, in table order.
-pub const WORKLOADS: [&str; 12] = [
+pub const WORKLOADS: [&str; 13] = [
     "rtt",
     "stream-16",
     "stream-1k",
@@ -114,6 +125,7 @@ pub const WORKLOADS: [&str; 12] = [
     "idle",
     "deflate-json",
     "deflate-noise",
+    "many-1k",
 ];
 
 /// Every client, in table order (the I/O-only ceiling last).
@@ -147,6 +159,7 @@ impl Workload {
             "idle" => Self::Idle,
             "deflate-json" => Self::Deflate(DeflatePayload::Json),
             "deflate-noise" => Self::Deflate(DeflatePayload::Noise),
+            "many-1k" => Self::Many,
             _ => return None,
         })
     }
@@ -170,6 +183,10 @@ pub struct Params {
     pub conns: usize,
     /// Connection handshakes in flight at once while opening the idle connections.
     pub open_concurrency: usize,
+    /// Messages a streaming sender sends before it stops; `None`: it stops at `stream_time`.
+    pub stream_count: Option<u64>,
+    /// Connections of the many-connections workload.
+    pub many_conns: usize,
 }
 
 impl Params {
@@ -187,14 +204,29 @@ impl Params {
         (self.window_bytes / size.max(1)).clamp(4, 1 << 16) as u64
     }
 
-    /// These parameters for `workload`: a flood has no window.
+    /// These parameters for `workload`: a flood has no window; many connections stream a
+    /// count each.
     pub fn for_workload(&self, workload: Workload) -> Self {
         match workload {
             Workload::Flood(_) | Workload::Deflate(_) => Self {
                 window_bytes: 0,
                 ..self.clone()
             },
+            Workload::Many => Self {
+                window_bytes: 0,
+                stream_count: Some(MANY_MSGS),
+                ..self.clone()
+            },
             _ => self.clone(),
+        }
+    }
+
+    /// Whether a streaming sender that sent `sent` messages stops: at its count, or once
+    /// `deadline` passed (the clock read every `clock_every` messages).
+    pub fn sent_enough(&self, sent: u64, deadline: std::time::Instant, clock_every: u64) -> bool {
+        match self.stream_count {
+            Some(count) => sent >= count,
+            None => sent.is_multiple_of(clock_every) && std::time::Instant::now() >= deadline,
         }
     }
 }
@@ -333,6 +365,8 @@ mod tests {
             window_bytes,
             conns: 1,
             open_concurrency: 1,
+            stream_count: None,
+            many_conns: MANY_CONNS,
         }
     }
 

@@ -265,6 +265,7 @@ pub fn render(records: &[Record]) -> String {
         out.push('\n');
     }
 
+    out.push_str(&many_table(&t));
     out.push_str(&deflate_table(&t));
     out.push_str(&targets(&t));
     out.push_str(&flood_targets(&t));
@@ -324,6 +325,45 @@ fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
                 cell.runs
             );
         }
+    }
+    out.push('\n');
+    out
+}
+
+/// Many busy connections from one process: the aggregate rate, the client's CPU per message
+/// and its peak memory, each against the best client.
+fn many_table(t: &Table) -> String {
+    const W: &str = "many-1k";
+    if !t.0.contains_key(W) {
+        return String::new();
+    }
+    let best_rate = t.best(W, "msgs_per_s", true);
+    let best_mem = t.best(W, "peak_rss", false);
+    let mut out = format!(
+        "### Busy connections from one process (1,000 unless `E2E_MANY` says otherwise), each streaming {} messages of 1 KiB at once (no window)\n\n\
+         | client | msgs/s | × best | client CPU | CPU per message (µs) | peak RSS (MiB) | × leanest | runs |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+        crate::MANY_MSGS
+    );
+    for c in t.clients(W) {
+        let cell = &t.0[W][&c];
+        let rate = cell.get("msgs_per_s");
+        let rss = cell.get("peak_rss");
+        let cpu_per_msg = cell
+            .get("client_cpu")
+            .zip(rate)
+            .map(|(cpu, rate)| cpu / rate.max(1e-9) * 1e6);
+        let _ = writeln!(
+            out,
+            "| {c} | {} | {} | {} | {} | {} | {} | {} |",
+            fmt_num(rate),
+            fmt_ratio(ratio(rate, best_rate.as_ref().map(|b| b.1))),
+            fmt_pct(cell.get("client_cpu")),
+            fmt_num(cpu_per_msg),
+            fmt_num(rss.map(|b| b / MIB)),
+            fmt_ratio(ratio(rss, best_mem.as_ref().map(|b| b.1))),
+            cell.runs
+        );
     }
     out.push('\n');
     out

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID]
-//!             [--rtt-count N] [--warmup N] [--secs S] [--window-bytes N] [--conns N]
+//!             [--rtt-count N] [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N]
 //!             [--concurrency N] [--timeout S]
 //! wsx-e2e report FILE...
 //! wsx-e2e list
@@ -14,12 +14,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use wsx_bench_e2e::sys::{peak_rss_bytes, raise_nofile, CpuMeter};
-use wsx_bench_e2e::{clients, report, Params, Workload, CLIENTS, WORKLOADS};
+use wsx_bench_e2e::{clients, report, Params, Workload, CLIENTS, MANY_CONNS, WORKLOADS};
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
-         [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--concurrency N] [--timeout S]\n       \
+         [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N] [--concurrency N] [--timeout S]\n       \
          wsx-e2e report FILE...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
         CLIENTS.join(" "),
         WORKLOADS.join(" ")
@@ -67,6 +67,8 @@ fn run(args: &[String]) -> ExitCode {
         window_bytes: 8 << 20,
         conns: 5_000,
         open_concurrency: 64,
+        stream_count: None,
+        many_conns: MANY_CONNS,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -92,6 +94,7 @@ fn run(args: &[String]) -> ExitCode {
                 .is_ok(),
             "--window-bytes" => value.parse().map(|v| p.window_bytes = v).is_ok(),
             "--conns" => value.parse().map(|v| p.conns = v).is_ok(),
+            "--many-conns" => value.parse().map(|v| p.many_conns = v).is_ok(),
             "--concurrency" => value.parse().map(|v: usize| p.open_concurrency = v.max(1)).is_ok(),
             "--timeout" => value.parse().map(|v| timeout = v).is_ok(),
             _ => false,
@@ -108,10 +111,18 @@ fn run(args: &[String]) -> ExitCode {
         return usage();
     };
     p.addr = addr;
+    if workload == Workload::Many {
+        // A socket a connection, and wsx-blocking's wake-up descriptor.
+        let want = p.many_conns as u64 * 2 + 256;
+        if raise_nofile(want) < want {
+            eprintln!("open-file limit below the {want} the many-connections workload needs");
+            return ExitCode::FAILURE;
+        }
+    }
     if workload == Workload::Idle {
-        // One descriptor a connection; wsx-blocking's thread adds its poller's (epoll, eventfd,
-        // timerfd), so it opens as many as the limit allows.
-        let per_conn = if client == "wsx-blocking" { 4 } else { 1 };
+        // One descriptor a connection; wsx-blocking's thread adds its wake-up descriptor (two
+        // a connection), so it opens as many as the limit allows.
+        let per_conn = if client == "wsx-blocking" { 2 } else { 1 };
         let want = p.conns as u64 * per_conn + 256;
         let got = raise_nofile(want);
         if got < want {

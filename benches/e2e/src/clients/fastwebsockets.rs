@@ -90,7 +90,7 @@ pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let mut sent = 0u64;
     let result: Result<()> = async {
         loop {
-            if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+            if p.sent_enough(sent, deadline, clock_every) {
                 break;
             }
             window.room(sent).await;

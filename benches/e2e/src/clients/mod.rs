@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use futures_util::{Sink, SinkExt, StreamExt};
 
 use crate::window::Window;
-use crate::{clock_every, flush_every, BoxError, Measurement, Params, Result, Workload};
+use crate::{clock_every, flush_every, BoxError, Measurement, Params, Result, Workload, MANY_SIZE};
 
 /// How long the idle connections settle before the RSS is read.
 const IDLE_SETTLE: Duration = Duration::from_millis(300);
@@ -57,6 +57,9 @@ const NO_DEFLATE: &str = "this client has no permessage-deflate";
 /// Runs `client` on `workload`.
 pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
     let p = &p.for_workload(workload);
+    if workload == Workload::Many && client == "io-only" {
+        return Err("the I/O-only client has no many-connections driver".into());
+    }
     match client {
         "wsx-blocking" => {
             return match workload {
@@ -64,6 +67,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Stream(size) | Workload::Flood(size) => wsx_blocking::stream(p, size),
                 Workload::Idle => wsx_blocking::idle(p),
                 Workload::Deflate(_) => Err(NO_DEFLATE.into()),
+                Workload::Many => many_on_threads(p, || wsx_blocking::stream(p, MANY_SIZE)),
             }
         }
         "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::executor::AsyncStd>(workload, p),
@@ -79,6 +83,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Stream(size) | Workload::Flood(size) => rt.block_on($m::stream(p, size)),
                 Workload::Idle => rt.block_on($m::idle(p)),
                 Workload::Deflate(_) => Err(NO_DEFLATE.into()),
+                Workload::Many => rt.block_on(many(p, || $m::stream(p, MANY_SIZE))),
             }
         };
     }
@@ -102,6 +107,47 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
         "io-only" => dispatch!(io_only),
         other => Err(format!("unknown client {other}").into()),
     }
+}
+
+/// The many-connections workload on one task: [`Params::many_conns`] runs of `one` (a
+/// streaming connection each) at once; the aggregate rate over the whole time, connecting
+/// included.
+pub async fn many<F, Fut>(p: &Params, one: F) -> Result<Measurement>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Measurement>>,
+{
+    let start = Instant::now();
+    let runs = futures_util::future::join_all((0..p.many_conns).map(|_| one())).await;
+    many_result(runs, start)
+}
+
+/// [`many`] for a blocking client: a thread per connection.
+pub fn many_on_threads(p: &Params, one: impl Fn() -> Result<Measurement> + Sync) -> Result<Measurement> {
+    let start = Instant::now();
+    let runs = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..p.many_conns).map(|_| s.spawn(&one)).collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("a connection's thread panicked".into()))
+            })
+            .collect::<Vec<_>>()
+    });
+    many_result(runs, start)
+}
+
+/// Every connection's echoes over the whole time.
+fn many_result(runs: Vec<Result<Measurement>>, start: Instant) -> Result<Measurement> {
+    let mut m = Measurement::default();
+    for run in runs {
+        let run = run?;
+        m.msgs += run.msgs;
+        m.bytes += run.bytes;
+    }
+    m.secs = start.elapsed().as_secs_f64();
+    Ok(m)
 }
 
 /// A TCP connection to the server with `TCP_NODELAY`, as every driver uses (wsx sets it by
@@ -130,7 +176,7 @@ where
     let mut sent = 0u64;
     let mut unflushed = 0u64;
     loop {
-        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+        if p.sent_enough(sent, deadline, clock_every) {
             break;
         }
         if !window.has_room(sent) {

@@ -98,6 +98,7 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
             Workload::Stream(size) | Workload::Flood(size) => stream::<E>(&p, size).await,
             Workload::Idle => idle::<E>(&p).await,
             Workload::Deflate(_) => Err("measured on wsx-tokio only: the codec is the same".into()),
+            Workload::Many => super::many(&p, || stream::<E>(&p, crate::MANY_SIZE)).await,
         }
     })
 }

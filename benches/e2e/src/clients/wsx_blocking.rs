@@ -31,7 +31,7 @@ pub fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let deadline = start + p.stream_time;
     let mut sent = 0u64;
     loop {
-        if sent.is_multiple_of(clock_every) && Instant::now() >= deadline {
+        if p.sent_enough(sent, deadline, clock_every) {
             break;
         }
         window.room_blocking(sent);
