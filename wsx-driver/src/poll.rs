@@ -17,7 +17,10 @@ use crate::Session;
 /// How long a graceful shutdown of the transport (TLS close_notify, FIN) may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// An open, non-blocking byte stream (TCP, or TLS over TCP), as an async adapter has it.
+/// An open, non-blocking byte stream (TCP, or TLS over TCP), as an async adapter has it. Not
+/// ready is `Pending` with the waker registered, as for any poll function: an
+/// `Err(WouldBlock)` would be taken for a full or empty transport and wait for a wake-up that
+/// never comes.
 pub trait PollTransport {
     /// Reads into the spare room of `buf` (reserving at least `wanted` bytes, the rest of a
     /// frame in progress); `Ok(0)` is end-of-file. An idle transport may free an empty `buf`.

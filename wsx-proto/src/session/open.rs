@@ -6,7 +6,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::session::dial::{no_addresses, Destination, DialPlan, DialStep};
@@ -51,6 +51,9 @@ pub enum OpenStep<'a> {
     Open,
 }
 
+/// How far away the deadline of a connect timeout too large for the clock is: a century.
+const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 #[derive(Debug)]
 enum Stage {
     Resolve {
@@ -94,7 +97,8 @@ impl<'s> Opening<'s> {
             tunnel: proxy.map(|proxy| Box::new(ProxyHandshake::new(&proxy, url.host(), url.port()))),
             secure: url.is_secure(),
             tcp_nodelay: settings.tcp_nodelay,
-            deadline: now + settings.connect_timeout,
+            // A timeout too large for the clock means none.
+            deadline: now + settings.connect_timeout.min(NO_DEADLINE),
             settings,
         })
     }
@@ -132,6 +136,8 @@ impl<'s> Opening<'s> {
             Stage::Dial(plan) => match plan.next(now) {
                 DialStep::Attempt(addr) => Ok(OpenStep::Attempt(addr)),
                 DialStep::Wait(until) => Ok(OpenStep::Wait(until.filter(|at| *at < self.deadline))),
+                // An attempt the system timed out did not connect in time, as ours would not.
+                DialStep::Failed(Some(e)) if e.kind() == io::ErrorKind::TimedOut => Err(Error::ConnectTimeout),
                 DialStep::Failed(error) => Err(error.unwrap_or_else(no_addresses).into()),
             },
             Stage::Tunnel { request, .. } => Ok(OpenStep::Write(request)),
@@ -213,8 +219,6 @@ impl<'s> Opening<'s> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn addr(s: &str) -> SocketAddr {
@@ -282,6 +286,27 @@ mod tests {
             opening.next(t0 + Duration::from_secs(2)),
             Err(Error::ConnectTimeout)
         ));
+    }
+
+    #[test]
+    fn a_timeout_too_large_for_the_clock_is_none() {
+        let t0 = Instant::now();
+        let settings = ConnectSettings::new("ws://127.0.0.1:9/")
+            .unwrap()
+            .connect_timeout(Duration::MAX);
+        let mut opening = Opening::new(&settings, t0).unwrap();
+        assert!(opening.deadline() > t0 + Duration::from_secs(365 * 24 * 60 * 60));
+        assert!(matches!(opening.next(t0), Ok(OpenStep::Attempt(_))));
+    }
+
+    #[test]
+    fn an_attempt_the_system_timed_out_is_a_connect_timeout() {
+        let t0 = Instant::now();
+        let settings = ConnectSettings::new("ws://127.0.0.1:9/").unwrap();
+        let mut opening = Opening::new(&settings, t0).unwrap();
+        assert!(matches!(opening.next(t0), Ok(OpenStep::Attempt(_))));
+        opening.attempt_failed(io::ErrorKind::TimedOut.into());
+        assert!(matches!(opening.next(t0), Err(Error::ConnectTimeout)));
     }
 
     #[test]
