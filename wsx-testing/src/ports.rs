@@ -1,5 +1,5 @@
-//! Ports chosen by number: for servers that cannot report the port they bound (the proxies)
-//! and for URLs on which a connection must be refused.
+//! Ports chosen by number, for servers that cannot report the port they bound (the proxies),
+//! and ports held so that connections to them are refused.
 //!
 //! A port bound to 0 and released goes back to the kernel's ephemeral pool, and the next
 //! `bind(0)` in this process (another test's server) may get it, so the proxy meant for it
@@ -38,6 +38,28 @@ pub fn unused_port() -> u16 {
     panic!("no unused port between {FIRST} and the ephemeral range")
 }
 
+/// A port on 127.0.0.1 where connections are refused for as long as this process runs: a
+/// socket is bound to it and never listens, so the kernel resets every connection to it, and
+/// nothing else (another test, another process) can bind the port meanwhile.
+pub fn refused_port() -> u16 {
+    use socket2::{Domain, Socket, Type};
+    static HELD: std::sync::Mutex<Vec<Socket>> = std::sync::Mutex::new(Vec::new());
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind 127.0.0.1:0");
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|addr| addr.as_socket())
+        .expect("a bound address")
+        .port();
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(socket);
+    port
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +75,17 @@ mod tests {
             assert!((FIRST..ephemeral_start()).contains(&port), "{port}");
             TcpListener::bind(("127.0.0.1", port)).expect("bindable");
         }
+    }
+
+    #[test]
+    fn a_refused_port_refuses_and_stays_taken() {
+        let port = refused_port();
+        let refused = std::net::TcpStream::connect(("127.0.0.1", port)).expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "nothing else can take it"
+        );
+        assert_ne!(refused_port(), port);
     }
 }

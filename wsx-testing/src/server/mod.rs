@@ -348,9 +348,10 @@ pub fn partial_frame(opcode: OpCode, declared_len: u64, sent: usize) -> Vec<u8> 
     out.to_vec()
 }
 
-/// A `ws://` URL on which nothing listens: connecting is refused.
+/// A `ws://` URL on which nothing listens: connecting is refused, for as long as the process
+/// runs (see [`refused_port`](crate::ports::refused_port)).
 pub fn refused_url() -> String {
-    format!("ws://127.0.0.1:{}/", crate::ports::unused_port())
+    format!("ws://127.0.0.1:{}/", crate::ports::refused_port())
 }
 
 /// A deflate stream (raw, the trailing empty block removed, as RFC 7692 sends it) of `mib`
