@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end loopback benchmarks (issue 4): every client on every workload, several times,
+# End-to-end loopback benchmarks: every client on every workload, several times,
 # medians as markdown tables with each client's ratio to the best and to the I/O-only ceiling.
 #
 #   benches/run.sh [--smoke] [--reps N] [--out DIR] [FILTER...]

@@ -1,4 +1,4 @@
-//! End-to-end loopback benchmarks of WebSocket clients (issue 4).
+//! End-to-end loopback benchmarks of WebSocket clients.
 //!
 //! Two binaries: `echo-server`, a WebSocket echo server written without any WebSocket library
 //! (one read and one write per batch of frames, so it is never the bottleneck), and `wsx-e2e`,

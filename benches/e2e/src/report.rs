@@ -1,6 +1,6 @@
 //! Result lines to markdown: medians per client and workload, each client's ratio to the best
 //! client (the I/O-only ceiling is not a client) and to the ceiling, and wsx against the
-//! targets of issues 4 (windowed streaming, round trips, idle) and 9 (floods). Lines from older
+//! targets: windowed streaming, round trips and idle memory, and the floods. Lines from older
 //! harnesses lack some keys (`peak_rss`): those cells show "–".
 
 use std::collections::BTreeMap;
@@ -369,7 +369,7 @@ fn many_table(t: &Table) -> String {
     out
 }
 
-/// The compressed streaming workloads (issue 10): throughput against yawc, and the bytes each
+/// The compressed streaming workloads: throughput against yawc, and the bytes each
 /// message took on the wire (the server's count of what it read, per message).
 fn deflate_table(t: &Table) -> String {
     let workloads: Vec<&str> = WORKLOADS
@@ -435,7 +435,7 @@ fn targets(t: &Table) -> String {
             ));
         }
     }
-    // The flood workloads have targets of their own (issue 9).
+    // The flood workloads have targets of their own.
     for w in WORKLOADS.into_iter().filter(|w| !w.starts_with("flood-")) {
         let (key, higher) = if w == "idle" {
             ("bytes_per_conn", false)
@@ -460,10 +460,10 @@ fn targets(t: &Table) -> String {
             verdict(mem < 4000.0)
         ));
     }
-    target_table("wsx-tokio against the targets of issue 4", &lines)
+    target_table("wsx-tokio against its streaming targets", &lines)
 }
 
-/// wsx against the flood targets of issue 9, where the table has the numbers.
+/// wsx against the flood targets, where the table has the numbers.
 fn flood_targets(t: &Table) -> String {
     let mut lines = Vec::new();
     let rate = |w: &str, c: &str| t.cell(w, c).and_then(|cell| cell.get("msgs_per_s"));
@@ -510,7 +510,7 @@ fn flood_targets(t: &Table) -> String {
             }
         }
     }
-    target_table("wsx against the targets of issue 9", &lines)
+    target_table("wsx against the flood targets", &lines)
 }
 
 /// A targets table titled `title`; nothing without lines.
@@ -569,7 +569,7 @@ mod tests {
         );
         assert!(md.contains("| wsx-tokio | 3000 | 1.00× | 1.00 | 2.00× | 1 |"), "{md}");
         assert!(md.contains("idle memory per connection < 4 KB | 3000 B | met"), "{md}");
-        // wsx's other adapters are not the "other clients" of issue 4.
+        // wsx's other adapters are not the "other clients".
         assert!(
             md.contains("| rtt: at least as good as the best other client (yawc) | 2.00× | met |"),
             "{md}"
@@ -637,7 +637,7 @@ mod tests {
         // No numbers, no line: nothing for flood-64k, nor against io-only at 1 KiB.
         assert!(!md.contains("flood-64k"), "{md}");
         assert!(!md.contains("flood-1k: ≥ 95%"), "{md}");
-        // Issue 4's "best other client" lines leave the floods to issue 9.
+        // The "best other client" lines leave the floods to their own targets.
         assert!(!md.contains("flood-16: at least as good"), "{md}");
     }
 
