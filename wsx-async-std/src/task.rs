@@ -95,12 +95,12 @@ impl PollTransport for Transport {
         match &read {
             Poll::Ready(Ok(n)) => {
                 // Room for the rest of the frame at once: no regrowth (and copy) per read.
-                buf.reserve(wanted.max(*n));
+                wsx_proto::protocol::buffer::reserve(buf, wanted.max(*n));
                 buf.extend_from_slice(&self.scratch[..*n]);
             }
             Poll::Pending if buf.is_empty() => {
                 self.scratch = Vec::new();
-                *buf = bytes::BytesMut::new();
+                wsx_proto::protocol::buffer::recycle(buf);
             }
             _ => {}
         }
@@ -147,7 +147,7 @@ fn poll_read_plain(
         match read {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if buf.is_empty() {
-                    *buf = bytes::BytesMut::new();
+                    wsx_proto::protocol::buffer::recycle(buf);
                 }
                 ready!(tcp.poll_readable(cx))?;
             }

@@ -17,6 +17,7 @@ use bytes::BytesMut;
 use wsx_proto::client::Status;
 use wsx_proto::close::{CloseFrame, CloseReason};
 use wsx_proto::config::CAST_QUEUE_LIMIT;
+use wsx_proto::protocol::buffer;
 use wsx_proto::session::{Command, Link};
 use wsx_proto::telemetry::StatsSnapshot;
 use wsx_proto::{CloseCode, Frame, Handler, SendError};
@@ -462,14 +463,14 @@ impl<H: Handler> Link for ClientHandle<H> {
         self.shared.casts_queued.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Frees the queue's buffers if they are empty and larger than the given sizes.
-    fn release_idle_buffers(&self, keep_commands: usize, keep_bytes: usize) {
+    /// Gives back the queue's room if it is empty.
+    fn release_idle_buffers(&self, keep_commands: usize) {
         let mut queue = lock(&self.shared.queue);
         if queue.commands.is_empty() && queue.commands.capacity() > keep_commands {
             queue.commands = VecDeque::new();
         }
-        if queue.outbox.is_empty() && queue.outbox.capacity() > keep_bytes {
-            queue.outbox = BytesMut::new();
+        if queue.outbox.is_empty() {
+            buffer::recycle(&mut queue.outbox);
         }
     }
 
@@ -521,10 +522,6 @@ impl<H: Handler> Link for ClientHandle<H> {
 
     fn send_buffer(&self) -> usize {
         self.shared.budget.whole()
-    }
-
-    fn queued_sends(&self) -> usize {
-        self.shared.budget.in_use()
     }
 
     fn count_in(&self, frame: &Frame) {

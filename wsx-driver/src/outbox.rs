@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use bytes::BytesMut;
 
-use wsx_proto::protocol::{encode_frame, random_mask_key, OpCode};
+use wsx_proto::protocol::{buffer, encode_frame, random_mask_key, OpCode};
 use wsx_proto::session::Encoded;
 use wsx_proto::{Frame, Handler};
 
@@ -114,7 +114,15 @@ impl<H: Handler> Batch<H> {
 
     /// Moves everything to the back of the queue and its outbox, in order.
     pub(crate) fn hand_over(&mut self, commands: &mut VecDeque<Queued<H>>, outbox: &mut BytesMut) {
-        outbox.extend_from_slice(&self.encoded);
+        if outbox.is_empty() {
+            // The connection task took everything before: the batch's bytes become the outbox.
+            std::mem::swap(outbox, &mut self.encoded);
+        } else {
+            buffer::reserve(outbox, self.encoded.len());
+            outbox.extend_from_slice(&self.encoded);
+        }
+        // A sink waiting for its next frames holds no buffer.
+        buffer::recycle(&mut self.encoded);
         for command in self.commands.drain(..) {
             match command {
                 Command::Encoded(run) => {

@@ -18,7 +18,7 @@ pub fn read_into_spare(
     room: usize,
     read: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> io::Result<&'a mut [u8]>,
 ) -> io::Result<usize> {
-    buf.reserve(room);
+    wsx_proto::protocol::buffer::reserve(buf, room);
     let spare = buf.spare_capacity_mut();
     let (start, capacity) = (spare.as_ptr() as usize, spare.len());
     let filled = read(spare)?;

@@ -95,12 +95,10 @@ impl PollTransport for Stream {
             }
         }
         let room = wanted.max(READ_RESERVE);
-        if buf.capacity() - buf.len() < room {
-            buf.reserve(room);
-        }
+        wsx_proto::protocol::buffer::reserve(buf, room);
         let result = either!(&mut self.0, s => tokio_util::io::poll_read_buf(Pin::new(s), cx, buf));
         if result.is_pending() && buf.is_empty() && plain {
-            *buf = BytesMut::new();
+            wsx_proto::protocol::buffer::recycle(buf);
         }
         result
     }

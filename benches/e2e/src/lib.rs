@@ -48,6 +48,9 @@ pub const MANY_CONNS: usize = 1000;
 pub const MANY_MSGS: u64 = 200;
 /// Their size.
 pub const MANY_SIZE: usize = 1024;
+/// The wsx clients' send buffer in the many-connections workload: the setting the wsx docs
+/// recommend for thousands of connections (the 1 MiB default suits a few busy ones).
+pub const MANY_SEND_BUFFER: usize = 16 << 10;
 
 /// What the compressed streaming workloads send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +190,8 @@ pub struct Params {
     pub stream_count: Option<u64>,
     /// Connections of the many-connections workload.
     pub many_conns: usize,
+    /// The wsx clients' send buffer (`send_buffer` on their builder); `None`: the default.
+    pub send_buffer: Option<usize>,
 }
 
 impl Params {
@@ -367,6 +372,7 @@ mod tests {
             open_concurrency: 1,
             stream_count: None,
             many_conns: MANY_CONNS,
+            send_buffer: None,
         }
     }
 

@@ -341,9 +341,12 @@ fn many_table(t: &Table) -> String {
     let best_mem = t.best(W, "peak_rss", false);
     let mut out = format!(
         "### Busy connections from one process (1,000 unless `E2E_MANY` says otherwise), each streaming {} messages of 1 KiB at once (no window)\n\n\
+         The wsx clients run with `send_buffer({} KiB)`, the setting recommended for thousands of connections; \
+         the others with their defaults.\n\n\
          | client | msgs/s | × best | client CPU | CPU per message (µs) | peak RSS (MiB) | × leanest | runs |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|\n",
-        crate::MANY_MSGS
+        crate::MANY_MSGS,
+        crate::MANY_SEND_BUFFER >> 10
     );
     for c in t.clients(W) {
         let cell = &t.0[W][&c];

@@ -184,7 +184,7 @@ pub(crate) fn encode_frame_with_rsv(
         mask,
         payload_len: payload.len() as u64,
     };
-    out.reserve(MAX_HEADER_LEN + payload.len());
+    crate::protocol::buffer::reserve(out, MAX_HEADER_LEN + payload.len());
     header.encode(out);
     let start = out.len();
     out.put_slice(payload);

@@ -5,6 +5,7 @@
 //! errors. Nothing here knows about callbacks, reconnects or clients; the session layer builds
 //! on it and never the other way round.
 
+pub mod buffer;
 pub(crate) mod close;
 pub(crate) mod close_code;
 pub(crate) mod config;

@@ -10,19 +10,30 @@ use crate::protocol::connection::ClientConnection;
 pub(crate) enum Ack<W> {
     /// A `send_frame` caller waiting for its frame to leave.
     Written(W),
-    /// Send budget to give back (backpressure).
-    Permits(usize),
+    /// Send budget to give back (backpressure), for pipelined frames of `bytes` bytes.
+    Permits {
+        /// The budget they hold.
+        cost: usize,
+        /// Their bytes in the output.
+        bytes: usize,
+    },
 }
 
 /// Acks waiting for the connection's output to reach given byte offsets.
 #[derive(Debug)]
 pub(crate) struct PendingAcks<W> {
     acks: VecDeque<(u64, Ack<W>)>,
+    /// The bytes of the pending `Permits`: the unwritten output that is pipelined sends (a
+    /// frame counts until its last byte is written).
+    send_bytes: usize,
 }
 
 impl<W> Default for PendingAcks<W> {
     fn default() -> Self {
-        Self { acks: VecDeque::new() }
+        Self {
+            acks: VecDeque::new(),
+            send_bytes: 0,
+        }
     }
 }
 
@@ -34,11 +45,23 @@ impl<W> PendingAcks<W> {
         if conn.transmitted_bytes() >= end {
             return Some(ack);
         }
-        match (&ack, self.acks.back_mut()) {
-            (Ack::Permits(n), Some((at, Ack::Permits(m)))) if *at == end => *m += n,
-            _ => self.acks.push_back((end, ack)),
+        if let Ack::Permits { bytes, .. } = &ack {
+            self.send_bytes += bytes;
+        }
+        match (ack, self.acks.back_mut()) {
+            (Ack::Permits { cost, bytes }, Some((at, Ack::Permits { cost: c, bytes: b }))) if *at == end => {
+                *c += cost;
+                *b += bytes;
+            }
+            (ack, _) => self.acks.push_back((end, ack)),
         }
         None
+    }
+
+    /// The unwritten output that pipelined sends account for (their budget bounds it); the
+    /// rest is replies and `send_frame` frames.
+    pub(crate) fn unwritten_send_bytes(&self) -> usize {
+        self.send_bytes
     }
 
     /// Hands each ack whose bytes `conn` has now transmitted to `fire`.
@@ -46,6 +69,9 @@ impl<W> PendingAcks<W> {
         let written = conn.transmitted_bytes();
         while self.acks.front().is_some_and(|(end, _)| *end <= written) {
             if let Some((_, ack)) = self.acks.pop_front() {
+                if let Ack::Permits { bytes, .. } = &ack {
+                    self.send_bytes -= bytes;
+                }
                 fire(ack);
             }
         }
@@ -65,6 +91,7 @@ impl<W> PendingAcks<W> {
 
     /// Takes every pending ack (the connection is gone): to be failed or given back.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Ack<W>> + '_ {
+        self.send_bytes = 0;
         self.acks.drain(..).map(|(_, ack)| ack)
     }
 }
@@ -91,18 +118,23 @@ mod tests {
         let mut acks = PendingAcks::default();
         let request_len = conn.pending_transmit(Instant::now()).len();
         assert!(acks.ack_when_written(&conn, Ack::Written("request")).is_none());
-        assert!(acks.ack_when_written(&conn, Ack::Permits(1)).is_none());
+        assert!(acks
+            .ack_when_written(&conn, Ack::Permits { cost: 1, bytes: 10 })
+            .is_none());
         assert!(
-            acks.ack_when_written(&conn, Ack::Permits(2)).is_none(),
+            acks.ack_when_written(&conn, Ack::Permits { cost: 2, bytes: 20 })
+                .is_none(),
             "merged with the permits before"
         );
+        assert_eq!(acks.unwritten_send_bytes(), 30);
         let mut fired = Vec::new();
         conn.consume_transmit(request_len - 1);
         acks.fire_written(&conn, |a| fired.push(format!("{a:?}")));
         assert!(fired.is_empty());
         conn.consume_transmit(1);
         acks.fire_written(&conn, |a| fired.push(format!("{a:?}")));
-        assert_eq!(fired, ["Written(\"request\")", "Permits(3)"]);
+        assert_eq!(fired, ["Written(\"request\")", "Permits { cost: 3, bytes: 30 }"]);
+        assert_eq!(acks.unwritten_send_bytes(), 0);
         assert!(conn.pending_transmit(Instant::now()).is_empty());
         assert!(matches!(
             acks.ack_when_written(&conn, Ack::Written("now")),
@@ -114,8 +146,11 @@ mod tests {
     fn drained_acks_are_returned() {
         let conn = connection();
         let mut acks: PendingAcks<()> = PendingAcks::default();
-        assert!(acks.ack_when_written(&conn, Ack::Permits(4)).is_none());
+        assert!(acks
+            .ack_when_written(&conn, Ack::Permits { cost: 4, bytes: 4 })
+            .is_none());
         assert_eq!(acks.drain().count(), 1);
+        assert_eq!(acks.unwritten_send_bytes(), 0);
         assert_eq!(conn.transmitted_bytes(), 0);
     }
 }

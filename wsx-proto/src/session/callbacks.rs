@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::error::{CloseReason, ConnectionError};
 use crate::protocol::close::{CloseFrame, CloseStatus};
 use crate::protocol::close_code::CloseCode;
-use crate::protocol::connection::{Event, State};
+use crate::protocol::connection::{ClientConnection, Event, State};
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
 use crate::session::acks::Ack;
@@ -136,14 +136,20 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 let frames = self.encoded.split_to(run.len);
                 // `send_encoded` refuses unless the connection is open.
                 let sent = match &mut self.conn {
-                    Some(conn) => conn.send_encoded(&frames),
+                    Some(conn) => conn.send_encoded(frames),
                     None => Err(EncodeError::NotOpen),
                 };
-                match sent {
-                    Ok(()) => self.link.count_out(run.frames, run.payload),
-                    Err(e) => tracing::debug!(target: "wsx", error = %e, frames = run.frames, "dropping queued frames"),
-                }
-                self.ack(Ack::Permits(run.cost));
+                let bytes = match sent {
+                    Ok(()) => {
+                        self.link.count_out(run.frames, run.payload);
+                        run.len
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "wsx", error = %e, frames = run.frames, "dropping queued frames");
+                        0
+                    }
+                };
+                self.ack(Ack::Permits { cost: run.cost, bytes });
             }
             Command::Send(frame, cost) => self.send_queued(&frame, cost, true),
             Command::SendUncompressed(frame, cost) => self.send_queued(&frame, cost, false),
@@ -152,6 +158,8 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
 
     /// A pipelined frame: sent if open, its budget share given back once written.
     fn send_queued(&mut self, frame: &Frame, cost: usize, may_compress: bool) {
+        let queued = |conn: &Option<ClientConnection>| conn.as_ref().map_or(0, ClientConnection::queued_bytes);
+        let before = queued(&self.conn);
         let sent = match self.state() {
             Some(State::Open) => self.send_with(frame, may_compress),
             _ => Err(EncodeError::NotOpen),
@@ -159,7 +167,8 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         if let Err(e) = sent {
             tracing::debug!(target: "wsx", error = %e, "dropping a queued frame");
         }
-        self.ack(Ack::Permits(cost));
+        let bytes = queued(&self.conn).saturating_sub(before) as usize;
+        self.ack(Ack::Permits { cost, bytes });
     }
 
     /// Fires `ack` once the bytes queued so far are written (at once if they are).
@@ -170,7 +179,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         };
         match ack {
             Some(Ack::Written(signal)) => signal.fill(Ok(())),
-            Some(Ack::Permits(cost)) => self.link.release_budget(cost),
+            Some(Ack::Permits { cost, .. }) => self.link.release_budget(cost),
             None => {}
         }
     }

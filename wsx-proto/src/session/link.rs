@@ -84,8 +84,10 @@ pub trait Link: 'static {
     fn take_commands(&self, batch: &mut VecDeque<Command<Self::Cast, Self::Waiter>>, encoded: &mut BytesMut);
     /// A cast was taken from the queue (casts wait in a bounded queue).
     fn cast_taken(&self);
-    /// The session is idle: buffers larger than these may be freed.
-    fn release_idle_buffers(&self, keep_commands: usize, keep_bytes: usize);
+    /// The session is about to wait: empty byte buffers go back to the thread's spares
+    /// ([`buffer::recycle`](crate::protocol::buffer::recycle)), empty command queues longer
+    /// than `keep_commands` are freed.
+    fn release_idle_buffers(&self, keep_commands: usize);
     /// The client's status changed.
     fn set_status(&self, status: Status);
     /// The first connection opened, or the start failed with a reason.
@@ -101,8 +103,6 @@ pub trait Link: 'static {
     fn set_encode_limit(&self, limit: usize);
     /// The send budget: bytes of output that may wait unwritten.
     fn send_buffer(&self) -> usize;
-    /// Bytes of pipelined sends queued and not yet written.
-    fn queued_sends(&self) -> usize;
     /// Counts a received frame.
     fn count_in(&self, frame: &Frame);
     /// Counts `frames` sent frames of `payload` bytes.

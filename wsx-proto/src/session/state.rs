@@ -10,6 +10,7 @@ use bytes::BytesMut;
 
 use crate::error::CloseReason;
 use crate::error::{is_abrupt_close, Error};
+use crate::protocol::buffer;
 use crate::protocol::close::CloseFrame;
 use crate::protocol::connection::ClientConnection;
 use crate::protocol::handshake::Response;
@@ -250,7 +251,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 for ack in self.acks.drain() {
                     match ack {
                         Ack::Written(signal) => signal.fill(Err(SendError::ConnectionFailed(Some(reason.clone())))),
-                        Ack::Permits(cost) => self.link.release_budget(cost),
+                        Ack::Permits { cost, .. } => self.link.release_budget(cost),
                     }
                 }
                 self.disconnected(reason, now);
@@ -333,7 +334,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         let link = &self.link;
         self.acks.fire_written(conn, |ack| match ack {
             Ack::Written(signal) => signal.fill(Ok(())),
-            Ack::Permits(cost) => link.release_budget(cost),
+            Ack::Permits { cost, .. } => link.release_budget(cost),
         });
     }
 
@@ -347,25 +348,26 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         self.conn.as_ref().map_or(0, ClientConnection::bytes_wanted)
     }
 
-    /// Call when the task is about to wait with nothing to do: frees what a burst left behind
-    /// (an empty send buffer or command batch larger than a small working size), so a quiet
-    /// connection goes back to its idle size.
+    /// Call when the task is about to wait: gives back the room of what a burst left behind
+    /// (empty send buffers, command batches larger than a small working size), so a waiting
+    /// connection holds only what is still unwritten and a quiet one goes back to its idle
+    /// size. Buffers are recycled per thread ([`buffer`](crate::protocol::buffer)), so a busy
+    /// connection gets one back at once.
     pub(crate) fn release_idle_buffers(&mut self) {
-        const KEEP_BYTES: usize = 64 << 10;
         const KEEP_COMMANDS: usize = 1024;
         if let Some(conn) = &mut self.conn {
-            conn.release_write_buffer(KEEP_BYTES);
+            conn.release_write_buffer();
         }
         if self.batch.is_empty() && self.batch.capacity() > KEEP_COMMANDS {
             self.batch = VecDeque::new();
         }
-        if self.encoded.is_empty() && self.encoded.capacity() > KEEP_BYTES {
-            self.encoded = BytesMut::new();
+        if self.encoded.is_empty() {
+            buffer::recycle(&mut self.encoded);
         }
-        self.link.release_idle_buffers(KEEP_COMMANDS, KEEP_BYTES);
+        self.link.release_idle_buffers(KEEP_COMMANDS);
     }
 
-    /// Frees the read buffer if it holds nothing, so an idle connection keeps none.
+    /// Gives back the read buffer's room beyond the frame in progress.
     pub(crate) fn release_read_buffer(&mut self) {
         if let Some(conn) = &mut self.conn {
             conn.release_read_buffer();
@@ -451,7 +453,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     pub(crate) fn wants_read(&self) -> bool {
         match (&self.conn, &self.phase) {
             (Some(conn), Phase::Running) => {
-                let replies = conn.unwritten_bytes().saturating_sub(self.link.queued_sends());
+                let replies = conn.unwritten_bytes().saturating_sub(self.acks.unwritten_send_bytes());
                 replies < self.link.send_buffer()
             }
             _ => false,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use wsx_proto::protocol::OpCode;
 use wsx_proto::{close::CloseStatus, CloseReason, Frame, SendError};
 
 use super::{ClientOf, SHORT, T};
@@ -206,4 +207,33 @@ fn send_until_stalled<A: TestAdapter>(
         last = now;
     }
     (sender, sent, last)
+}
+
+/// A frame larger than the whole send buffer, waiting for room in the socket, does not stop
+/// the client from reading: it is a pipelined send (its budget bounds it), not a pile of
+/// replies. The server here writes a message larger than both sockets can hold before it
+/// reads anything, so a client that stopped reading would deadlock with it.
+pub fn a_frame_larger_than_the_send_buffer_keeps_the_client_reading<A: TestAdapter>() {
+    // Beyond what loopback sockets hold at most (a 6 MiB receive and a 4 MiB send buffer).
+    const LARGE: usize = 12 << 20;
+    let incoming = Bytes::from(vec![1; LARGE]);
+    let script = Script::new(vec![
+        Step::Send {
+            fin: true,
+            opcode: OpCode::Binary,
+            payload: incoming.to_vec(),
+        },
+        Step::Echo,
+    ]);
+    let server = TestServer::start_with_receive_buffer(script, 16 << 10);
+    let (probe, mut events) = Probe::<A>::new();
+    let options = TestOptions::default().send_buffer(16 << 10);
+    let client: ClientOf<A> = A::start(server.url().as_str(), probe, options).expect("connect");
+    let outgoing = Bytes::from(vec![2; LARGE]);
+    client.send(Frame::Binary(outgoing.clone())).expect("send");
+    let same = |frame: Frame, expected: &Bytes| matches!(frame, Frame::Binary(got) if got == expected);
+    assert!(same(events.frame(T), &incoming), "the server's message arrives");
+    assert!(same(events.frame(T), &outgoing), "then the echo of ours");
+    client.close().expect("close");
+    assert!(client.wait(T).is_some());
 }

@@ -20,6 +20,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
          [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N] [--concurrency N] [--timeout S]\n       \
+         [--send-buffer BYTES (wsx clients; many-1k: 16384 unless given)]\n       \
          wsx-e2e report FILE...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
         CLIENTS.join(" "),
         WORKLOADS.join(" ")
@@ -69,6 +70,7 @@ fn run(args: &[String]) -> ExitCode {
         open_concurrency: 64,
         stream_count: None,
         many_conns: MANY_CONNS,
+        send_buffer: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -95,6 +97,7 @@ fn run(args: &[String]) -> ExitCode {
             "--window-bytes" => value.parse().map(|v| p.window_bytes = v).is_ok(),
             "--conns" => value.parse().map(|v| p.conns = v).is_ok(),
             "--many-conns" => value.parse().map(|v| p.many_conns = v).is_ok(),
+            "--send-buffer" => value.parse().map(|v| p.send_buffer = Some(v)).is_ok(),
             "--concurrency" => value.parse().map(|v: usize| p.open_concurrency = v.max(1)).is_ok(),
             "--timeout" => value.parse().map(|v| timeout = v).is_ok(),
             _ => false,
@@ -112,6 +115,7 @@ fn run(args: &[String]) -> ExitCode {
     };
     p.addr = addr;
     if workload == Workload::Many {
+        p.send_buffer.get_or_insert(wsx_bench_e2e::MANY_SEND_BUFFER);
         // A socket a connection, and wsx-blocking's wake-up descriptor.
         let want = p.many_conns as u64 * 2 + 256;
         if raise_nofile(want) < want {

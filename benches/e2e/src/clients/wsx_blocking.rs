@@ -24,7 +24,12 @@ pub fn rtt(p: &Params) -> Result<Measurement> {
 
 pub fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = Client::start(p.url(), Counter(window.clone()))?;
+    let builder = wsx_blocking::builder(p.url());
+    let builder = match p.send_buffer {
+        Some(bytes) => builder.send_buffer(bytes),
+        None => builder,
+    };
+    let client = builder.start(Counter(window.clone()))?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let clock_every = clock_every(size);
     let start = Instant::now();

@@ -50,7 +50,7 @@ pub async fn rtt_send(p: &Params) -> Result<Measurement> {
 /// Streams through the client's `Sink`, fed and flushed like the peers' sinks.
 pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = Client::start(p.url(), Counter(window.clone())).await?;
+    let client = start(p, Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let start = Instant::now();
     let mut sink = client.sink();
@@ -91,7 +91,7 @@ pub async fn deflate(p: &Params, payload: DeflatePayload) -> Result<Measurement>
 /// Streams with a loop of `Client::send` (the `wsx-tokio-send` client).
 pub async fn stream_send(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = Client::start(p.url(), Counter(window.clone())).await?;
+    let client = start(p, Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let clock_every = clock_every(size);
     let start = Instant::now();
@@ -118,4 +118,14 @@ pub async fn idle(p: &Params) -> Result<Measurement> {
         async move { Ok(Client::start(url, Idle).await?) }
     })
     .await
+}
+
+/// Starts a streaming client with the send buffer the parameters ask for.
+async fn start<H: wsx_tokio::Handler>(p: &Params, handler: H) -> Result<Client<H>> {
+    let builder = wsx_tokio::builder(p.url());
+    let builder = match p.send_buffer {
+        Some(bytes) => builder.send_buffer(bytes),
+        None => builder,
+    };
+    Ok(builder.start(handler).await?)
 }

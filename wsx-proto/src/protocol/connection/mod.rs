@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::buffer;
 use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 use super::close_code::CloseCode;
 use super::config::Config;
@@ -188,24 +189,21 @@ impl ClientConnection {
         self.assembler.bytes_wanted(self.read_buf.len())
     }
 
-    /// Frees the receive buffer if it holds no unprocessed bytes, so an idle connection keeps
-    /// no buffer; call after [`poll_event`](Self::poll_event) returned `None`. Returns whether
-    /// it was freed.
-    pub fn release_read_buffer(&mut self) -> bool {
-        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
-            self.read_buf = BytesMut::new();
-            true
-        } else {
-            false
-        }
+    /// Gives back what the receive buffer holds beyond its unprocessed bytes and the rest of
+    /// the frame in progress (all of it when empty; see [`buffer::compact`]), so a waiting
+    /// connection keeps at most its unfinished frame; call after
+    /// [`poll_event`](Self::poll_event) returned `None`.
+    ///
+    /// [`buffer::compact`]: crate::protocol::buffer::compact
+    pub fn release_read_buffer(&mut self) {
+        let wanted = self.bytes_wanted();
+        buffer::compact(&mut self.read_buf, wanted);
     }
 
-    /// Frees the send buffer if it holds nothing and more than `keep` bytes of room: a burst
-    /// leaves no large buffer behind on a connection that went quiet.
-    pub fn release_write_buffer(&mut self, keep: usize) {
-        if self.write_buf.is_empty() && self.write_buf.capacity() > keep {
-            self.write_buf = BytesMut::new();
-        }
+    /// Gives back what the send buffer holds beyond its unwritten bytes: a connection that
+    /// waits keeps only what the socket has not taken yet.
+    pub fn release_write_buffer(&mut self) {
+        buffer::compact(&mut self.write_buf, 0);
     }
 
     /// The socket reached end-of-file, or the peer reset it: the peer closed TCP. Before the

@@ -1,7 +1,10 @@
 //! The sending side of [`ClientConnection`]: frames checked, compressed when negotiated,
 //! split, masked and queued for the socket.
 
+use bytes::BytesMut;
+
 use super::{ClientConnection, Phase};
+use crate::protocol::buffer;
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::{encode_frame_with_rsv, Frame, OpCode};
 use crate::protocol::mask::random_mask_key;
@@ -142,12 +145,19 @@ impl ClientConnection {
     /// FIN set, one frame each), e.g. by the thread that sent them, so the connection only
     /// copies their bytes. Refused unless open with no fragmented message of ours in progress,
     /// the checks [`send`](Self::send) makes.
-    pub fn send_encoded(&mut self, frames: &[u8]) -> Result<(), EncodeError> {
+    pub fn send_encoded(&mut self, frames: BytesMut) -> Result<(), EncodeError> {
         if !matches!(self.state, Phase::Open) {
             return Err(EncodeError::NotOpen);
         }
         self.outgoing.check(OpCode::Binary, true)?;
-        self.write_buf.extend_from_slice(frames);
+        if self.write_buf.is_empty() {
+            // Nothing waits before them: the frames become the send buffer, no copy.
+            buffer::recycle(&mut self.write_buf);
+            self.write_buf = frames;
+        } else {
+            buffer::reserve(&mut self.write_buf, frames.len());
+            self.write_buf.extend_from_slice(&frames);
+        }
         Ok(())
     }
 }

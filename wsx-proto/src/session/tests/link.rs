@@ -178,7 +178,7 @@ impl<C: 'static> Link for TestLink<C> {
         self.shared.borrow_mut().casts_queued -= 1;
     }
 
-    fn release_idle_buffers(&self, _keep_commands: usize, _keep_bytes: usize) {}
+    fn release_idle_buffers(&self, _keep_commands: usize) {}
 
     fn set_status(&self, status: Status) {
         self.shared.borrow_mut().status = status;
@@ -217,10 +217,6 @@ impl<C: 'static> Link for TestLink<C> {
 
     fn send_buffer(&self) -> usize {
         self.shared.borrow().send_buffer
-    }
-
-    fn queued_sends(&self) -> usize {
-        self.shared.borrow().queued_sends
     }
 
     fn count_in(&self, frame: &Frame) {
