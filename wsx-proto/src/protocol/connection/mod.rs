@@ -200,10 +200,13 @@ impl ClientConnection {
         buffer::compact(&mut self.read_buf, wanted);
     }
 
-    /// Gives back what the send buffer holds beyond its unwritten bytes: a connection that
-    /// waits keeps only what the socket has not taken yet.
+    /// Gives back the send buffer's room if everything in it is written. Unwritten bytes keep
+    /// their buffer: they wait for a full socket, which takes them soon or stays full, and
+    /// copying them at every wait would churn memory for nothing.
     pub fn release_write_buffer(&mut self) {
-        buffer::compact(&mut self.write_buf, 0);
+        if self.write_buf.is_empty() {
+            buffer::recycle(&mut self.write_buf);
+        }
     }
 
     /// The socket reached end-of-file, or the peer reset it: the peer closed TCP. Before the
