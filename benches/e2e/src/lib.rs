@@ -195,6 +195,11 @@ pub struct Params {
 }
 
 impl Params {
+    /// The wsx clients' send buffer: the one asked for, or wsx's default.
+    pub fn wsx_send_buffer(&self) -> usize {
+        self.send_buffer.unwrap_or(wsx_tokio::config::DEFAULT_SEND_BUFFER)
+    }
+
     /// The server URL.
     pub fn url(&self) -> String {
         format!("ws://{}/", self.addr)

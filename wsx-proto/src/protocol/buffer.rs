@@ -95,9 +95,14 @@ mod tests {
         SPARE.with(|spare| spare.borrow().len())
     }
 
+    /// Runs `check` on a thread of its own: a fresh, empty pool.
+    fn on_new_thread(check: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(check).join().unwrap();
+    }
+
     #[test]
     fn a_recycled_buffer_is_reused_by_the_next_reserve() {
-        std::thread::spawn(|| {
+        on_new_thread(|| {
             let mut buf = BytesMut::with_capacity(64 << 10);
             buf.extend_from_slice(b"abc");
             let ptr = buf.as_ptr();
@@ -108,14 +113,12 @@ mod tests {
             assert_eq!(next.as_ptr(), ptr);
             assert!(next.is_empty() && next.capacity() >= 64 << 10);
             assert_eq!(spares(), 0);
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
     fn only_a_few_mid_sized_buffers_are_kept() {
-        std::thread::spawn(|| {
+        on_new_thread(|| {
             for _ in 0..KEEP + 3 {
                 recycle(&mut BytesMut::with_capacity(8 << 10));
             }
@@ -124,14 +127,12 @@ mod tests {
             recycle(&mut BytesMut::with_capacity(100));
             recycle(&mut BytesMut::with_capacity(MAX_KEPT + 1));
             assert_eq!(spares(), 0);
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
     fn compacting_keeps_the_bytes_and_frees_the_room() {
-        std::thread::spawn(|| {
+        on_new_thread(|| {
             let mut buf = BytesMut::with_capacity(16 << 10);
             buf.extend_from_slice(&[7; 100]);
             compact(&mut buf, 50);
@@ -146,14 +147,12 @@ mod tests {
             let mut empty = BytesMut::with_capacity(16 << 10);
             compact(&mut empty, 0);
             assert_eq!((empty.capacity(), spares()), (0, 2));
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
     fn a_spare_too_small_is_not_taken() {
-        std::thread::spawn(|| {
+        on_new_thread(|| {
             recycle(&mut BytesMut::with_capacity(8 << 10));
             let mut buf = BytesMut::new();
             reserve(&mut buf, 32 << 10);
@@ -163,19 +162,15 @@ mod tests {
             reserve(&mut small, 100);
             assert!(small.capacity() >= 8 << 10);
             assert_eq!(spares(), 0);
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
     fn the_thread_keeps_little() {
-        std::thread::spawn(|| {
+        on_new_thread(|| {
             recycle(&mut BytesMut::with_capacity(48 << 10));
             recycle(&mut BytesMut::with_capacity(48 << 10));
             assert_eq!(spares(), 1, "at most {KEEP_BYTES} bytes of room are kept");
-        })
-        .join()
-        .unwrap();
+        });
     }
 }

@@ -27,11 +27,10 @@ use crate::{Measurement, Params, Result, Workload};
 /// What differs between the two executors: how a client starts, how the workload is driven
 /// and how to sleep.
 pub trait Executor {
-    /// Connects and runs `handler` on this executor, with this send buffer (`None`: the
-    /// default).
+    /// Connects and runs `handler` on this executor, with this send buffer.
     fn start<H: Handler>(
         url: String,
-        send_buffer: Option<usize>,
+        send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send;
     /// Runs `fut` as a task of this executor and waits for it.
@@ -43,10 +42,10 @@ pub trait Executor {
 impl Executor for AsyncStd {
     fn start<H: Handler>(
         url: String,
-        send_buffer: Option<usize>,
+        send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        with_send_buffer(Builder::<AsyncStd>::new(url), send_buffer).start(handler)
+        Builder::<AsyncStd>::new(url).send_buffer(send_buffer).start(handler)
     }
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
@@ -61,10 +60,10 @@ impl Executor for AsyncStd {
 impl Executor for Smol {
     fn start<H: Handler>(
         url: String,
-        send_buffer: Option<usize>,
+        send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        with_send_buffer(Builder::<Smol>::new(url), send_buffer).start(handler)
+        Builder::<Smol>::new(url).send_buffer(send_buffer).start(handler)
     }
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
@@ -91,10 +90,12 @@ impl Spawn for Local {
 impl Executor for Local {
     fn start<H: Handler>(
         url: String,
-        send_buffer: Option<usize>,
+        send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        with_send_buffer(Builder::<Custom<Local>>::new(url), send_buffer).start(handler)
+        Builder::<Custom<Local>>::new(url)
+            .send_buffer(send_buffer)
+            .start(handler)
     }
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
@@ -123,7 +124,7 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
 /// Round trips answered from `handle_frame` (see [`Pinger`]).
 async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
     let (pinger, finished) = Pinger::new(p);
-    let client = E::start(p.url(), None, pinger).await?;
+    let client = E::start(p.url(), p.wsx_send_buffer(), pinger).await?;
     let m = finished.wait().await;
     let _ = client.close();
     m
@@ -132,7 +133,7 @@ async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
 /// Streams through the client's `Sink`, fed and flushed like the peers' sinks.
 async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = E::start(p.url(), p.send_buffer, Counter(window.clone())).await?;
+    let client = E::start(p.url(), p.wsx_send_buffer(), Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let start = Instant::now();
     let mut sink = client.sink();
@@ -143,21 +144,14 @@ async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
 }
 
 async fn idle<E: Executor>(p: &Params) -> Result<Measurement> {
-    let url = p.url();
+    let (url, send_buffer) = (p.url(), p.wsx_send_buffer());
     open_idle_with(
         p,
         |_| {
             let url = url.clone();
-            async move { Ok(E::start(url, None, Idle).await?) }
+            async move { Ok(E::start(url, send_buffer, Idle).await?) }
         },
         E::sleep,
     )
     .await
-}
-
-fn with_send_buffer<R>(builder: Builder<R>, send_buffer: Option<usize>) -> Builder<R> {
-    match send_buffer {
-        Some(bytes) => builder.send_buffer(bytes),
-        None => builder,
-    }
 }

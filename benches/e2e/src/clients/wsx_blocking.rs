@@ -24,12 +24,9 @@ pub fn rtt(p: &Params) -> Result<Measurement> {
 
 pub fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let builder = wsx_blocking::builder(p.url());
-    let builder = match p.send_buffer {
-        Some(bytes) => builder.send_buffer(bytes),
-        None => builder,
-    };
-    let client = builder.start(Counter(window.clone()))?;
+    let client = wsx_blocking::builder(p.url())
+        .send_buffer(p.wsx_send_buffer())
+        .start(Counter(window.clone()))?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let clock_every = clock_every(size);
     let start = Instant::now();

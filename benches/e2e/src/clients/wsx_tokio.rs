@@ -122,10 +122,6 @@ pub async fn idle(p: &Params) -> Result<Measurement> {
 
 /// Starts a streaming client with the send buffer the parameters ask for.
 async fn start<H: wsx_tokio::Handler>(p: &Params, handler: H) -> Result<Client<H>> {
-    let builder = wsx_tokio::builder(p.url());
-    let builder = match p.send_buffer {
-        Some(bytes) => builder.send_buffer(bytes),
-        None => builder,
-    };
+    let builder = wsx_tokio::builder(p.url()).send_buffer(p.wsx_send_buffer());
     Ok(builder.start(handler).await?)
 }
