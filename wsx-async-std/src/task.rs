@@ -16,8 +16,8 @@ use wsx_proto::{ConnectSettings, Handler};
 
 use crate::stream::{self, Stream};
 
-/// The read buffer's size while the socket is busy.
-const READ_CHUNK: usize = 64 * 1024;
+/// The TLS path's scratch buffer for decrypted bytes while the socket is busy.
+const TLS_SCRATCH: usize = 64 * 1024;
 
 /// Runs a session until it stops.
 pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = ()> + Send {
@@ -82,26 +82,24 @@ impl PollTransport for Transport {
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut bytes::BytesMut,
-        wanted: usize,
+        room: usize,
     ) -> Poll<io::Result<usize>> {
         let tls = match &mut self.stream {
-            Opened::Plain(tcp) => return poll_read_plain(tcp, cx, buf, wanted),
+            Opened::Plain(tcp) => return poll_read_plain(tcp, cx, buf, room),
             Opened::Tls(tls) => tls,
         };
         if self.scratch.is_empty() {
-            self.scratch = vec![0; READ_CHUNK];
+            self.scratch = vec![0; TLS_SCRATCH];
         }
         let read = Pin::new(tls).poll_read(cx, &mut self.scratch);
         match &read {
             Poll::Ready(Ok(n)) => {
                 // Room for the rest of the frame at once: no regrowth (and copy) per read.
-                wsx_proto::protocol::buffer::reserve(buf, wanted.max(*n));
+                wsx_proto::protocol::buffer::reserve(buf, room.max(*n));
                 buf.extend_from_slice(&self.scratch[..*n]);
             }
-            Poll::Pending if buf.is_empty() => {
-                self.scratch = Vec::new();
-                wsx_proto::protocol::buffer::recycle(buf);
-            }
+            // The session gives an empty read buffer back itself.
+            Poll::Pending if buf.is_empty() => self.scratch = Vec::new(),
             _ => {}
         }
         read
@@ -129,28 +127,20 @@ impl PollTransport for Transport {
     }
 }
 
-/// Reads a plain socket into `buf`'s spare room (room for the rest of the frame, or a chunk),
-/// the way async-io's own `poll_read` does: try, and on `WouldBlock` wait for readiness.
+/// Reads at most `room` bytes of a plain socket into `buf`'s spare room, the way async-io's own `poll_read` does: try, and on `WouldBlock` wait for readiness.
 fn poll_read_plain(
     tcp: &Async<TcpStream>,
     cx: &mut Context<'_>,
     buf: &mut bytes::BytesMut,
-    wanted: usize,
+    room: usize,
 ) -> Poll<io::Result<usize>> {
     if buf.capacity() == 0 {
         ready!(tcp.poll_readable(cx))?;
     }
     loop {
-        let read = wsx_driver::read_into_spare(buf, wanted.max(READ_CHUNK), |spare| {
-            Ok(rustix::io::read(tcp.get_ref(), spare)?.0)
-        });
+        let read = wsx_driver::read_into_spare(buf, room, |spare| Ok(rustix::io::read(tcp.get_ref(), spare)?.0));
         match read {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if buf.is_empty() {
-                    wsx_proto::protocol::buffer::recycle(buf);
-                }
-                ready!(tcp.poll_readable(cx))?;
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(tcp.poll_readable(cx))?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             read => return Poll::Ready(read),
         }

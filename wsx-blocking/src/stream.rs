@@ -10,9 +10,6 @@ use rustls::ClientConnection as TlsConnection;
 use wsx_proto::session::{OpenStep, Opening};
 use wsx_proto::{ConnectSettings, Error};
 
-/// Free space made in the read buffer before each plain read.
-const READ_CHUNK: usize = 64 * 1024;
-
 /// A connected socket: plain, or with a rustls session that the connection thread drives.
 pub(crate) struct Socket {
     tcp: TcpStream,
@@ -158,13 +155,11 @@ impl Socket {
         &self.tcp
     }
 
-    /// Reads what is there into `out` (decrypting for TLS), reserving `wanted` bytes or a
-    /// chunk: `Ok(0)` is end-of-file, `WouldBlock` nothing to read now.
-    pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, wanted: usize) -> io::Result<usize> {
+    /// Reads what is there into `out` (decrypting for TLS), at most `room` bytes from a plain
+    /// socket: `Ok(0)` is end-of-file, `WouldBlock` nothing to read now.
+    pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, room: usize) -> io::Result<usize> {
         let Some(tls) = self.tls.as_mut() else {
-            return wsx_driver::read_into_spare(out, wanted.max(READ_CHUNK), |spare| {
-                Ok(rustix::io::read(&self.tcp, spare)?.0)
-            });
+            return wsx_driver::read_into_spare(out, room, |spare| Ok(rustix::io::read(&self.tcp, spare)?.0));
         };
         // Only the socket's own `WouldBlock` may end a read without data: records without
         // application data (tickets, key updates) are followed by another socket read.

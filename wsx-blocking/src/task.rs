@@ -96,8 +96,8 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
                 Some(open) => Input::from_write(open.write(bytes)),
                 None => Input::WriteBlocked,
             },
-            Output::Read { buf, wanted } => match socket.as_mut() {
-                Some(open) => Input::from_read(open.read_into(buf, wanted)),
+            Output::Read { buf, room } => match socket.as_mut() {
+                Some(open) => Input::from_read(open.read_into(buf, room)),
                 None => Input::ReadBlocked,
             },
             Output::Wait { deadline, read, write } => {

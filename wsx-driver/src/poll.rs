@@ -22,9 +22,9 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(250);
 /// `Err(WouldBlock)` would be taken for a full or empty transport and wait for a wake-up that
 /// never comes.
 pub trait PollTransport {
-    /// Reads into the spare room of `buf` (reserving at least `wanted` bytes, the rest of a
-    /// frame in progress); `Ok(0)` is end-of-file. An idle transport may free an empty `buf`.
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut, wanted: usize) -> Poll<io::Result<usize>>;
+    /// Reads at most `room` bytes into the spare room of `buf`, reserving that much first
+    /// ([`Output::Read`]); `Ok(0)` is end-of-file.
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut, room: usize) -> Poll<io::Result<usize>>;
     /// Writes a prefix of `buf`.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     /// Flushes what the transport buffers (TLS records).
@@ -117,7 +117,7 @@ fn poll_io<H: Handler, T: PollTransport>(
                 }
                 Poll::Pending => Input::WriteBlocked,
             },
-            (Output::Read { buf, wanted }, Some((open, _))) => match open.poll_read_into(cx, buf, wanted) {
+            (Output::Read { buf, room }, Some((open, _))) => match open.poll_read_into(cx, buf, room) {
                 Poll::Ready(read) => Input::from_read(read),
                 Poll::Pending => Input::ReadBlocked,
             },

@@ -7,8 +7,8 @@ use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 
-/// Reserves `room` bytes in `buf` and lets `read` fill a prefix of the spare room: `read`
-/// gets the uninitialized spare room and returns the prefix it initialized (as rustix's
+/// Reserves `room` bytes in `buf` and lets `read` fill a prefix of them: `read` gets `room`
+/// bytes of uninitialized spare room and returns the prefix it initialized (as rustix's
 /// `read(fd, &mut [MaybeUninit<u8>])` does). Returns how many bytes were appended.
 ///
 /// A returned slice that is not a prefix of the spare room is an error, not undefined
@@ -19,7 +19,7 @@ pub fn read_into_spare(
     read: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> io::Result<&'a mut [u8]>,
 ) -> io::Result<usize> {
     wsx_proto::protocol::buffer::reserve(buf, room);
-    let spare = buf.spare_capacity_mut();
+    let spare = &mut buf.spare_capacity_mut()[..room];
     let (start, capacity) = (spare.as_ptr() as usize, spare.len());
     let filled = read(spare)?;
     if filled.as_ptr() as usize != start || filled.len() > capacity {
@@ -46,6 +46,17 @@ mod tests {
         })
         .unwrap();
         assert_eq!((n, &buf[..]), (3, &b"abcde"[..]));
+    }
+
+    #[test]
+    fn the_reader_gets_room_bytes_however_much_is_spare() {
+        let mut buf = BytesMut::with_capacity(4096);
+        let n = read_into_spare(&mut buf, 8, |spare| {
+            assert_eq!(spare.len(), 8);
+            Ok(write_all(spare, b"12345678"))
+        })
+        .unwrap();
+        assert_eq!((n, &buf[..]), (8, &b"12345678"[..]));
     }
 
     #[test]

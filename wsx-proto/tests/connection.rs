@@ -82,6 +82,38 @@ fn frames_in_the_handshake_segment_are_kept() {
     assert_eq!(evs[1], Event::Frame(Frame::text("first")));
 }
 
+/// Large frames are read one per read, to their end, and the read after one is sized for
+/// another like it, so each lands whole at the start of the buffer; small frames are read in
+/// 64 KiB chunks.
+#[test]
+fn reads_are_sized_by_the_frames() {
+    const CHUNK: usize = 64 * 1024;
+    let mut conn = connect();
+    assert_eq!(conn.read_room(), CHUNK);
+
+    let large = server_frame(true, 2, &vec![7; 100_000]);
+    assert_eq!(large.len(), 100_010);
+    conn.receive(&large[..30_000]);
+    assert!(events(&mut conn).is_empty());
+    assert_eq!(conn.read_room(), 70_010, "the rest of the frame in progress, exactly");
+    conn.receive(&large[30_000..]);
+    assert!(matches!(&events(&mut conn)[..], [Event::Frame(Frame::Binary(b))] if b.len() == 100_000));
+    assert_eq!(conn.read_room(), 100_010, "room for another frame like the last");
+    conn.receive(&large[..3]);
+    assert!(events(&mut conn).is_empty());
+    assert_eq!(conn.read_room(), 100_007);
+    conn.receive(&large[3..]);
+    assert_eq!(events(&mut conn).len(), 1);
+
+    let small = server_frame(true, 2, &[1; 1000]);
+    conn.receive(&small[..500]);
+    assert!(events(&mut conn).is_empty());
+    assert_eq!(conn.read_room(), CHUNK, "a small frame in progress: a chunk");
+    conn.receive(&small[500..]);
+    assert_eq!(events(&mut conn).len(), 1);
+    assert_eq!(conn.read_room(), CHUNK, "after a small frame: a chunk");
+}
+
 #[test]
 fn rejected_handshake_is_typed() {
     let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();

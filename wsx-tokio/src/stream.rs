@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -68,10 +68,6 @@ impl Dial for Tokio {
     }
 }
 
-/// Free space made in the read buffer before each read (a busy connection keeps it; an idle one
-/// frees it).
-const READ_RESERVE: usize = 64 * 1024;
-
 /// Both kinds of stream, for one call.
 macro_rules! either {
     ($stream:expr, $s:ident => $call:expr) => {
@@ -83,24 +79,17 @@ macro_rules! either {
 }
 
 impl PollTransport for Stream {
-    /// Reads into `buf`, reserving room for at least `wanted` bytes (the rest of a large frame)
-    /// or a 64 KiB chunk. A plain socket with no buffer waits for readiness before allocating
-    /// one, and drops an empty buffer when there is nothing to read, so an idle connection holds
-    /// no read buffer while a busy one keeps and reuses its own.
-    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut, wanted: usize) -> Poll<io::Result<usize>> {
-        let plain = matches!(self.0, Opened::Plain(_));
+    /// Reads at most `room` bytes into `buf`. A plain socket with no buffer waits for
+    /// readiness before taking one, so an idle connection holds no read buffer (the session
+    /// gives an empty one back when a read finds nothing).
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut, room: usize) -> Poll<io::Result<usize>> {
         if let Opened::Plain(tcp) = &self.0 {
             if buf.capacity() == 0 {
                 std::task::ready!(tcp.poll_read_ready(cx))?;
             }
         }
-        let room = wanted.max(READ_RESERVE);
         wsx_proto::protocol::buffer::reserve(buf, room);
-        let result = either!(&mut self.0, s => tokio_util::io::poll_read_buf(Pin::new(s), cx, buf));
-        if result.is_pending() && buf.is_empty() && plain {
-            wsx_proto::protocol::buffer::recycle(buf);
-        }
-        result
+        either!(&mut self.0, s => tokio_util::io::poll_read_buf(Pin::new(s), cx, &mut buf.limit(room)))
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

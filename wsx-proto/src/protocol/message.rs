@@ -10,6 +10,12 @@ use super::error::{EncodeError, ProtocolError};
 use super::frame::{DataKind, Frame, FrameHeader, OpCode};
 use super::utf8::{Utf8Bytes, Utf8Validator};
 
+/// What a read takes at most between small frames.
+pub(crate) const READ_CHUNK: usize = 64 << 10;
+/// Frames from this size on are read one per read, whole: moving half a chunk costs about as
+/// much as the extra system call.
+const LARGE_FRAME: usize = READ_CHUNK / 2;
+
 /// A frame whose header is parsed but whose payload has not fully arrived.
 #[derive(Debug, Clone, Copy)]
 struct PendingFrame {
@@ -29,6 +35,9 @@ pub(crate) struct MessageAssembler {
     deliver_fragments: bool,
     reserved_bits: u8,
     pending: Option<PendingFrame>,
+    /// The length (header and payload) of the last frame: after a large one, the next read is
+    /// sized for one more like it.
+    last_frame: usize,
     /// The kind of the fragmented message in progress, and its length so far.
     message: Option<(DataKind, u64)>,
     /// Payload collected for the fragmented message (not used when fragments are delivered).
@@ -60,6 +69,7 @@ impl MessageAssembler {
             deliver_fragments: config.deliver_fragments,
             reserved_bits: 0,
             pending: None,
+            last_frame: 0,
             message: None,
             collected: BytesMut::new(),
             collected_kind: None,
@@ -87,6 +97,20 @@ impl MessageAssembler {
     pub(crate) fn bytes_wanted(&self, buffered: usize) -> usize {
         self.pending
             .map_or(0, |p| (p.header_len + p.payload_len).saturating_sub(buffered))
+    }
+
+    /// How much the next read should take, given `buffered` bytes: the rest of a large frame
+    /// exactly (the frame in progress, or between frames one as large as the last), so large
+    /// frames each land whole at the start of the buffer instead of straddling two reads,
+    /// which moves the first part of every frame; else a chunk of many small frames.
+    pub(crate) fn read_room(&self, buffered: usize) -> usize {
+        let frame = self.pending.map_or(self.last_frame, |p| p.header_len + p.payload_len);
+        let rest = frame.saturating_sub(buffered);
+        if frame >= LARGE_FRAME && rest > 0 {
+            rest
+        } else {
+            rest.max(READ_CHUNK)
+        }
     }
 
     pub(crate) fn set_reserved_bits(&mut self, bits: u8) {
@@ -122,8 +146,10 @@ impl MessageAssembler {
         if pending.is_text && header.fin {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        let len = pending.header_len + pending.payload_len;
+        self.last_frame = len;
         // Zero-copy: the payload is a slice of the read buffer.
-        let mut frame = buf.split_to(pending.header_len + pending.payload_len);
+        let mut frame = buf.split_to(len);
         frame.advance(pending.header_len);
         Ok(Some((header, frame.freeze())))
     }

@@ -20,7 +20,7 @@
 //!             };
 //!             session.handle_input(input, Instant::now());
 //!         }
-//!         Output::Read { buf, wanted } => { /* read into buf: Read(n), Eof, ReadBlocked */ }
+//!         Output::Read { buf, room } => { /* read into buf: Read(n), Eof, ReadBlocked */ }
 //!         Output::Wait { deadline, read, write } => { /* sleep; then */ session.handle_input(Input::Woken, Instant::now()) }
 //!         Output::CloseTransport => transport = None,
 //!         Output::Stop => break,
@@ -51,15 +51,15 @@ pub enum Output<'s> {
     /// Write a prefix of these bytes; answer [`Input::Written`] with how many were taken,
     /// [`Input::WriteBlocked`] if the transport takes none now, or [`Input::IoError`].
     Transmit(&'s [u8]),
-    /// Read into the spare room of `buf` (appending; reserve at least `wanted` bytes, the rest
-    /// of a frame in progress); answer [`Input::Read`], [`Input::Eof`],
+    /// Read into the spare room of `buf`, appending: reserve `room` bytes and read at most
+    /// that much ([`ClientConnection::read_room`](crate::protocol::ClientConnection::read_room)); answer [`Input::Read`], [`Input::Eof`],
     /// [`Input::ReadBlocked`] if nothing is there now, or [`Input::IoError`]. An idle
     /// transport may free `buf` while it is empty.
     Read {
         /// The connection's read buffer.
         buf: &'s mut BytesMut,
-        /// Bytes the frame in progress still needs.
-        wanted: usize,
+        /// How much to reserve and, at most, to read.
+        room: usize,
     },
     /// Close the transport (a graceful shutdown if it is quick); nothing more is written to
     /// it. Answered by polling again.
@@ -167,11 +167,11 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
                 write: self.io.write_blocked && self.wants_write(),
             };
         }
-        let wanted = self.bytes_wanted();
+        let room = self.read_room();
         match &mut self.conn {
             Some(conn) => Output::Read {
                 buf: conn.read_buffer(),
-                wanted,
+                room,
             },
             // `wants_read` says there is a connection.
             None => Output::Wait {

@@ -343,9 +343,9 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         self.conn.as_ref().is_some_and(ClientConnection::wants_write)
     }
 
-    /// How many more bytes the frame being received needs: reserve that much at once.
-    pub(crate) fn bytes_wanted(&self) -> usize {
-        self.conn.as_ref().map_or(0, ClientConnection::bytes_wanted)
+    /// How much the next read should take ([`ClientConnection::read_room`]).
+    pub(crate) fn read_room(&self) -> usize {
+        self.conn.as_ref().map_or(0, ClientConnection::read_room)
     }
 
     /// Call when the task is about to wait: gives back the room of what a burst left behind

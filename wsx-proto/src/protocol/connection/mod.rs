@@ -183,10 +183,18 @@ impl ClientConnection {
         &mut self.read_buf
     }
 
-    /// How many more bytes the frame being received needs (0 when none is in progress): a
-    /// driver can reserve that much read buffer at once instead of growing it piecemeal.
-    pub fn bytes_wanted(&self) -> usize {
+    /// How many more bytes the frame being received needs (0 when none is in progress).
+    fn bytes_wanted(&self) -> usize {
         self.assembler.bytes_wanted(self.read_buf.len())
+    }
+
+    /// How much the next read should take: reserve this much room in
+    /// [`read_buffer`](Self::read_buffer) and read at most this much. A large frame is read
+    /// to its end exactly, and between large frames the next read is sized for one more like
+    /// the last, so each lands whole at the start of the buffer instead of straddling two
+    /// reads (which would move its first part); between small frames it is a 64 KiB chunk.
+    pub fn read_room(&self) -> usize {
+        self.assembler.read_room(self.read_buf.len())
     }
 
     /// Gives back what the receive buffer holds beyond its unprocessed bytes and the rest of
