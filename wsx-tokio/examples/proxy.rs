@@ -1,7 +1,7 @@
 //! Connects through a proxy: `ConnectSettings::proxy(Proxy::parse(url)?)` with an HTTP CONNECT
-//! proxy (`http://[user:pass@]host:port`) or a SOCKS5 one (`socks5://`, `socks5h://` to let the
-//! proxy resolve the name). Without a proxy URL it starts a tiny HTTP CONNECT proxy of its
-//! own (below) and checks that the connection went through it.
+//! proxy (`http://[user:pass@]host:port`) or a SOCKS5 one (`socks5://` or `socks5h://`, the
+//! proxy resolves the name either way). Without a proxy URL it starts a tiny HTTP CONNECT
+//! proxy of its own (below) and checks that the connection went through it.
 //!
 //! ```text
 //! cargo run -p wsx-tokio --example proxy -- [PROXY_URL]
