@@ -1,22 +1,27 @@
-//! A client that reconnects when the server goes away: `handle_disconnect` returns
-//! `Reconnect` and the handler's state survives. The local server sends the first two
-//! connections away with 1001 and serves the third.
+//! A client that comes back when the server goes away: `handle_disconnect` waits a
+//! `Backoff` delay (doubling from 50 ms up to 1 s, with full jitter) and reconnects, and the
+//! handler's state survives across connections. The local server sends the first two
+//! connections away with 1001 and greets the third; the client closes once greeted.
 //!
 //! ```text
 //! cargo run -p wsx-tokio --example reconnecting
 //! ```
 
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tokio_tungstenite::tungstenite::Message;
+use wsx_tokio::config::Backoff;
 use wsx_tokio::{Client, Context, DisconnectStatus, Frame, Handler, Reconnect, Reply, Response};
 
 struct Persistent {
     connects: u32,
+    backoff: Backoff,
 }
 
 impl Handler for Persistent {
@@ -34,17 +39,23 @@ impl Handler for Persistent {
     }
 
     fn handle_disconnect(&mut self, status: DisconnectStatus) -> Reconnect {
-        println!("disconnected: {} (attempt {})", status.reason, status.attempt);
-        if status.attempt <= 5 && !status.reason.is_normal() {
-            Reconnect::Reconnect
-        } else {
-            Reconnect::Stop
+        // Our own close (or a normal one from the server) ends the client; anything else
+        // reconnects, up to five failed attempts in a row.
+        if status.reason.is_normal() || status.attempt > 5 {
+            return Reconnect::Stop;
         }
+        // `self.backoff.reconnect(&status)` in one call; spelled out here to print the delay.
+        let delay = self.backoff.next_delay(&status);
+        println!(
+            "disconnected: {} (attempt {}), again in {delay:?}",
+            status.reason, status.attempt
+        );
+        Reconnect::After(delay)
     }
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("ws://{}/", listener.local_addr()?);
     let served = Arc::new(AtomicU32::new(0));
@@ -68,7 +79,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             });
         }
     });
-    let client = Client::start(url.as_str(), Persistent { connects: 0 }).await?;
-    println!("stopped: {}", client.wait().await);
-    Ok(())
+    let handler = Persistent {
+        connects: 0,
+        backoff: Backoff::new(Duration::from_millis(50), Duration::from_secs(1)),
+    };
+    let client = Client::start(url.as_str(), handler).await?;
+    let reason = client.wait().await;
+    println!("stopped: {reason}");
+    // Greeted on the third connection, then closed by us.
+    Ok(if reason.is_normal() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
