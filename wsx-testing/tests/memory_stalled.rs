@@ -81,13 +81,16 @@ fn thirty_seconds_against_a_server_that_never_reads_stay_flat() {
     assert!(sent.load(Ordering::Relaxed) <= stalled_at + 1, "the sender kept going");
     // The exact bound is on the bytes held (checked above, every half second); RSS also
     // carries the allocator's free lists, so it is held to a bound far below the 60 MiB the
-    // timed-out `send_frame`s tried to queue, and to no growth in the second half.
+    // timed-out `send_frame`s tried to queue. In the second half it may grow by one move of
+    // the write buffer (its unwritten bytes and a frame, copied when a frame committed late
+    // finds no room, the old room kept in the allocator's free lists), not by the 30 MiB that
+    // keeping the withdrawn frames would add.
     assert!(
         growth < (4 * SEND_BUFFER) as u64,
         "RSS grew by {growth} bytes while stalled"
     );
     assert!(
-        late_growth <= MESSAGE as u64,
+        late_growth <= (SEND_BUFFER + 2 * MESSAGE) as u64,
         "RSS still growing after 15 s: {late_growth} bytes"
     );
     client.close().expect("close");
