@@ -43,7 +43,9 @@ pub enum TelemetryKind<'a> {
     Disconnected(&'a CloseReason),
     /// `[:websockex, :frame, :received]`
     FrameReceived(&'a Frame),
-    /// `[:websockex, :frame, :sent]`
+    /// `[:websockex, :frame, :sent]`: the frame was encoded into the connection's output.
+    /// Its bytes may still wait for the socket: a `send_frame` that times out before any of
+    /// them is written takes the frame back (`SendError::Timeout`) after this event.
     FrameSent(&'a Frame),
     /// `[:websockex, :terminate]`, with the reason.
     Terminate(&'a CloseReason),
