@@ -118,3 +118,25 @@ macro_rules! __wsx_if_same_ident {
         __wsx_ident_is!($b);
     };
 }
+
+/// The guides' code blocks (`docs/*.md`), compiled (and run unless marked `no_run`) as doc
+/// tests: this crate has every adapter at hand.
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../docs/backpressure.md")]
+    pub struct Backpressure;
+    #[doc = include_str!("../../docs/compression.md")]
+    pub struct Compression;
+    #[doc = include_str!("../../docs/connecting.md")]
+    pub struct Connecting;
+    #[doc = include_str!("../../docs/embedding.md")]
+    pub struct Embedding;
+    #[doc = include_str!("../../docs/proxies.md")]
+    pub struct Proxies;
+    #[doc = include_str!("../../docs/reconnects-and-keepalive.md")]
+    pub struct ReconnectsAndKeepalive;
+    #[doc = include_str!("../../docs/runtimes.md")]
+    pub struct Runtimes;
+    #[doc = include_str!("../../docs/telemetry.md")]
+    pub struct Telemetry;
+}
