@@ -33,7 +33,7 @@ impl Handler for Printer {
 }
 
 fn main() -> ExitCode {
-    async_std::task::block_on(run())
+    smol::block_on(run())
 }
 
 async fn run() -> ExitCode {

@@ -48,7 +48,7 @@ impl Handler for Heartbeat {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    async_std::task::block_on(async {
+    smol::block_on(async {
         let url = match std::env::args().nth(1) {
             Some(url) => url,
             None => echo_server::start()?,

@@ -24,8 +24,8 @@ pub trait Spawn: 'static {
     fn spawn(task: ConnectionTask) -> io::Result<()>;
 }
 
-/// async-std's global executor (`async_std::task::spawn`). Needs the `async-std` feature (on by
-/// default).
+/// async-std's global executor (`async_std::task::spawn`). Needs the `async-std` feature, which
+/// is off by default: async-std is discontinued (RUSTSEC-2025-0052), smol is its successor.
 #[cfg(feature = "async-std")]
 #[derive(Debug)]
 pub enum AsyncStd {}
@@ -40,7 +40,7 @@ impl Spawn for AsyncStd {
 }
 
 /// smol's global executor (`smol::spawn`, with `SMOL_THREADS` threads). Needs the `smol`
-/// feature.
+/// feature (on by default).
 #[cfg(feature = "smol")]
 #[derive(Debug)]
 pub enum Smol {}
@@ -96,17 +96,18 @@ impl<S: Spawn> std::fmt::Debug for Custom<S> {
 }
 
 /// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
-/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
-/// else [`OwnThread`].
-#[cfg(feature = "async-std")]
-pub type DefaultExecutor = AsyncStd;
-/// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
-/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
-/// else [`OwnThread`].
-#[cfg(all(feature = "smol", not(feature = "async-std")))]
+/// [`Smol`] with the `smol` feature (the default), else `AsyncStd` with the `async-std` feature,
+/// else [`OwnThread`]. Turning `async-std` on beside `smol` only adds `AsyncStd` (features
+/// add, they do not switch); to make it the default, turn default features off.
+#[cfg(feature = "smol")]
 pub type DefaultExecutor = Smol;
 /// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
-/// `AsyncStd` with the `async-std` feature (the default), else `Smol` with the `smol` feature,
+/// `Smol` with the `smol` feature (the default), else [`AsyncStd`] with the `async-std`
+/// feature, else [`OwnThread`].
+#[cfg(all(feature = "async-std", not(feature = "smol")))]
+pub type DefaultExecutor = AsyncStd;
+/// The executor of [`Client::start`](crate::Client::start) and [`builder`](crate::builder):
+/// `Smol` with the `smol` feature (the default), else `AsyncStd` with the `async-std` feature,
 /// else [`OwnThread`].
 #[cfg(not(any(feature = "async-std", feature = "smol")))]
 pub type DefaultExecutor = OwnThread;

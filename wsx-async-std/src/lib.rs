@@ -1,4 +1,4 @@
-//! # wsx-async-std: WebSocket clients on async-std and smol, the WebSockex way
+//! # wsx-async-std: WebSocket clients on smol and async-io, the WebSockex way
 //!
 //! Write one struct that implements [`Handler`], start it with a URL, and the client connects,
 //! answers pings, runs your callbacks, closes with codes and reconnects when you say so.
@@ -31,9 +31,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The code above runs as it is under async-std (`#[async_std::main]`,
-//! `async_std::task::block_on`) and under smol (`smol::block_on`), and from any other
-//! executor or a plain thread. The callback trait and every type in it come from
+//! The code above runs as it is under smol (`smol::block_on`), under async-std
+//! (`async_std::task::block_on`), and from any other executor or a plain thread. The callback trait and every type in it come from
 //! [`wsx_proto`]; the same handler compiles against `wsx-tokio` and `wsx-blocking`.
 //!
 //! ## Executors
@@ -46,23 +45,29 @@
 //!
 //! | executor | spawns with | Cargo feature |
 //! | --- | --- | --- |
-//! | `AsyncStd` | `async_std::task::spawn` | `async-std` (on by default) |
-//! | `Smol` | `smol::spawn` | `smol` |
+//! | `Smol` | `smol::spawn` | `smol` (on by default) |
+//! | `AsyncStd` | `async_std::task::spawn` | `async-std` (opt-in) |
 //! | [`OwnThread`] | a thread of its own, async-io's `block_on` | none |
 //! | [`Custom<S>`](Custom) | your [`Spawn`] impl, e.g. a `smol::Executor` of yours | none |
 //!
-//! [`Client::start`] and [`builder`] use the [`DefaultExecutor`]: `AsyncStd` when its
-//! feature is on, else `Smol`, else `OwnThread`. A smol application typically depends on this
-//! crate with `default-features = false, features = ["smol"]`, so async-std is not built at
-//! all; with both features on, pick per client with `Builder::<Smol>::new(url)`.
+//! [`Client::start`] and [`builder`] use the [`DefaultExecutor`]: `Smol` when its feature is
+//! on, else `AsyncStd` when its feature is on, else `OwnThread`. With both features on, pick
+//! per client with `Builder::<AsyncStd>::new(url)`.
+//!
+//! **async-std is opt-in.** async-std is discontinued (RUSTSEC-2025-0052) and smol is its
+//! successor, so the `async-std` feature is off by default. Its executor still works as
+//! before (the connection task is the same on both: async-io's reactor is theirs in common):
+//! `features = ["async-std"]` adds `AsyncStd` beside the default `Smol`, and
+//! `default-features = false, features = ["async-std"]` makes it the default executor without
+//! building smol.
 //!
 //! ```no_run
 //! # use wsx_async_std::{Builder, Handler};
 //! # struct Echo;
 //! # impl Handler for Echo { type Cast = (); type Info = (); }
-//! # #[cfg(feature = "smol")]
-//! smol::block_on(async {
-//!     let client = Builder::<wsx_async_std::executor::Smol>::new("ws://127.0.0.1:9001/")
+//! # #[cfg(feature = "async-std")]
+//! async_std::task::block_on(async {
+//!     let client = Builder::<wsx_async_std::executor::AsyncStd>::new("ws://127.0.0.1:9001/")
 //!         .start(Echo)
 //!         .await?;
 //!     client.wait().await;

@@ -1,4 +1,8 @@
 //! The command line: `wsx URL`, `wsx echo-server`, `wsx bench URL`.
+//!
+//! The doc comments of the arguments are clap's `--help` text, written for a terminal: their
+//! brackets (`ws://host[:port][/path]`) are usage syntax, not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 use std::time::Duration;

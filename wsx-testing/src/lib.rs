@@ -21,6 +21,13 @@
 //! To skip a scenario for one adapter while a bug is open, list it after `ignore`:
 //! `behaviour_suite!(MyAdapter; ignore { scenario_name: "bug: why" })`.
 
+/// The workspace README's Rust examples, compiled as doc tests here (this crate is never
+/// published, so it may read a file outside its own directory; the published crates must not).
+/// Their crates are this crate's dev-dependencies.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme_examples {}
+
 pub mod autobahn;
 pub mod child;
 pub mod harness;

@@ -36,10 +36,6 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-mod readme_quick_start {}
-
 mod stream;
 mod task;
 

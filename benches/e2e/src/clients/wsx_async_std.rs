@@ -2,8 +2,9 @@
 //! wsx-tokio (round trips answered from `handle_frame`), its `Sink` to stream, the workload
 //! spawned on the executor as an application's tasks are (so it shares the executor's threads
 //! with the connection task, as on tokio's runtime). `wsx-async-std` starts with
-//! `Client::start` (async-std's global executor, the crate's default); `wsx-async-std-smol`
-//! with `Builder::<Smol>` (smol's global executor). `wsx-async-std-local` runs everything on
+//! `Builder::<AsyncStd>` (async-std's global executor, from the crate's opt-in `async-std`
+//! feature); `wsx-async-std-smol` with `Builder::<Smol>` (smol's global executor, the crate's
+//! default). `wsx-async-std-local` runs everything on
 //! the benchmark's one thread, as wsx-tokio's current-thread runtime does: a `smol::Executor`
 //! that only this thread runs, inside async-io's `block_on` (which drives the reactor while the
 //! tasks wait), the connection spawned onto it through `Builder::<Custom<Local>>`. The window's

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The published crates as crates.io would get them, built from their packages alone.
+#
+# 1. `cargo package` packs each crate and verifies it: the packaged library is built from the
+#    .crate's files only, its wsx dependencies coming from the others' packages (a local
+#    registry overlay, so crates not yet on crates.io verify together).
+# 2. That builds libraries only, so the packages' examples and doc tests are then compiled too,
+#    in a workspace of the unpacked packages (target/package-check): an example or a doc test
+#    that reads a file outside its crate, or needs wsx-testing (never published; `cargo
+#    package` drops the dev-dependency), fails here rather than for a user of the .crate.
+#
+# Both reuse the target directory's compiled dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+crates=(wsx-proto wsx-driver wsx-tokio wsx-async-std wsx-blocking)
+target=${CARGO_TARGET_DIR:-target}
+
+selection=()
+for crate in "${crates[@]}"; do selection+=(-p "$crate"); done
+# --allow-dirty: this checks what the tree packs to, committed or not.
+cargo package --quiet --locked --allow-dirty "${selection[@]}"
+
+version=$(cargo metadata --no-deps --format-version 1 --locked |
+    python3 -c 'import json, sys; print({p["name"]: p["version"] for p in json.load(sys.stdin)["packages"]}["wsx-proto"])')
+check=$target/package-check
+rm -rf "$check"
+mkdir -p "$check"
+members="" patches=""
+for crate in "${crates[@]}"; do
+    tar -xzf "$target/package/$crate-$version.crate" -C "$check"
+    members+="\"$crate-$version\", "
+    patches+="$crate = { path = \"$crate-$version\" }"$'\n'
+done
+cat >"$check/Cargo.toml" <<EOF
+# Made by .ci/package.sh: the unpacked packages, each wsx dependency on crates.io replaced by
+# its package.
+[workspace]
+resolver = "2"
+members = [$members]
+
+[patch.crates-io]
+$patches
+EOF
+# The workspace's versions of every dependency (the patched wsx crates become path entries).
+cp Cargo.lock "$check/Cargo.lock"
+CARGO_TARGET_DIR=$target cargo check --quiet --manifest-path "$check/Cargo.toml" --workspace --examples
+CARGO_TARGET_DIR=$target cargo test --quiet --manifest-path "$check/Cargo.toml" --workspace --doc
+for crate in "${crates[@]}"; do
+    echo "$crate $version: $(tar -tzf "$target/package/$crate-$version.crate" | wc -l) files, $(du -k "$target/package/$crate-$version.crate" | cut -f1) KiB"
+done
