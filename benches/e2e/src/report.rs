@@ -205,7 +205,8 @@ impl Table {
     }
 }
 
-fn fmt_num(v: Option<f64>) -> String {
+/// A number for a table: thousands separators from 100,000 on, else three significant digits.
+pub fn fmt_num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
         Some(v) if v >= 100_000.0 => {
@@ -235,8 +236,8 @@ fn fmt_sig(v: f64) -> String {
     }
 }
 
-/// `v` scaled to k or M, with three significant digits.
-fn fmt_short(v: f64) -> (String, &'static str) {
+/// `v` scaled to k or M, with three significant digits: the digits, and " k", " M" or "".
+pub fn fmt_short(v: f64) -> (String, &'static str) {
     if v >= 1e6 {
         (fmt_sig(v / 1e6), " M")
     } else if v >= 1e4 {
@@ -300,21 +301,22 @@ pub fn tables(t: &Table) -> String {
         let ceiling = t.value("rtt", CEILING, "msgs_per_s");
         out.push_str("### Round trips: 16-byte text, one at a time\n\n");
         out.push_str(
-            "| client | round trips/s | min–max | × best | × ceiling | p50 µs | p99 µs | client CPU | CPU per round trip (µs) | server CPU | peak RSS (MiB) | runs |\n",
+            "| client | round trips/s | min–max | × best | × ceiling | p50 µs | p99 µs | p99.9 µs | client CPU | CPU per round trip (µs) | server CPU | peak RSS (MiB) | runs |\n",
         );
-        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         for c in t.clients("rtt") {
             let cell = &t.0["rtt"][&c];
             let v = cell.get("msgs_per_s");
             let _ = writeln!(
                 out,
-                "| {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 fmt_num(v),
                 fmt_range(cell.range("msgs_per_s")),
                 fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
                 fmt_ratio(ratio(v, ceiling)),
                 fmt_num(cell.get("p50_us")),
                 fmt_num(cell.get("p99_us")),
+                fmt_num(cell.get("p999_us")),
                 fmt_pct(cell.get("client_cpu")),
                 fmt_num(cell.get(CPU_PER_MSG)),
                 fmt_pct(cell.get("server_cpu")),
