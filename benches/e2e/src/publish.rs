@@ -134,7 +134,7 @@ pub fn markdown(
          async-std and smol executors' threads all run on CPU 1 too). Every client gets a TCP \
          socket with `TCP_NODELAY` and is used the way its documentation shows (the drivers are \
          in `benches/e2e/src/clients/`):\n\
-         \x20 - **wsx-tokio** (wsx at this commit): `Client::start(url, handler)`, echoes counted in \
+         \x20 - **wsx-tokio** (wsx at the commit the results name): `Client::start(url, handler)`, echoes counted in \
          `handle_frame`, messages fed to `client.sink()` and flushed every ~64 KiB like the \
          other libraries' sinks; **wsx-tokio-send**: the same connection fed by a loop of \
          `client.send(frame)`.\n\
@@ -196,7 +196,7 @@ pub fn markdown(
     }
     if let Some(c) = get("commit") {
         let date = get("date").map_or(String::new(), |d| format!(", run on {d}"));
-        let _ = writeln!(out, "- Commit: {c}{date}.");
+        let _ = writeln!(out, "- wsx at commit {c}{date}.");
     }
     if let Some(cmd) = get("command") {
         let knobs = get("knobs").map_or(String::new(), |k| format!(" ({k})"));
@@ -227,9 +227,9 @@ pub fn markdown(
              Each client has the same colour in every chart: the wsx clients in cool colours \
              (blues, teals, a violet; solid lines, filled marks and bars), the other libraries in warm colours (dashed \
              lines, hollow marks, light bars), io-only in grey. Throughput is payload MiB/s on a \
-             log scale: the rates span three decades from 16 B to 1 MiB, and MiB/s keeps the \
-             large messages apart where messages/s would crowd them at the bottom. The bars' \
-             whiskers are the lowest and highest run.\n\n",
+             log scale, so that the gap between two lines is their ratio at every size \
+             (messages/s would show the same ratios on lines falling four decades from 16 B to \
+             1 MiB). The bars' whiskers are the lowest and highest run.\n\n",
         );
         for c in charts {
             let _ = writeln!(out, "![{}]({}/{})\n", c.alt, charts_link.trim_end_matches('/'), c.file);

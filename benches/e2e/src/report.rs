@@ -106,6 +106,9 @@ type Samples = BTreeMap<(String, String), (usize, BTreeMap<String, Vec<f64>>)>;
 /// metric of its own, so that it has a median and a spread like the measured ones.
 pub const CPU_PER_MSG: &str = "cpu_us_per_msg";
 
+/// The key of a line that summarises several runs (their medians), and how many.
+pub const RUNS: &str = "runs";
+
 /// Cells by workload, then client.
 pub struct Table(BTreeMap<String, BTreeMap<String, Cell>>);
 
@@ -115,8 +118,10 @@ impl Table {
         let mut samples = Samples::new();
         for r in records {
             let entry = samples.entry((r.workload.clone(), r.client.clone())).or_default();
-            entry.0 += 1;
-            for (k, v) in &r.values {
+            // A line with `runs=N` summarises N runs by their medians: it counts as N runs,
+            // and gives no spread.
+            entry.0 += r.values.get(RUNS).map_or(1, |n| n.max(1.0) as usize);
+            for (k, v) in r.values.iter().filter(|(k, _)| *k != RUNS) {
                 entry.1.entry(k.clone()).or_default().push(*v);
             }
             if let (Some(cpu), Some(rate)) = (r.values.get("client_cpu"), r.values.get("msgs_per_s")) {
@@ -285,7 +290,7 @@ pub fn render(records: &[Record]) -> String {
 }
 
 /// What the columns mean.
-pub const LEGEND: &str = "Medians over the runs; min–max: the lowest and highest run (– for a single run). \
+pub const LEGEND: &str = "Medians over the runs; min–max: the lowest and highest run (– for a single run, or where only the medians were kept). \
     × best: ratio to the best client on that row's workload (higher is better for rates, lower \
     for memory and time); × ceiling: ratio to the I/O-only client. CPU: share of one core over \
     the measured interval (server from /proc/PID/stat, 10 ms ticks); CPU per message: the \
@@ -794,6 +799,16 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("min–max: the lowest and highest run"), "{md}");
+    }
+
+    #[test]
+    fn a_summary_line_counts_its_runs_and_has_no_spread() {
+        let text = "result\tclient=yawc\tworkload=flood-16\tmsgs_per_s=7000000\tmib_per_s=108\tclient_cpu=1\truns=3\n";
+        let md = render(&parse(text));
+        assert!(
+            md.contains("| 16 B | yawc | 7,000,000 | – | 108 | 1.00× | – | 100% | 0.14 | – | – | 3 |"),
+            "{md}"
+        );
     }
 
     #[test]
