@@ -91,19 +91,6 @@ pub fn all(t: &Table) -> Res<Vec<Chart>> {
         .collect())
 }
 
-/// Draws on a white `WIDTH`×`height` canvas titled `title`; `f` gets the area under the title.
-fn canvas(title: &str, height: u32, f: impl FnOnce(&Area) -> Res<()>) -> Res<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let body = root.titled(title, text(22))?;
-        f(&body)?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
 /// Whether a client belongs to a legend's group.
 type Member = fn(&str) -> bool;
 
@@ -191,13 +178,10 @@ fn bar_sample(area: &Area, c: &str, (x, y): (i32, i32)) -> Res<()> {
 
 /// A client's bar: solid for wsx, light with an outline for the others.
 fn bar_style(c: &str) -> (ShapeStyle, ShapeStyle) {
-    let col = colour(c);
-    let fill = if is_wsx(c) {
-        col.filled()
-    } else {
-        col.mix(0.35).filled()
-    };
-    (fill, col.stroke_width(if is_wsx(c) { 1 } else { 2 }))
+    match (colour(c), is_wsx(c)) {
+        (col, true) => (col.filled(), col.stroke_width(1)),
+        (col, false) => (col.mix(0.35).filled(), col.stroke_width(2)),
+    }
 }
 
 /// The grid and labels every chart shares.
@@ -210,7 +194,8 @@ fn mesh<'m, 'a, 'b, 'c, X: Ranged, Y: Ranged>(
         .bold_line_style(RGBColor(0xcc, 0xcc, 0xcc))
 }
 
-/// A chart page: `draw` gets the plot's area; the legend of `clients` goes on the right.
+/// A chart: white, `WIDTH`×`height`, titled `what`; `draw` gets the plot's area and the
+/// legend's, where the legend of `clients` goes.
 fn page(
     file: &str,
     what: &str,
@@ -219,11 +204,15 @@ fn page(
     sample: impl Fn(&Area, &str, (i32, i32)) -> Res<()>,
     draw: impl FnOnce(&Area, &Area) -> Res<()>,
 ) -> Res<Option<Chart>> {
-    let svg = canvas(what, height, |body| {
-        let (plot, side) = body.split_horizontally(WIDTH - LEGEND_W);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (plot, side) = root.titled(what, text(22))?.split_horizontally(WIDTH - LEGEND_W);
         draw(&plot, &side)?;
-        legend(&side, clients, sample)
-    })?;
+        legend(&side, clients, sample)?;
+        root.present()?;
+    }
     Ok(Some(Chart {
         file: file.into(),
         alt: what.into(),
