@@ -6,7 +6,8 @@
 
 use plotters::chart::{ChartContext, MeshStyle};
 use plotters::coord::ranged1d::SegmentedCoord;
-use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordi32;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -276,16 +277,20 @@ fn throughput(t: &Table, prefix: &str, file: &str, what: &str) -> Res<Option<Cha
     })
 }
 
-/// A chart with one row per client (the first on top) and a linear x axis from 0.
-type Rows<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordi32>>>;
+/// A chart with one row per client (the first on top) and an x axis of values.
+type Rows<'a, 'b, X> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, SegmentedCoord<RangedCoordi32>>>;
 
-fn row_chart<'a, 'b>(area: &'a Area<'b>, names: &[String], show: bool, x_max: f64, x_desc: &str) -> Res<Rows<'a, 'b>> {
+fn row_chart<'a, 'b, X, R>(area: &'a Area<'b>, names: &[String], show: bool, x: R, x_desc: &str) -> Res<Rows<'a, 'b, X>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    R: AsRangedCoord<CoordDescType = X, Value = f64>,
+{
     let n = names.len() as i32;
     let mut chart = ChartBuilder::on(area)
         .margin(14)
         .x_label_area_size(50)
         .y_label_area_size(if show { 170 } else { 10 })
-        .build_cartesian_2d(0.0..x_max, (0..n - 1).into_segmented())?;
+        .build_cartesian_2d(x, (0..n - 1).into_segmented())?;
     let name = |v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) if show => names[(n - 1 - i) as usize].clone(),
         _ => String::new(),
@@ -337,7 +342,7 @@ fn hbars(area: &Area, bars: &[Bar], x_desc: &str, names: bool, label: &dyn Fn(f6
             .fold(0.0, f64::max),
     };
     let clients: Vec<String> = bars.iter().map(|b| b.client.clone()).collect();
-    let mut chart = row_chart(area, &clients, names, cap.max(1e-9) * 1.3, x_desc)?;
+    let mut chart = row_chart(area, &clients, names, 0.0..cap.max(1e-9) * 1.3, x_desc)?;
     for (i, b) in bars.iter().enumerate() {
         let (mid, bottom, top) = row(bars.len(), i);
         let cut = b.value > cap;
@@ -443,22 +448,21 @@ fn latency(t: &Table) -> Res<Option<Chart>> {
         "Round-trip latency, 16-byte messages one at a time ({})",
         shown.join(", ")
     );
-    let x_max = rows.iter().flat_map(|(_, p)| p.iter().map(|v| v.1)).fold(0.0, f64::max) * 1.35;
+    let values = || rows.iter().flat_map(|(_, p)| p.iter().map(|v| v.1));
+    let (lo, hi) = (values().fold(f64::MAX, f64::min), values().fold(0.0, f64::max));
     let clients: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let height = rows_height(rows.len());
     page("rtt-latency.svg", &what, height, &clients, dash_sample, |plot, side| {
-        let desc = "round-trip time (µs, median over the runs of each percentile)";
-        let mut chart = row_chart(plot, &clients, true, x_max, desc)?;
-        for (i, (c, p)) in rows.iter().enumerate() {
-            let (y, _, _) = row(rows.len(), i);
-            let (lo, hi) = (p[0].1, p[p.len() - 1].1);
-            draw_line(&mut chart, c, vec![(lo, y.clone()), (hi, y.clone())])?;
-            chart.draw_series(
-                p.iter()
-                    .map(|(label, v)| percentile_mark(label, (*v, y.clone()), colour(c))),
+        let desc = "round-trip time (µs; median over the runs of each percentile)";
+        // A log scale when the tail is far from the median, so that both stay readable.
+        if hi > 5.0 * lo {
+            let desc = desc.replace("µs;", "µs, log scale;");
+            percentile_rows(
+                &mut row_chart(plot, &clients, true, (lo * 0.7..hi * 5.0).log_scale(), &desc)?,
+                &rows,
             )?;
-            let words = p.iter().map(|(_, v)| fmt_num(Some(*v))).collect::<Vec<_>>().join(" / ");
-            chart.draw_series([EmptyElement::at((hi, y)) + Text::new(words, (10, 0), left(13, false))])?;
+        } else {
+            percentile_rows(&mut row_chart(plot, &clients, true, 0.0..hi * 1.35, desc)?, &rows)?;
         }
         // The marks' key, below the legend of the clients.
         let mut y = 40 + 21 * clients.len() as i32 + 3 * 32;
@@ -470,6 +474,23 @@ fn latency(t: &Table) -> Res<Option<Chart>> {
         }
         Ok(())
     })
+}
+
+/// Each client's percentiles on its row: a line from the lowest to the highest, a mark each.
+fn percentile_rows<X: Ranged<ValueType = f64>>(
+    chart: &mut Rows<'_, '_, X>,
+    rows: &[(String, Vec<(&str, f64)>)],
+) -> Res<()> {
+    for (i, (c, p)) in rows.iter().enumerate() {
+        let (y, _, _) = row(rows.len(), i);
+        let (lo, hi) = (p[0].1, p[p.len() - 1].1);
+        draw_line(chart, c, vec![(lo, y.clone()), (hi, y.clone())])?;
+        let mark = |(label, v): &(&str, f64)| percentile_mark(label, (*v, y.clone()), colour(c));
+        chart.draw_series(p.iter().map(mark))?;
+        let words = p.iter().map(|(_, v)| fmt_num(Some(*v))).collect::<Vec<_>>().join(" / ");
+        chart.draw_series([EmptyElement::at((hi, y)) + Text::new(words, (10, 0), left(13, false))])?;
+    }
+    Ok(())
 }
 
 /// (d) Many busy connections: the aggregate rate and the peak RSS, side by side.
