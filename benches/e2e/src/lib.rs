@@ -3,7 +3,8 @@
 //! Two binaries: `echo-server`, a WebSocket echo server written without any WebSocket library
 //! (one read and one write per batch of frames, so it is never the bottleneck), and `wsx-e2e`,
 //! which runs one client on one workload and prints one `result` line, or turns a file of
-//! result lines into the markdown tables (`wsx-e2e report FILE`). `benches/run.sh` drives both,
+//! result lines into the markdown tables (`wsx-e2e report FILE`), or into the published report,
+//! BENCHMARKS.md and its SVG charts ([`publish`], [`charts`]). `benches/run.sh` drives both,
 //! pinned to one core each.
 //!
 //! Every client driver lives in [`clients`], one module per library, each written the way that
