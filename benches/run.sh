@@ -2,7 +2,7 @@
 # End-to-end loopback benchmarks: every client on every workload, several times,
 # medians as markdown tables with each client's ratio to the best and to the I/O-only ceiling.
 #
-#   benches/run.sh [--smoke] [--reps N] [--out DIR] [FILTER...]
+#   benches/run.sh [--smoke] [--reps N] [--out DIR] [--publish | --publish-to DIR] [FILTER...]
 #
 # FILTER words pick clients and/or workloads by substring: `benches/run.sh wsx stream-16`
 # runs the four wsx clients on 16-byte streaming; `benches/run.sh flood` runs every client on
@@ -21,6 +21,13 @@
 # --smoke: one tiny run of everything (well under a minute once built): proves the harness
 # builds and works; the numbers mean nothing.
 #
+# --publish: after a full run (no filters, not --smoke), rewrite the repository's
+# BENCHMARKS.md and its SVG charts in benches/charts/ from this run's results
+# (`wsx-e2e publish`). Run it on a quiet machine: `benches/run.sh --publish` (about 15 minutes).
+# --publish-to DIR: the same report written to DIR/BENCHMARKS.md and DIR/benches/charts/
+# instead, from any run (smoke or filtered included): what tests use; the repository's
+# files are left alone.
+#
 # The echo server is pinned to CPU 0 and the client to CPU 1 (taskset), each on a
 # single-threaded tokio runtime (wsx-blocking and wsx-async-std run their own threads, all on
 # CPU 1; wsx-async-std-local runs on one thread, like the tokio clients). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
@@ -29,6 +36,8 @@
 # Results (raw lines and the report) go to --out (default target/e2e/<date>).
 set -euo pipefail
 self=$(realpath "$0")
+args="$*"
+caller_dir=$PWD
 cd "$(dirname "$self")/.."
 
 all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local tokio-tungstenite fastwebsockets
@@ -40,18 +49,33 @@ deflate_clients=" wsx-tokio yawc "
 reps=3
 smoke=0
 out=
+publish=0
+publish_dir=
 filters=()
 while [ $# -gt 0 ]; do
     case $1 in
         --smoke) smoke=1 ;;
         --reps) reps=$2; shift ;;
         --out) out=$2; shift ;;
-        -h|--help) sed -n '2,28p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --publish) publish=1 ;;
+        --publish-to) publish_dir=$(cd "$caller_dir" && realpath -m "$2"); shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) filters+=("$1") ;;
     esac
     shift
 done
+
+if [ "$publish" = 1 ]; then
+    if [ -n "$publish_dir" ]; then
+        echo "--publish and --publish-to: pick one" >&2; exit 2
+    fi
+    if [ "$smoke" = 1 ] || [ ${#filters[@]} -gt 0 ]; then
+        echo "--publish rewrites BENCHMARKS.md and needs a full run (no --smoke, no filters);" \
+            "use --publish-to DIR to write the report elsewhere" >&2
+        exit 2
+    fi
+fi
 
 secs=${E2E_SECS:-3}
 rtt=${E2E_RTT:-20000}
@@ -154,11 +178,18 @@ done
 elapsed=$(( $(date +%s) - started ))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+command="benches/run.sh${args:+ $args}"
+knobs="E2E_SECS=$secs E2E_RTT=$rtt E2E_CONNS=$conns E2E_MANY=$many"
+# What the published report says about the run, after the result lines.
+printf 'meta\t%s=%s\n' machine "$machine; $(uname -sr)" commit "$commit" command "$command" knobs "$knobs" \
+    runs "$reps" elapsed_s "$elapsed" load_before "$load_before" load_after "$load_after" \
+    date "$(date +%Y-%m-%d)" >>"$results"
+
 {
     echo "Machine: $machine; $(uname -sr)."
-    echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')."
-    echo "Command: \`benches/run.sh$([ "$smoke" = 1 ] && echo ' --smoke')$([ "$reps" != 3 ] && [ "$smoke" = 0 ] && echo " --reps $reps") ${filters[*]+"${filters[*]}"}\`" \
-        "(E2E_SECS=$secs E2E_RTT=$rtt E2E_CONNS=$conns), $reps run(s) each, medians; took ${elapsed} s."
+    echo "Commit: $commit."
+    echo "Command: \`$command\` ($knobs), $reps run(s) each, medians; took ${elapsed} s."
     echo "Load average (1/5/15 min) before: $load_before; after: $load_after."
     echo
     "$bin/wsx-e2e" report "$results"
@@ -166,5 +197,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "raw results: $results" >&2
 if [ "$failures" -gt 0 ]; then
     echo "$failures run(s) failed" >&2
+    [ "$publish" = 0 ] && [ -z "$publish_dir" ] || echo "not publishing a run with failures" >&2
     exit 1
+fi
+if [ "$publish" = 1 ]; then
+    "$bin/wsx-e2e" publish "$results" --out-md BENCHMARKS.md --charts benches/charts
+elif [ -n "$publish_dir" ]; then
+    "$bin/wsx-e2e" publish "$results" --out-md "$publish_dir/BENCHMARKS.md" --charts "$publish_dir/benches/charts"
 fi

@@ -3,14 +3,17 @@
 //! Two binaries: `echo-server`, a WebSocket echo server written without any WebSocket library
 //! (one read and one write per batch of frames, so it is never the bottleneck), and `wsx-e2e`,
 //! which runs one client on one workload and prints one `result` line, or turns a file of
-//! result lines into the markdown tables (`wsx-e2e report FILE`). `benches/run.sh` drives both,
+//! result lines into the markdown tables (`wsx-e2e report FILE`), or into the published report,
+//! BENCHMARKS.md and its SVG charts ([`publish`], [`charts`]). `benches/run.sh` drives both,
 //! pinned to one core each.
 //!
 //! Every client driver lives in [`clients`], one module per library, each written the way that
 //! library is meant to be used.
 
+pub mod charts;
 pub mod clients;
 pub mod frames;
+pub mod publish;
 pub mod report;
 pub mod sys;
 pub mod window;
@@ -262,8 +265,12 @@ pub struct Measurement {
     pub secs: f64,
     /// Round-trip latency percentiles, microseconds.
     pub p50_us: Option<f64>,
+    /// 90th percentile.
+    pub p90_us: Option<f64>,
     /// 99th percentile.
     pub p99_us: Option<f64>,
+    /// 99.9th percentile.
+    pub p999_us: Option<f64>,
     /// Idle workload: connections opened, RSS growth per connection, time to open them all.
     pub conns: Option<usize>,
     /// RSS growth divided by the connections.
@@ -304,8 +311,14 @@ impl Measurement {
         if let Some(p) = self.p50_us {
             put("p50_us", p);
         }
-        if let Some(p) = self.p99_us {
-            put("p99_us", p);
+        for (k, v) in [
+            ("p90_us", self.p90_us),
+            ("p99_us", self.p99_us),
+            ("p999_us", self.p999_us),
+        ] {
+            if let Some(p) = v {
+                put(k, p);
+            }
         }
         if let Some(c) = server_cpu {
             put("server_cpu", c);
@@ -350,7 +363,9 @@ impl Latencies {
             bytes: (self.0.len() * TEXT16.len()) as u64,
             secs,
             p50_us: pct(0.50),
+            p90_us: pct(0.90),
             p99_us: pct(0.99),
+            p999_us: pct(0.999),
             ..Measurement::default()
         }
     }
@@ -396,6 +411,23 @@ mod tests {
         assert_eq!(p.for_workload(Workload::Stream(1024)).window(1024), 8192);
         assert_eq!(p.for_workload(Workload::Flood(1024)).window(1024), u64::MAX);
         assert_eq!(params(0).window(16), u64::MAX);
+    }
+
+    #[test]
+    fn round_trips_have_four_percentiles() {
+        let mut lat = Latencies::with_capacity(1000);
+        for us in 1..=1000 {
+            lat.record(Duration::from_micros(us));
+        }
+        let line = lat.finish(1.0).line("yawc", "rtt", None, None);
+        for want in [
+            "\tp50_us=500.0000",
+            "\tp90_us=900.0000",
+            "\tp99_us=990.0000",
+            "\tp999_us=999.0000",
+        ] {
+            assert!(line.contains(want), "{want} not in {line}");
+        }
     }
 
     #[test]

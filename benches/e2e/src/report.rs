@@ -77,55 +77,89 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// Medians of every metric of one client on one workload, and how many runs they summarise.
+/// Every run's value of every metric of one client on one workload (sorted), and how many
+/// runs they come from.
 #[derive(Debug, Clone, Default)]
-struct Cell {
-    runs: usize,
-    medians: BTreeMap<String, f64>,
+pub struct Cell {
+    /// Result lines of this client on this workload.
+    pub runs: usize,
+    samples: BTreeMap<String, Vec<f64>>,
 }
 
 impl Cell {
-    fn get(&self, key: &str) -> Option<f64> {
-        self.medians.get(key).copied()
+    /// The median of `key` over the runs that have it.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        median(&mut self.samples.get(key)?.clone())
+    }
+
+    /// The lowest and highest value of `key`, if at least two runs have it.
+    pub fn range(&self, key: &str) -> Option<(f64, f64)> {
+        let v = self.samples.get(key)?;
+        (v.len() >= 2).then(|| (v[0], v[v.len() - 1]))
     }
 }
 
 /// Runs and samples per metric, by (workload, client).
 type Samples = BTreeMap<(String, String), (usize, BTreeMap<String, Vec<f64>>)>;
 
-/// Medians by workload, then client.
-struct Table(BTreeMap<String, BTreeMap<String, Cell>>);
+/// The client's CPU time per message in microseconds, from its CPU share and its rate: a
+/// metric of its own, so that it has a median and a spread like the measured ones.
+pub const CPU_PER_MSG: &str = "cpu_us_per_msg";
+
+/// The key of a line that summarises several runs (their medians), and how many.
+pub const RUNS: &str = "runs";
+
+/// Cells by workload, then client.
+pub struct Table(BTreeMap<String, BTreeMap<String, Cell>>);
 
 impl Table {
-    fn new(records: &[Record]) -> Self {
+    /// The table of `records`.
+    pub fn new(records: &[Record]) -> Self {
         let mut samples = Samples::new();
         for r in records {
             let entry = samples.entry((r.workload.clone(), r.client.clone())).or_default();
-            entry.0 += 1;
-            for (k, v) in &r.values {
+            // A line with `runs=N` summarises N runs by their medians: it counts as N runs,
+            // and gives no spread.
+            entry.0 += r.values.get(RUNS).map_or(1, |n| n.max(1.0) as usize);
+            for (k, v) in r.values.iter().filter(|(k, _)| *k != RUNS) {
                 entry.1.entry(k.clone()).or_default().push(*v);
+            }
+            if let (Some(cpu), Some(rate)) = (r.values.get("client_cpu"), r.values.get("msgs_per_s")) {
+                if *rate > 0.0 {
+                    entry.1.entry(CPU_PER_MSG.into()).or_default().push(cpu / rate * 1e6);
+                }
             }
         }
         let mut table: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
-        for ((workload, client), (runs, mut metrics)) in samples {
-            let medians = metrics
-                .iter_mut()
-                .filter_map(|(k, v)| Some((k.clone(), median(v)?)))
-                .collect();
+        for ((workload, client), (runs, mut samples)) in samples {
+            for v in samples.values_mut() {
+                v.sort_by(|a, b| a.total_cmp(b));
+            }
             table
                 .entry(workload)
                 .or_default()
-                .insert(client, Cell { runs, medians });
+                .insert(client, Cell { runs, samples });
         }
         Self(table)
     }
 
-    fn cell(&self, workload: &str, client: &str) -> Option<&Cell> {
+    /// Whether any client has results on `workload`.
+    pub fn has(&self, workload: &str) -> bool {
+        self.0.contains_key(workload)
+    }
+
+    /// One client's results on one workload.
+    pub fn cell(&self, workload: &str, client: &str) -> Option<&Cell> {
         self.0.get(workload)?.get(client)
     }
 
+    /// The median of `key` of `client` on `workload`.
+    pub fn value(&self, workload: &str, client: &str, key: &str) -> Option<f64> {
+        self.cell(workload, client)?.get(key)
+    }
+
     /// Clients with results on `workload`, in the usual order, then any others.
-    fn clients(&self, workload: &str) -> Vec<String> {
+    pub fn clients(&self, workload: &str) -> Vec<String> {
         let Some(cells) = self.0.get(workload) else {
             return Vec::new();
         };
@@ -135,6 +169,21 @@ impl Table {
             .map(|c| c.to_string())
             .collect();
         names.extend(cells.keys().filter(|c| !CLIENTS.contains(&c.as_str())).cloned());
+        names
+    }
+
+    /// Clients with results on any workload, in the usual order, then any others.
+    pub fn all_clients(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for w in self.0.keys() {
+            for c in self.clients(w) {
+                if !names.contains(&c) {
+                    names.push(c);
+                }
+            }
+        }
+        let rank = |c: &String| CLIENTS.iter().position(|k| k == c).unwrap_or(CLIENTS.len());
+        names.sort_by_key(|c| rank(c));
         names
     }
 
@@ -161,7 +210,8 @@ impl Table {
     }
 }
 
-fn fmt_num(v: Option<f64>) -> String {
+/// A number for a table: thousands separators from 100,000 on, else three significant digits.
+pub fn fmt_num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
         Some(v) if v >= 100_000.0 => {
@@ -176,9 +226,42 @@ fn fmt_num(v: Option<f64>) -> String {
             }
             out
         }
-        Some(v) if v >= 100.0 => format!("{v:.0}"),
-        Some(v) if v >= 10.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.2}"),
+        Some(v) => fmt_sig(v),
+    }
+}
+
+/// `v` with three significant digits (whole numbers from 100 on).
+fn fmt_sig(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// `v` scaled to k or M, with three significant digits: the digits, and " k", " M" or "".
+pub fn fmt_short(v: f64) -> (String, &'static str) {
+    if v >= 1e6 {
+        (fmt_sig(v / 1e6), " M")
+    } else if v >= 1e4 {
+        (fmt_sig(v / 1e3), " k")
+    } else {
+        (fmt_sig(v), "")
+    }
+}
+
+/// The spread of a metric over the runs: "11.9–12.3 M"; "–" with fewer than two runs.
+pub fn fmt_range(r: Option<(f64, f64)>) -> String {
+    let Some((lo, hi)) = r else {
+        return "–".into();
+    };
+    let ((lo, lo_unit), (hi, hi_unit)) = (fmt_short(lo), fmt_short(hi));
+    if lo_unit == hi_unit {
+        format!("{lo}–{hi}{hi_unit}")
+    } else {
+        format!("{lo}{lo_unit}–{hi}{hi_unit}")
     }
 }
 
@@ -195,32 +278,54 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     (b != 0.0).then(|| a / b)
 }
 
-/// The markdown report of `records`.
+/// The markdown report of `records`: the tables, then wsx against its targets.
 pub fn render(records: &[Record]) -> String {
     let t = Table::new(records);
-    let mut out = String::new();
+    let mut out = tables(&t);
+    out.push_str(&targets(&t));
+    out.push_str(&flood_targets(&t));
+    out.push_str(LEGEND);
+    out.push_str(" Peers: the other libraries (neither wsx nor io-only); the targets are wsx's, against them.\n");
+    out
+}
 
-    if t.0.contains_key("rtt") {
+/// What the columns mean.
+pub const LEGEND: &str = "Medians over the runs; min–max: the lowest and highest run (– for a single run, or where only the medians were kept). \
+    × best: ratio to the best client on that row's workload (higher is better for rates, lower \
+    for memory and time); × ceiling: ratio to the I/O-only client. CPU: share of one core over \
+    the measured interval (server from /proc/PID/stat, 10 ms ticks); CPU per message: the \
+    client's CPU time divided by the messages (per round trip on `rtt`), kernel time included. \
+    Peak RSS: the client process's VmHWM at the end of the run (the echo server is another \
+    process, not counted).";
+
+/// Every workload's table, in the usual order (what has no results has no table).
+pub fn tables(t: &Table) -> String {
+    let mut out = String::new();
+    if t.has("rtt") {
         let best = t.best("rtt", "msgs_per_s", true);
-        let ceiling = t.cell("rtt", CEILING).and_then(|c| c.get("msgs_per_s"));
+        let ceiling = t.value("rtt", CEILING, "msgs_per_s");
         out.push_str("### Round trips: 16-byte text, one at a time\n\n");
         out.push_str(
-            "| client | round trips/s | × best | × ceiling | p50 µs | p99 µs | server CPU | client CPU | runs |\n",
+            "| client | round trips/s | min–max | × best | × ceiling | p50 µs | p99 µs | p99.9 µs | client CPU | CPU per round trip (µs) | server CPU | peak RSS (MiB) | runs |\n",
         );
-        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         for c in t.clients("rtt") {
             let cell = &t.0["rtt"][&c];
             let v = cell.get("msgs_per_s");
             let _ = writeln!(
                 out,
-                "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 fmt_num(v),
+                fmt_range(cell.range("msgs_per_s")),
                 fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
                 fmt_ratio(ratio(v, ceiling)),
                 fmt_num(cell.get("p50_us")),
                 fmt_num(cell.get("p99_us")),
-                fmt_pct(cell.get("server_cpu")),
+                fmt_num(cell.get("p999_us")),
                 fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get(CPU_PER_MSG)),
+                fmt_pct(cell.get("server_cpu")),
+                fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
                 cell.runs
             );
         }
@@ -228,17 +333,17 @@ pub fn render(records: &[Record]) -> String {
     }
 
     out.push_str(&stream_table(
-        &t,
+        t,
         "stream-",
         "Pipelined streaming: binary messages, sent while the echoes come back",
     ));
     out.push_str(&stream_table(
-        &t,
+        t,
         "flood-",
         "Streaming with no window: the sender never waits (a loop of sends / a Sink)",
     ));
 
-    if t.0.contains_key("idle") {
+    if t.has("idle") {
         let conns =
             t.0.get("idle")
                 .and_then(|cells| cells.values().find_map(|c| c.get("conns")))
@@ -246,16 +351,19 @@ pub fn render(records: &[Record]) -> String {
         let best_mem = t.best("idle", "bytes_per_conn", false);
         let best_open = t.best("idle", "open_s", false);
         let _ = writeln!(out, "### {conns:.0} idle connections from one process\n");
-        out.push_str("| client | RSS per connection (bytes) | × best | time to open all (s) | × best | runs |\n");
-        out.push_str("|---|--:|--:|--:|--:|--:|\n");
+        out.push_str(
+            "| client | RSS per connection (bytes) | min–max | × best | time to open all (s) | × best | runs |\n",
+        );
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|\n");
         for c in t.clients("idle") {
             let cell = &t.0["idle"][&c];
             let mem = cell.get("bytes_per_conn");
             let open = cell.get("open_s");
             let _ = writeln!(
                 out,
-                "| {c} | {} | {} | {} | {} | {} |",
+                "| {c} | {} | {} | {} | {} | {} | {} |",
                 fmt_num(mem),
+                fmt_range(cell.range("bytes_per_conn")),
                 fmt_ratio(ratio(mem, best_mem.as_ref().map(|b| b.1))),
                 fmt_num(open),
                 fmt_ratio(ratio(open, best_open.as_ref().map(|b| b.1))),
@@ -265,22 +373,13 @@ pub fn render(records: &[Record]) -> String {
         out.push('\n');
     }
 
-    out.push_str(&many_table(&t));
-    out.push_str(&deflate_table(&t));
-    out.push_str(&targets(&t));
-    out.push_str(&flood_targets(&t));
-    out.push_str(
-        "× best: ratio to the best client on that row's workload (higher is better for rates, lower \
-         for memory and time); × ceiling: ratio to the I/O-only client. CPU: share of one core over \
-         the measured interval (server from /proc/PID/stat, 10 ms ticks). Peak RSS: the client \
-         process's VmHWM at the end of the run (the echo server is another process, not counted). \
-         Peers: the other libraries (neither wsx nor io-only).\n",
-    );
+    out.push_str(&many_table(t));
+    out.push_str(&deflate_table(t));
     out
 }
 
 /// The size column of a streaming workload's rows.
-fn size_label(workload: &str) -> &str {
+pub fn size_label(workload: &str) -> &str {
     match workload.split_once('-').map_or(workload, |(_, size)| size) {
         "16" => "16 B",
         "1k" => "1 KiB",
@@ -295,32 +394,34 @@ fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
     let workloads: Vec<&str> = WORKLOADS
         .iter()
         .copied()
-        .filter(|w| w.starts_with(prefix) && t.0.contains_key(*w))
+        .filter(|w| w.starts_with(prefix) && t.has(w))
         .collect();
     if workloads.is_empty() {
         return String::new();
     }
     let mut out = format!("### {heading}\n\n");
     out.push_str(
-        "| size | client | msgs/s | MiB/s | × best | × ceiling | server CPU | client CPU | peak RSS (MiB) | runs |\n",
+        "| size | client | msgs/s | min–max | MiB/s | × best | × ceiling | client CPU | CPU per message (µs) | server CPU | peak RSS (MiB) | runs |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for w in workloads {
         let best = t.best(w, "msgs_per_s", true);
-        let ceiling = t.cell(w, CEILING).and_then(|c| c.get("msgs_per_s"));
+        let ceiling = t.value(w, CEILING, "msgs_per_s");
         for c in t.clients(w) {
             let cell = &t.0[w][&c];
             let v = cell.get("msgs_per_s");
             let _ = writeln!(
                 out,
-                "| {} | {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 size_label(w),
                 fmt_num(v),
+                fmt_range(cell.range("msgs_per_s")),
                 fmt_num(cell.get("mib_per_s")),
                 fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
                 fmt_ratio(ratio(v, ceiling)),
-                fmt_pct(cell.get("server_cpu")),
                 fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get(CPU_PER_MSG)),
+                fmt_pct(cell.get("server_cpu")),
                 fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
                 cell.runs
             );
@@ -334,7 +435,7 @@ fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
 /// and its peak memory, each against the best client.
 fn many_table(t: &Table) -> String {
     const W: &str = "many-1k";
-    if !t.0.contains_key(W) {
+    if !t.has(W) {
         return String::new();
     }
     let best_rate = t.best(W, "msgs_per_s", true);
@@ -343,8 +444,8 @@ fn many_table(t: &Table) -> String {
         "### Busy connections from one process (1,000 unless `E2E_MANY` says otherwise), each streaming {} messages of 1 KiB at once (no window)\n\n\
          The wsx clients run with `send_buffer({} KiB)`, the setting recommended for thousands of connections; \
          the others with their defaults.\n\n\
-         | client | msgs/s | × best | client CPU | CPU per message (µs) | peak RSS (MiB) | × leanest | runs |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+         | client | msgs/s | min–max | × best | client CPU | CPU per message (µs) | peak RSS (MiB) | min–max | × leanest | runs |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         crate::MANY_MSGS,
         crate::MANY_SEND_BUFFER >> 10
     );
@@ -352,18 +453,16 @@ fn many_table(t: &Table) -> String {
         let cell = &t.0[W][&c];
         let rate = cell.get("msgs_per_s");
         let rss = cell.get("peak_rss");
-        let cpu_per_msg = cell
-            .get("client_cpu")
-            .zip(rate)
-            .map(|(cpu, rate)| cpu / rate.max(1e-9) * 1e6);
         let _ = writeln!(
             out,
-            "| {c} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             fmt_num(rate),
+            fmt_range(cell.range("msgs_per_s")),
             fmt_ratio(ratio(rate, best_rate.as_ref().map(|b| b.1))),
             fmt_pct(cell.get("client_cpu")),
-            fmt_num(cpu_per_msg),
+            fmt_num(cell.get(CPU_PER_MSG)),
             fmt_num(rss.map(|b| b / MIB)),
+            fmt_range(cell.range("peak_rss").map(|(lo, hi)| (lo / MIB, hi / MIB))),
             fmt_ratio(ratio(rss, best_mem.as_ref().map(|b| b.1))),
             cell.runs
         );
@@ -378,15 +477,15 @@ fn deflate_table(t: &Table) -> String {
     let workloads: Vec<&str> = WORKLOADS
         .iter()
         .copied()
-        .filter(|w| w.starts_with("deflate-") && t.0.contains_key(*w))
+        .filter(|w| w.starts_with("deflate-") && t.has(w))
         .collect();
     if workloads.is_empty() {
         return String::new();
     }
     let mut out = String::from(
         "### Compressed streaming (permessage-deflate, level 1, no window)\n\n\
-         | payload | client | msgs/s | MiB/s (inflated) | × yawc | wire bytes per message | client CPU | peak RSS (MiB) | runs |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+         | payload | client | msgs/s | min–max | MiB/s (inflated) | × yawc | wire bytes per message | client CPU | CPU per message (µs) | peak RSS (MiB) | runs |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for w in workloads {
         let payload = match w {
@@ -394,18 +493,20 @@ fn deflate_table(t: &Table) -> String {
             "deflate-noise" => "random bytes, 16 KiB",
             other => other,
         };
-        let yawc = t.cell(w, "yawc").and_then(|c| c.get("msgs_per_s"));
+        let yawc = t.value(w, "yawc", "msgs_per_s");
         for c in t.clients(w) {
             let cell = &t.0[w][&c];
             let v = cell.get("msgs_per_s");
             let _ = writeln!(
                 out,
-                "| {payload} | {c} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {payload} | {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 fmt_num(v),
+                fmt_range(cell.range("msgs_per_s")),
                 fmt_num(cell.get("mib_per_s")),
                 fmt_ratio(ratio(v, yawc)),
                 fmt_num(cell.get("wire_per_msg")),
                 fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get(CPU_PER_MSG)),
                 fmt_num(cell.get("peak_rss").map(|b| b / MIB)),
                 cell.runs
             );
@@ -415,7 +516,7 @@ fn deflate_table(t: &Table) -> String {
     out
 }
 
-/// wsx-tokio against the issue's targets, where the table has the numbers.
+/// wsx-tokio against its streaming and round-trip targets, where the table has the numbers.
 fn targets(t: &Table) -> String {
     let mut lines = Vec::new();
     let rate = |w: &str, c: &str| t.cell(w, c).and_then(|cell| cell.get("msgs_per_s"));
@@ -551,16 +652,16 @@ mod tests {
         assert_eq!(records.len(), 10);
         let md = render(&records);
         assert!(
-            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00 | 1.00× | 0.50× |"),
+            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00–3.00 | 1.00 | 1.00× | 0.50× |"),
             "{md}"
         );
         assert!(
-            md.contains("| 16 B | tokio-tungstenite | 1.00 | – | 0.50× | 0.25× | – | – | – | 1 |"),
+            md.contains("| 16 B | tokio-tungstenite | 1.00 | – | – | 0.50× | 0.25× | – | – | – | – | 1 |"),
             "{md}"
         );
         // One of wsx-tokio's three runs has a peak RSS: the median of what is there.
         assert!(
-            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00 | 1.00× | 0.50× | – | – | 3.00 | 3 |"),
+            md.contains("| 16 B | wsx-tokio | 2.00 | 1.00–3.00 | 1.00 | 1.00× | 0.50× | – | – | – | 3.00 | 3 |"),
             "{md}"
         );
         assert!(md.contains("| peak RSS (MiB) | runs |"), "{md}");
@@ -570,7 +671,10 @@ mod tests {
             md.contains("| 16 B streaming ≥ 1.5× tokio-tungstenite | 2.00× | met |"),
             "{md}"
         );
-        assert!(md.contains("| wsx-tokio | 3000 | 1.00× | 1.00 | 2.00× | 1 |"), "{md}");
+        assert!(
+            md.contains("| wsx-tokio | 3000 | – | 1.00× | 1.00 | 2.00× | 1 |"),
+            "{md}"
+        );
         assert!(md.contains("idle memory per connection < 4 KB | 3000 B | met"), "{md}");
         // wsx's other adapters are not the "other clients".
         assert!(
@@ -612,15 +716,15 @@ mod tests {
         let flood_table = &md[flood..md[flood..].find("\n\n###").map_or(md.len(), |e| flood + e)];
         assert!(!md[windowed..flood].contains("flood"), "{md}");
         assert!(
-            flood_table.contains("| 16 B | wsx-tokio | 300 | 1.00 | 1.00× | 0.30× | – | – | 4.00 | 1 |"),
+            flood_table.contains("| 16 B | wsx-tokio | 300 | – | 1.00 | 1.00× | 0.30× | – | – | – | 4.00 | 1 |"),
             "{md}"
         );
         assert!(
-            flood_table.contains("| 1 MiB | fastwebsockets | 1.90 | 1.00 | 0.95× | 0.76× | – | – | 20.0 | 1 |"),
+            flood_table.contains("| 1 MiB | fastwebsockets | 1.90 | – | 1.00 | 0.95× | 0.76× | – | – | – | 20.0 | 1 |"),
             "{md}"
         );
         assert!(
-            flood_table.contains("| 1 KiB | wsx-tokio | 100 | 1.00 | 1.00× | – | – | – | 4.00 | 1 |"),
+            flood_table.contains("| 1 KiB | wsx-tokio | 100 | – | 1.00 | 1.00× | – | – | – | – | 4.00 | 1 |"),
             "{md}"
         );
         for target in [
@@ -652,7 +756,7 @@ mod tests {
         let md = render(&parse(text));
         assert!(md.contains("### Compressed streaming"), "{md}");
         assert!(
-            md.contains("| JSON text, 1 KiB | wsx-tokio | 300 | 0.30 | 1.50× | 186 |"),
+            md.contains("| JSON text, 1 KiB | wsx-tokio | 300 | – | 0.30 | 1.50× | 186 |"),
             "{md}"
         );
     }
@@ -662,9 +766,57 @@ mod tests {
         let text = "result\tclient=yawc\tworkload=flood-64k\tmsgs=10\tsecs=1\tmsgs_per_s=10\tmib_per_s=0.5\n";
         let md = render(&parse(text));
         assert!(
-            md.contains("| 64 KiB | yawc | 10.0 | 0.50 | 1.00× | – | – | – | – | 1 |"),
+            md.contains("| 64 KiB | yawc | 10.0 | – | 0.50 | 1.00× | – | – | – | – | – | 1 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn spread_and_cpu_per_message() {
+        let mut text = String::new();
+        for (rate, cpu, rss) in [(11.9e6, 1.0, 5), (12.1e6, 0.99, 6), (12.3e6, 0.98, 7)] {
+            text.push_str(&format!(
+                "result\tclient=wsx-tokio\tworkload=flood-16\tmsgs_per_s={rate}\tmib_per_s=180\tclient_cpu={cpu}\tpeak_rss={}\n",
+                rss << 20
+            ));
+        }
+        for (rate, rss) in [(985e3, 13), (1.02e6, 14)] {
+            text.push_str(&format!(
+                "result\tclient=yawc\tworkload=many-1k\tmsgs_per_s={rate}\tclient_cpu=0.8\tpeak_rss={}\n",
+                rss << 20
+            ));
+        }
+        let md = render(&parse(&text));
+        // 0.99 of a core over 12.1 M messages a second: 0.082 µs a message.
+        assert!(
+            md.contains(
+                "| 16 B | wsx-tokio | 12,100,000 | 11.9–12.3 M | 180 | 1.00× | – | 99% | 0.08 | – | 6.00 | 3 |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| yawc | 1,002,500 | 985 k–1.02 M | 1.00× | 80% | 0.80 | 13.5 | 13.0–14.0 | 1.00× | 2 |"),
+            "{md}"
+        );
+        assert!(md.contains("min–max: the lowest and highest run"), "{md}");
+    }
+
+    #[test]
+    fn a_summary_line_counts_its_runs_and_has_no_spread() {
+        let text = "result\tclient=yawc\tworkload=flood-16\tmsgs_per_s=7000000\tmib_per_s=108\tclient_cpu=1\truns=3\n";
+        let md = render(&parse(text));
+        assert!(
+            md.contains("| 16 B | yawc | 7,000,000 | – | 108 | 1.00× | – | 100% | 0.14 | – | – | 3 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn ranges_are_short() {
+        assert_eq!(fmt_range(None), "–");
+        assert_eq!(fmt_range(Some((5080.0, 7844.0))), "5080–7844");
+        assert_eq!(fmt_range(Some((9_500.0, 12_000.0))), "9500–12.0 k");
+        assert_eq!(fmt_range(Some((122e3, 136e3))), "122–136 k");
     }
 
     #[test]

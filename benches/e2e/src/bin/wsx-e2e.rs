@@ -1,5 +1,6 @@
 //! Runs one client on one workload against the echo server and prints one `result` line, or
-//! renders result lines as markdown. Each run is its own process, so the `peak_rss` of its line
+//! renders result lines as markdown, or writes the published report (BENCHMARKS.md and its SVG
+//! charts) from a results file. Each run is its own process, so the `peak_rss` of its line
 //! (`VmHWM` at the end) is that run's peak; the echo server's memory is not in it.
 //!
 //! ```text
@@ -7,6 +8,7 @@
 //!             [--rtt-count N] [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N]
 //!             [--concurrency N] [--timeout S]
 //! wsx-e2e report FILE...
+//! wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...
 //! wsx-e2e list
 //! ```
 
@@ -14,14 +16,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use wsx_bench_e2e::sys::{peak_rss_bytes, raise_nofile, CpuMeter};
-use wsx_bench_e2e::{clients, report, Params, Workload, CLIENTS, MANY_CONNS, WORKLOADS};
+use wsx_bench_e2e::{clients, publish, report, Params, Workload, CLIENTS, MANY_CONNS, WORKLOADS};
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
          [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N] [--concurrency N] [--timeout S]\n       \
          [--send-buffer BYTES (wsx clients; many-1k: 16384 unless given)]\n       \
-         wsx-e2e report FILE...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
+         wsx-e2e report FILE...\n       \
+         wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
         CLIENTS.join(" "),
         WORKLOADS.join(" ")
     );
@@ -46,11 +49,65 @@ fn main() -> ExitCode {
             print!("{}", report::render(&report::parse(&text)));
             ExitCode::SUCCESS
         }
+        Some("publish") => publish_cmd(&args[1..]),
         Some("list") => {
             println!("clients: {}\nworkloads: {}", CLIENTS.join(" "), WORKLOADS.join(" "));
             ExitCode::SUCCESS
         }
         _ => usage(),
+    }
+}
+
+/// `publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...`: the report of a
+/// results file, its `meta` lines completed or overridden by `--meta`.
+fn publish_cmd(args: &[String]) -> ExitCode {
+    let Some((results, flags)) = args.split_first() else {
+        return usage();
+    };
+    let (mut out_md, mut charts) = (None, None);
+    let mut extra = Vec::new();
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else {
+            return usage();
+        };
+        match flag.as_str() {
+            "--out-md" => out_md = Some(value.clone()),
+            "--charts" => charts = Some(value.clone()),
+            "--meta" => match value.split_once('=') {
+                Some((k, v)) => extra.push((k.to_string(), v.to_string())),
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    let (Some(out_md), Some(charts)) = (out_md, charts) else {
+        return usage();
+    };
+    let text = match std::fs::read_to_string(results) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{results}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if report::parse(&text).is_empty() {
+        eprintln!("{results}: no result lines");
+        return ExitCode::FAILURE;
+    }
+    let mut meta = publish::parse_meta(&text);
+    meta.extend(extra);
+    match publish::write(&text, &meta, out_md.as_ref(), charts.as_ref()) {
+        Ok(files) => {
+            for f in files {
+                eprintln!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("publish: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
