@@ -114,6 +114,43 @@ fn reads_are_sized_by_the_frames() {
     assert_eq!(conn.read_room(), CHUNK, "after a small frame: a chunk");
 }
 
+/// A read buffer that held a large frame is kept for a moment when the connection waits, so
+/// large messages that come back to back reuse it; then it is given back. After small frames
+/// an empty buffer goes back at once.
+#[test]
+fn a_large_frame_keeps_its_buffer_warm_for_a_moment() {
+    let now = Instant::now();
+    let mut conn = connect_with(Config::default(), now);
+    conn.receive(&server_frame(true, 2, &[3; 100]));
+    assert_eq!(events(&mut conn).len(), 1);
+    conn.release_read_buffer(now);
+    assert_eq!(conn.read_buffer().capacity(), 0, "small frames: given back at once");
+    assert_eq!(conn.poll_timeout(), None);
+
+    conn.receive(&server_frame(true, 2, &vec![7; 100_000]));
+    assert_eq!(events(&mut conn).len(), 1, "the frame is delivered and dropped");
+    conn.release_read_buffer(now);
+    assert!(
+        conn.read_buffer().capacity() >= 100_010,
+        "kept for the next large frame"
+    );
+    let warm_until = conn.poll_timeout().expect("a deadline to give it back");
+    assert!(warm_until > now && warm_until <= now + Duration::from_secs(1));
+    conn.handle_timeout(warm_until - Duration::from_millis(1));
+    assert!(conn.read_buffer().capacity() >= 100_010);
+    conn.handle_timeout(warm_until);
+    assert_eq!(conn.read_buffer().capacity(), 0, "given back once the moment passed");
+    assert_eq!(conn.poll_timeout(), None);
+
+    // A large frame the handler still holds shares the buffer: it is not kept.
+    conn.receive(&server_frame(true, 2, &vec![7; 100_000]));
+    let held = events(&mut conn);
+    conn.release_read_buffer(now);
+    assert_eq!(conn.read_buffer().capacity(), 0);
+    assert_eq!(conn.poll_timeout(), None);
+    drop(held);
+}
+
 #[test]
 fn rejected_handshake_is_typed() {
     let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();

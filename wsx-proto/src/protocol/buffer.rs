@@ -24,11 +24,14 @@ thread_local! {
     static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Makes room for `additional` more bytes in `buf`, starting from a recycled buffer when `buf`
-/// has none (one with room for them: growing a buffer copies all its old room).
+/// Makes room for `additional` more bytes in `buf`: in its own allocation if it can, else
+/// from a recycled buffer when `buf` has none (one with room for them: growing a buffer
+/// copies all its old room).
 #[inline]
 pub fn reserve(buf: &mut BytesMut, additional: usize) {
-    if buf.capacity() - buf.len() >= additional {
+    // In place: the room it has, or its whole allocation once the frames split off it are
+    // gone (an empty view after the last frame has no room of its own).
+    if buf.try_reclaim(additional) {
         return;
     }
     if buf.capacity() > 0 {

@@ -113,6 +113,15 @@ impl MessageAssembler {
         }
     }
 
+    /// The length of the last frame if it was large, else 0.
+    pub(crate) fn last_large_frame(&self) -> usize {
+        if self.last_frame >= LARGE_FRAME {
+            self.last_frame
+        } else {
+            0
+        }
+    }
+
     pub(crate) fn set_reserved_bits(&mut self, bits: u8) {
         self.reserved_bits = bits;
     }

@@ -203,7 +203,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             Input::Eof => self.handle_eof(now),
             Input::ReadBlocked => {
                 self.io.read_blocked = true;
-                self.release_read_buffer();
+                self.release_read_buffer(now);
             }
             Input::IoError(error) => {
                 if self.writing() {

@@ -368,9 +368,9 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     }
 
     /// Gives back the read buffer's room beyond the frame in progress.
-    pub(crate) fn release_read_buffer(&mut self) {
+    pub(crate) fn release_read_buffer(&mut self, now: Instant) {
         if let Some(conn) = &mut self.conn {
-            conn.release_read_buffer();
+            conn.release_read_buffer(now);
         }
     }
 

@@ -87,7 +87,15 @@ pub struct ClientConnection {
     deflate: Option<Box<DeflateSend>>,
     /// Pings and dead-connection timeouts while open.
     keepalive: Keepalive,
+    /// An empty read buffer the size of the last large frame is kept until then for the next
+    /// one (see [`release_read_buffer`](Self::release_read_buffer)).
+    warm_until: Option<Instant>,
 }
+
+/// How long a waiting connection keeps an empty read buffer the size of its last large frame:
+/// large messages often come back to back with short gaps, and a buffer freed at every gap
+/// is allocated (and faulted in) again for every message.
+const KEEP_WARM: Duration = Duration::from_millis(100);
 
 /// Compressing what we send.
 #[derive(Debug)]
@@ -146,6 +154,7 @@ impl ClientConnection {
             state: Phase::Connecting(Box::new(handshake)),
             // Allocated by the first read: idle connections should cost next to nothing.
             read_buf: BytesMut::new(),
+            warm_until: None,
             write_buf,
             outgoing: OutgoingState::default(),
             timer: handshake_timer,
@@ -199,11 +208,19 @@ impl ClientConnection {
 
     /// Gives back what the receive buffer holds beyond its unprocessed bytes and the rest of
     /// the frame in progress (all of it when empty; see [`buffer::compact`]), so a waiting
-    /// connection keeps at most its unfinished frame; call after
-    /// [`poll_event`](Self::poll_event) returned `None`.
+    /// connection keeps at most its unfinished frame; call when a read found nothing, after
+    /// [`poll_event`](Self::poll_event) returned `None`. An empty buffer that held a large
+    /// frame is kept for the next one for a moment ([`poll_timeout`](Self::poll_timeout)
+    /// then says when [`handle_timeout`](Self::handle_timeout) gives it back).
     ///
     /// [`buffer::compact`]: crate::protocol::buffer::compact
-    pub fn release_read_buffer(&mut self) {
+    pub fn release_read_buffer(&mut self, now: Instant) {
+        let large = self.assembler.last_large_frame();
+        if self.read_buf.is_empty() && large > 0 && self.read_buf.try_reclaim(large) {
+            self.warm_until = Some(now + KEEP_WARM);
+            return;
+        }
+        self.warm_until = None;
         let wanted = self.bytes_wanted();
         buffer::compact(&mut self.read_buf, wanted);
     }
@@ -527,6 +544,7 @@ impl ClientConnection {
             Timer::Deadline(at) => Some(at),
             _ => None,
         };
+        let timer = timer.into_iter().chain(self.warm_until).min();
         match self.state {
             Phase::Open => timer.into_iter().chain(self.keepalive.deadline()).min(),
             _ => timer,
@@ -537,6 +555,12 @@ impl ClientConnection {
     /// did not finish ends the connection (to be closed by force), and while open, keepalive
     /// sends its ping or fails a connection that went quiet ([`Config::ping_interval`]).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.warm_until.is_some_and(|at| now >= at) {
+            self.warm_until = None;
+            if self.read_buf.is_empty() {
+                buffer::recycle(&mut self.read_buf);
+            }
+        }
         if let Phase::Open = self.state {
             match self.keepalive.on_timeout(now) {
                 Due::Nothing => {}
