@@ -11,7 +11,7 @@
 use std::io;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use wsx_bench_e2e::frames::{header_end, upgrade_response, Echoer};
 
 /// Bytes read at once (and so about the size of one write).
@@ -33,7 +33,17 @@ fn main() -> io::Result<()> {
     wsx_bench_e2e::sys::raise_nofile(1 << 20);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
-        let listener = TcpListener::bind(&addr).await?;
+        // A deep accept queue: many-1k opens a thousand connections at once, and one that
+        // overflows tokio's default of 1024 waits a second for its handshake to be retried.
+        let addr: std::net::SocketAddr = addr.parse().map_err(std::io::Error::other)?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(8192)?;
         let local = listener.local_addr()?;
         println!("listening on {local}");
         if let Some(file) = port_file {
