@@ -127,7 +127,8 @@ impl PollTransport for Transport {
     }
 }
 
-/// Reads at most `room` bytes of a plain socket into `buf`'s spare room, the way async-io's own `poll_read` does: try, and on `WouldBlock` wait for readiness.
+/// Reads at most `room` bytes of a plain socket into `buf`'s spare room, the way async-io's
+/// own `poll_read` does: try, and on `WouldBlock` wait for readiness.
 fn poll_read_plain(
     tcp: &Async<TcpStream>,
     cx: &mut Context<'_>,

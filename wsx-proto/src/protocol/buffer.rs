@@ -35,7 +35,7 @@ pub fn reserve(buf: &mut BytesMut, additional: usize) {
         return;
     }
     if buf.capacity() > 0 {
-        // In place, or in the allocation it shares once the other parts are gone.
+        // A larger allocation, its bytes copied over.
         buf.reserve(additional);
         return;
     }

@@ -104,6 +104,25 @@ pub fn large_messages_intact<A: TestAdapter>() {
     close_normally::<A>(&client, &server, &mut events);
 }
 
+/// Large messages back to back (each read to its end, the next read sized for another), then
+/// a pause longer than the connection keeps its emptied read buffer, then more: all intact and
+/// in order, a small one after them too.
+pub fn large_messages_around_a_pause_intact<A: TestAdapter>() {
+    let messages: Vec<Vec<u8>> = (0..6u8).map(|n| vec![n; 100_000 + usize::from(n)]).collect();
+    let mut steps: Vec<Step> = messages[..3].iter().map(|m| Step::binary(m)).collect();
+    steps.push(Step::Sleep(std::time::Duration::from_millis(300)));
+    steps.extend(messages[3..].iter().map(|m| Step::binary(m)));
+    steps.extend([Step::text("small"), Step::Echo]);
+    let server = TestServer::start(Script::new(steps));
+    let (probe, mut events) = Probe::<A>::new();
+    let client = start::<A>(&server.url(), probe);
+    for message in messages {
+        assert_eq!(events.frame(T), Frame::binary(message));
+    }
+    assert_eq!(events.frame(T), Frame::text("small"));
+    close_normally::<A>(&client, &server, &mut events);
+}
+
 /// With `deliver_fragments` on, a fragmented message arrives as Fragment, Continuation,
 /// Finish; a ping between fragments is answered.
 pub fn fragments_delivered_when_enabled<A: TestAdapter>() {
