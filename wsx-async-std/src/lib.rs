@@ -32,8 +32,9 @@
 //! ```
 //!
 //! The code above runs as it is under smol (`smol::block_on`), under async-std
-//! (`async_std::task::block_on`), and from any other executor or a plain thread. The callback trait and every type in it come from
-//! [`wsx_proto`]; the same handler compiles against `wsx-tokio` and `wsx-blocking`.
+//! (`async_std::task::block_on`), and from any other executor or a plain thread. The callback
+//! trait and every type in it come from [`wsx_proto`]; the same handler compiles against
+//! `wsx-tokio` and `wsx-blocking`.
 //!
 //! ## Executors
 //!

@@ -104,7 +104,9 @@ impl MessageAssembler {
     /// frames each land whole at the start of the buffer instead of straddling two reads,
     /// which moves the first part of every frame; else a chunk of many small frames.
     pub(crate) fn read_room(&self, buffered: usize) -> usize {
-        let frame = self.pending.map_or(self.last_frame, |p| p.header_len + p.payload_len);
+        let frame = self
+            .pending
+            .map_or(self.last_large_frame(), |p| p.header_len + p.payload_len);
         let rest = frame.saturating_sub(buffered);
         if frame >= LARGE_FRAME && rest > 0 {
             rest
