@@ -10,6 +10,7 @@ pub use crate::protocol::error::{
     ConnectionError, EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,
 };
 pub use crate::protocol::utf8::InvalidUtf8;
+pub use crate::session::http2::Http2Error;
 pub use crate::session::proxy::ProxyError;
 pub use crate::session::status::SendError;
 
@@ -61,6 +62,9 @@ pub enum Error {
     PongTimeout(std::time::Duration),
     /// Keepalive: nothing arrived for this long ([`Config::idle_timeout`](crate::Config::idle_timeout)).
     IdleTimeout(std::time::Duration),
+    /// HTTP/2: it was required and the server does not offer it, or the stream or connection
+    /// ended without a close handshake.
+    Http2(Http2Error),
 }
 
 impl Error {
@@ -74,6 +78,7 @@ impl Error {
                 | Self::Aborted
                 | Self::PongTimeout(_)
                 | Self::IdleTimeout(_)
+                | Self::Http2(Http2Error::StreamReset { .. } | Http2Error::GoAway { .. })
         )
     }
 }
@@ -92,6 +97,7 @@ impl PartialEq for Error {
             (Self::Aborted, Self::Aborted) => true,
             (Self::Proxy(a), Self::Proxy(b)) => a == b,
             (Self::PongTimeout(a), Self::PongTimeout(b)) | (Self::IdleTimeout(a), Self::IdleTimeout(b)) => a == b,
+            (Self::Http2(a), Self::Http2(b)) => a == b,
             (Self::Io(a), Self::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
             _ => false,
         }
@@ -114,6 +120,7 @@ impl fmt::Display for Error {
             Self::Proxy(e) => write!(f, "proxy: {e}"),
             Self::PongTimeout(t) => write!(f, "no answer from the server within {t:?} of a ping"),
             Self::IdleTimeout(t) => write!(f, "nothing from the server for {t:?}"),
+            Self::Http2(e) => e.fmt(f),
         }
     }
 }
@@ -128,6 +135,7 @@ impl std::error::Error for Error {
             Self::Io(e) => Some(&**e),
             Self::InvalidReply(e) => Some(e),
             Self::Proxy(e) => Some(e),
+            Self::Http2(e) => Some(e),
             Self::ConnectTimeout
             | Self::InvalidCertificate(_)
             | Self::HandlerPanicked(_)
@@ -150,7 +158,8 @@ error_from!(
     Request(RequestError),
     Handshake(HandshakeError),
     Protocol(ProtocolError),
-    Proxy(ProxyError)
+    Proxy(ProxyError),
+    Http2(Http2Error)
 );
 
 impl Error {
@@ -168,8 +177,12 @@ impl Error {
 }
 
 impl From<std::io::Error> for Error {
+    /// An I/O error, or the [`Http2Error`] an HTTP/2 transport wrapped in one.
     fn from(e: std::io::Error) -> Self {
-        Self::Io(Arc::new(e))
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<Http2Error>()) {
+            Some(http2) => Self::Http2(http2.clone()),
+            None => Self::Io(Arc::new(e)),
+        }
     }
 }
 

@@ -115,6 +115,13 @@ pub mod frame {
     pub use bytes::Bytes;
 }
 
+/// WebSockets over HTTP/2 (RFC 8441): the option, the sharing of connections, the errors,
+/// and the extended CONNECT exchange (sans-IO, for drivers).
+pub mod http2 {
+    pub use crate::protocol::handshake::{ExtendedConnect, HttpVersion};
+    pub use crate::session::http2::{Http2, Http2Error, Http2Origin, Http2Pool};
+}
+
 /// Counters and events for metrics and logs.
 pub mod telemetry {
     pub use crate::session::telemetry::{Observer, StatsSnapshot, Telemetry, TelemetryKind};

@@ -100,12 +100,23 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Which HTTP carried the opening handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HttpVersion {
+    /// HTTP/1.1's upgrade (RFC 6455): the WebSocket has the TCP connection to itself.
+    Http11,
+    /// HTTP/2's extended CONNECT (RFC 8441): the WebSocket is one stream of a connection.
+    Http2,
+}
+
 /// The server's accepted upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The header lines as received (`Name: value\r\n` each), kept in one buffer: a
     /// connection holds its response for its whole life.
     header_block: Bytes,
+    version: HttpVersion,
     /// The subprotocol the server chose, if any.
     pub subprotocol: Option<String>,
     /// The extensions the server accepted.
@@ -129,15 +140,18 @@ impl Response {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
+
+    /// Which HTTP carried the handshake: HTTP/1.1's upgrade or HTTP/2's extended CONNECT.
+    pub fn http_version(&self) -> HttpVersion {
+        self.version
+    }
 }
 
 /// The client side of the opening handshake.
 #[derive(Debug)]
 pub(crate) struct ClientHandshake {
     expected_accept: String,
-    subprotocols: Vec<String>,
-    extensions: Vec<String>,
-    deflate: Option<DeflateConfig>,
+    offers: Offers,
 }
 
 impl ClientHandshake {
@@ -148,15 +162,8 @@ impl ClientHandshake {
         deflate: Option<&DeflateConfig>,
         out: &mut BytesMut,
     ) -> Result<Self, RequestError> {
-        request.validate()?;
-        if let Some(config) = deflate {
-            config.validate().map_err(RequestError::InvalidDeflateConfig)?;
-        }
-        let offered: Vec<String> = deflate
-            .map(DeflateConfig::offer)
-            .into_iter()
-            .chain(request.extensions.iter().cloned())
-            .collect();
+        let offers = Offers::new(request, deflate)?;
+        let offered = &offers.extensions;
         let mut nonce = [0u8; 16];
         random_fill(&mut nonce);
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
@@ -181,9 +188,7 @@ impl ClientHandshake {
         out.extend_from_slice(text.as_bytes());
         Ok(Self {
             expected_accept: accept_key(&key),
-            subprotocols: request.subprotocols.clone(),
-            extensions: offered,
-            deflate: deflate.cloned(),
+            offers,
         })
     }
 
@@ -234,6 +239,52 @@ impl ClientHandshake {
         if accepts.next().map(str::trim) != Some(self.expected_accept.as_str()) || accepts.next().is_some() {
             return Err(HandshakeError::InvalidAccept);
         }
+        let (subprotocol, extensions) = self.offers.agreed(&headers)?;
+        let head = buf.split_to(header_len);
+        let first_line_end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |i| i + 1);
+        Ok(Some(Response {
+            header_block: Bytes::copy_from_slice(&head[first_line_end..]),
+            version: HttpVersion::Http11,
+            subprotocol,
+            extensions,
+        }))
+    }
+}
+
+/// What a client offers in its opening handshake, and the check of what the server chose.
+#[derive(Debug)]
+struct Offers {
+    subprotocols: Vec<String>,
+    /// permessage-deflate's offer first, if any, then the request's own extensions.
+    extensions: Vec<String>,
+    deflate: Option<DeflateConfig>,
+}
+
+impl Offers {
+    fn new(request: &Request, deflate: Option<&DeflateConfig>) -> Result<Self, RequestError> {
+        request.validate()?;
+        if let Some(config) = deflate {
+            config.validate().map_err(RequestError::InvalidDeflateConfig)?;
+        }
+        Ok(Self {
+            subprotocols: request.subprotocols.clone(),
+            extensions: deflate
+                .map(DeflateConfig::offer)
+                .into_iter()
+                .chain(request.extensions.iter().cloned())
+                .collect(),
+            deflate: deflate.cloned(),
+        })
+    }
+
+    /// The subprotocol and extensions an accepting response chose: only ones offered.
+    fn agreed(&self, headers: &[(String, Bytes)]) -> Result<(Option<String>, NegotiatedExtensions), HandshakeError> {
+        let values = |name: &'static str| {
+            headers
+                .iter()
+                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+                .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+        };
         let subprotocol = match values("sec-websocket-protocol").map(str::trim).next() {
             Some(chosen) if self.subprotocols.iter().any(|p| p == chosen) => Some(chosen.to_owned()),
             Some(chosen) => return Err(HandshakeError::UnofferedSubprotocol(chosen.to_owned())),
@@ -244,13 +295,123 @@ impl ClientHandshake {
             self.deflate.as_ref(),
             values("sec-websocket-extensions"),
         )?;
-        let head = buf.split_to(header_len);
-        let first_line_end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |i| i + 1);
-        Ok(Some(Response {
-            header_block: Bytes::copy_from_slice(&head[first_line_end..]),
+        Ok((subprotocol, extensions))
+    }
+}
+
+/// Request headers that belong to HTTP/1.1's connection and must not appear in HTTP/2
+/// (RFC 9113 §8.2.2), or that the extended CONNECT does not use.
+const NOT_IN_HTTP2: [&str; 8] = [
+    "host",
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "sec-websocket-key",
+];
+
+/// The opening handshake over HTTP/2 (RFC 8441 §4-5): the extended CONNECT request for a new
+/// stream, and the check of its response. Sans-IO like the rest: a driver sends
+/// [`scheme`](Self::scheme), [`authority`](Self::authority), [`path`](Self::path) and
+/// [`headers`](Self::headers) with `:method CONNECT` and `:protocol websocket` through its
+/// HTTP/2 library, then hands the response to [`accept`](Self::accept).
+#[derive(Debug)]
+pub struct ExtendedConnect {
+    offers: Offers,
+    secure: bool,
+    authority: String,
+    path: String,
+    /// Lower-case names, as HTTP/2 wants them.
+    headers: Vec<(String, String)>,
+}
+
+impl ExtendedConnect {
+    /// The request for `request`, offering permessage-deflate first if `deflate` is set.
+    pub fn new(request: &Request, deflate: Option<&DeflateConfig>) -> Result<Self, RequestError> {
+        let offers = Offers::new(request, deflate)?;
+        let mut headers = vec![("sec-websocket-version".to_owned(), "13".to_owned())];
+        if !offers.subprotocols.is_empty() {
+            headers.push(("sec-websocket-protocol".into(), offers.subprotocols.join(", ")));
+        }
+        if !offers.extensions.is_empty() {
+            headers.push(("sec-websocket-extensions".into(), offers.extensions.join(", ")));
+        }
+        for (name, value) in &request.headers {
+            let name = name.to_ascii_lowercase();
+            if !NOT_IN_HTTP2.contains(&name.as_str()) {
+                headers.push((name, value.clone()));
+            }
+        }
+        Ok(Self {
+            offers,
+            secure: request.url.is_secure(),
+            authority: request.url.host_header(),
+            path: request.url.resource().to_owned(),
+            headers,
+        })
+    }
+
+    /// `:scheme`: `https` for `wss://`, `http` for `ws://`.
+    pub fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `:authority`: the host, and the port when it is not the scheme's.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// `:path`: the URL's path and query.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The regular headers, names in lower case: `sec-websocket-version: 13`, the offered
+    /// subprotocols and extensions, and the request's own headers (but those HTTP/2 forbids).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Checks the response: any 2xx status opens the WebSocket, with only a subprotocol and
+    /// extensions that were offered; any other is [`HandshakeError::Rejected`] with its status
+    /// and headers (the body is the driver's to read, and not waited for).
+    pub fn accept<'h>(
+        &self,
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<Response, HandshakeError> {
+        let headers: Vec<(String, Bytes)> = headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), Bytes::copy_from_slice(v)))
+            .collect();
+        if !(200..300).contains(&status) {
+            return Err(HandshakeError::Rejected(Box::new(RejectedResponse {
+                status,
+                reason: String::new(),
+                headers,
+                body: Bytes::new(),
+            })));
+        }
+        let (subprotocol, extensions) = self.offers.agreed(&headers)?;
+        let mut block = Vec::new();
+        for (name, value) in &headers {
+            block.extend_from_slice(name.as_bytes());
+            block.extend_from_slice(b": ");
+            block.extend_from_slice(value);
+            block.extend_from_slice(b"\r\n");
+        }
+        Ok(Response {
+            header_block: block.into(),
+            version: HttpVersion::Http2,
             subprotocol,
             extensions,
-        }))
+        })
     }
 }
 
@@ -432,5 +593,57 @@ mod tests {
             hs.parse_response(&mut buf, 100),
             Err(HandshakeError::TooLarge { limit: 100 })
         );
+    }
+
+    #[test]
+    fn extended_connect_request_and_response() {
+        let request = Request::new(WsUrl::parse("wss://example.com:8443/feed?x=1").unwrap())
+            .header("Origin", "https://example.com")
+            .header("Keep-Alive", "timeout=5")
+            .header("X-Token", "t")
+            .subprotocol("v1")
+            .subprotocol("v2");
+        let deflate = DeflateConfig::default();
+        let connect = ExtendedConnect::new(&request, Some(&deflate)).unwrap();
+        assert_eq!(connect.scheme(), "https");
+        assert_eq!(connect.authority(), "example.com:8443");
+        assert_eq!(connect.path(), "/feed?x=1");
+        let headers: Vec<_> = connect.headers().collect();
+        assert_eq!(headers[0], ("sec-websocket-version", "13"));
+        assert!(headers.contains(&("sec-websocket-protocol", "v1, v2")));
+        assert!(headers.contains(&("origin", "https://example.com")));
+        assert!(headers.contains(&("x-token", "t")));
+        assert!(headers.iter().any(|(n, v)| *n == "sec-websocket-extensions" && v.starts_with(EXTENSION_NAME)));
+        assert!(!headers.iter().any(|(n, _)| *n == "keep-alive"), "HTTP/2 forbids it");
+
+        let response = connect
+            .accept(
+                200,
+                [
+                    ("sec-websocket-protocol", &b"v2"[..]),
+                    ("sec-websocket-extensions", b"permessage-deflate"),
+                    ("server", b"test"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(response.http_version(), HttpVersion::Http2);
+        assert_eq!(response.subprotocol.as_deref(), Some("v2"));
+        assert!(response.extensions.deflate().is_some());
+        assert_eq!(response.header("Server"), Some(&b"test"[..]));
+
+        assert_eq!(
+            connect.accept(200, [("sec-websocket-protocol", &b"v3"[..])]),
+            Err(HandshakeError::UnofferedSubprotocol("v3".into()))
+        );
+        match connect.accept(403, [("x-why", &b"no"[..])]) {
+            Err(HandshakeError::Rejected(rejected)) => {
+                assert_eq!(rejected.status, 403);
+                assert_eq!(rejected.headers, vec![("x-why".to_owned(), Bytes::from_static(b"no"))]);
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        let plain = ExtendedConnect::new(&Request::new(WsUrl::parse("ws://h/").unwrap()), None).unwrap();
+        assert_eq!((plain.scheme(), plain.authority()), ("http", "h"));
+        assert!(!plain.headers().any(|(n, _)| n == "sec-websocket-extensions"));
     }
 }

@@ -34,6 +34,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use crate::error::Error;
+use crate::protocol::handshake::Response;
 use crate::session::handler::Handler;
 use crate::session::link::Link;
 use crate::session::settings::ConnectSettings;
@@ -86,6 +87,10 @@ pub enum Output<'s> {
 pub enum Input {
     /// The transport asked for by [`Output::Connect`] is open.
     Opened,
+    /// It is open and the WebSocket's handshake is done too: over HTTP/2, the driver
+    /// exchanged the extended CONNECT ([`ExtendedConnect`](crate::http2::ExtendedConnect))
+    /// and this is its accepted response; frames flow at once.
+    Upgraded(Box<Response>),
     /// It could not be opened.
     OpenFailed(Error),
     /// This many bytes of [`Output::Transmit`] were written (0: try again, e.g. after an
@@ -188,6 +193,10 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             Input::Opened => {
                 self.io = TurnState::default();
                 self.transport_opened(now);
+            }
+            Input::Upgraded(response) => {
+                self.io = TurnState::default();
+                self.transport_upgraded(*response, now);
             }
             Input::OpenFailed(error) => self.transport_failed(error, now),
             Input::Written(n) => self.consume_transmit(n),

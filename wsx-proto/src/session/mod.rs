@@ -15,6 +15,7 @@ mod callbacks;
 pub mod dial;
 pub(crate) mod driver;
 pub(crate) mod handler;
+pub(crate) mod http2;
 pub(crate) mod link;
 pub mod open;
 pub(crate) mod proxy;

@@ -42,7 +42,9 @@ pub enum OpenStep<'a> {
     /// transport is open once it completes.
     #[cfg(feature = "tls")]
     Tls {
-        /// The rustls configuration ([`TlsOptions`](crate::tls::TlsOptions) made concrete).
+        /// The rustls configuration ([`TlsOptions`](crate::tls::TlsOptions) made concrete),
+        /// offering `h2` in ALPN when the settings ask for HTTP/2
+        /// ([`Http2`](crate::http2::Http2)); the driver reads what the server chose.
         config: std::sync::Arc<rustls::ClientConfig>,
         /// The name the server's certificate must have.
         name: rustls::pki_types::ServerName<'static>,
@@ -147,8 +149,18 @@ impl<'s> Opening<'s> {
 
     #[cfg(feature = "tls")]
     fn tls_step(&self) -> Result<OpenStep<'_>, Error> {
+        let mut config = crate::session::tls::client_config(&self.settings.tls)?;
+        // ALPN: what HTTP/2 asks for; with it off, the configuration as it is.
+        let alpn: &[&[u8]] = match self.settings.http2 {
+            crate::http2::Http2::Off => &[],
+            crate::http2::Http2::Prefer => &[b"h2", b"http/1.1"],
+            crate::http2::Http2::Require => &[b"h2"],
+        };
+        if !alpn.is_empty() {
+            std::sync::Arc::make_mut(&mut config).alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        }
         Ok(OpenStep::Tls {
-            config: crate::session::tls::client_config(&self.settings.tls)?,
+            config,
             name: crate::session::tls::server_name(self.settings.url().host())?,
         })
     }

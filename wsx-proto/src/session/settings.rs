@@ -9,6 +9,7 @@ use crate::protocol::deflate::DeflateConfig;
 use crate::protocol::error::UrlError;
 use crate::protocol::handshake::Request;
 use crate::protocol::url::WsUrl;
+use crate::session::http2::{Http2, Http2Pool};
 use crate::session::proxy::Proxy;
 
 /// How a client connects (WebSockex's `Conn`). Build with [`ConnectSettings::new`] and the
@@ -39,8 +40,12 @@ pub struct ConnectSettings {
     pub tls: TlsOptions,
     /// The proxy: from the environment (default), none, or a given one.
     proxy: ProxySetting,
+    /// HTTP/2 (RFC 8441): off (the default), preferred or required.
+    pub http2: Http2,
+    /// Which clients may share an HTTP/2 connection (default: every client of an origin).
+    pub http2_pool: Http2Pool,
     /// Host names with their addresses given ([`resolve`](Self::resolve)).
-    pinned: Vec<(String, Vec<std::net::IpAddr>)>,
+    pub(crate) pinned: Vec<(String, Vec<std::net::IpAddr>)>,
 }
 
 /// TLS options. Certificates are verified against well-known roots unless you say otherwise.
@@ -85,7 +90,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// A client certificate chain and private key, PEM-encoded (mutual TLS).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ClientIdentity {
     /// The certificate chain, leaf first.
     pub cert_chain_pem: Vec<u8>,
@@ -128,6 +133,8 @@ impl ConnectSettings {
             connect_timeout: Duration::from_secs(6),
             tcp_nodelay: true,
             tls: TlsOptions::default(),
+            http2: Http2::Off,
+            http2_pool: Http2Pool::SHARED,
             pinned: Vec::new(),
         }
     }
@@ -247,6 +254,21 @@ impl ConnectSettings {
     /// Sets how long the server has to finish the close handshake.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.config.close_timeout = timeout;
+        self
+    }
+
+    /// Speaks HTTP/2 when the server does ([`Http2::Prefer`]), always ([`Http2::Require`]),
+    /// or never ([`Http2::Off`], the default): WebSockets over HTTP/2 streams (RFC 8441), many
+    /// clients of one origin sharing a connection ([`http2_pool`](Self::http2_pool)).
+    pub fn http2(mut self, http2: Http2) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// Shares HTTP/2 connections within this pool only ([`Http2Pool::new`]), or not at all
+    /// ([`Http2Pool::UNSHARED`]); by default every client of an origin shares.
+    pub fn http2_pool(mut self, pool: Http2Pool) -> Self {
+        self.http2_pool = pool;
         self
     }
 

@@ -264,27 +264,38 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     /// The transport asked for by [`Action::Connect`] is open: the handshake starts.
     pub(crate) fn transport_opened(&mut self, now: Instant) {
         match ClientConnection::new(&self.settings.request, self.settings.config.clone()) {
-            Ok(mut conn) => {
-                conn.start_pending_timer(now);
-                // Telemetry wants every frame, and split messages are the connection's work.
-                let mut limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
-                    (false, _) => 0,
-                    (true, Some(size)) => size.min(ENCODE_MAX),
-                    (true, None) => ENCODE_MAX,
-                };
-                // Only messages sent uncompressed may be framed by the sender: the rest need
-                // the connection's compressor.
-                if let Some(deflate) = &self.settings.config.deflate {
-                    limit = limit.min(deflate.threshold.saturating_sub(1));
-                }
-                self.link.set_encode_limit(limit);
-                self.conn = Some(conn);
-                self.phase = Phase::Running;
-                self.failure = None;
-                self.handle_commands(now);
-            }
+            Ok(conn) => self.run_connection(conn, now),
             Err(e) => self.end(CloseReason::Error(e.into())),
         }
+    }
+
+    /// The transport asked for by [`Action::Connect`] is open with the handshake done
+    /// (HTTP/2): the connection is open from its first event.
+    pub(crate) fn transport_upgraded(&mut self, response: Response, now: Instant) {
+        let conn = ClientConnection::upgraded(response, self.settings.config.clone());
+        self.run_connection(conn, now);
+        // `handle_connect` runs now, not after the first read: a server may say nothing first.
+        self.after_input(now);
+    }
+
+    fn run_connection(&mut self, mut conn: ClientConnection, now: Instant) {
+        conn.start_pending_timer(now);
+        // Telemetry wants every frame, and split messages are the connection's work.
+        let mut limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
+            (false, _) => 0,
+            (true, Some(size)) => size.min(ENCODE_MAX),
+            (true, None) => ENCODE_MAX,
+        };
+        // Only messages sent uncompressed may be framed by the sender: the rest need
+        // the connection's compressor.
+        if let Some(deflate) = &self.settings.config.deflate {
+            limit = limit.min(deflate.threshold.saturating_sub(1));
+        }
+        self.link.set_encode_limit(limit);
+        self.conn = Some(conn);
+        self.phase = Phase::Running;
+        self.failure = None;
+        self.handle_commands(now);
     }
 
     /// The transport asked for by [`Action::Connect`] could not be opened.

@@ -141,23 +141,31 @@ impl ClientConnection {
     pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
         let mut write_buf = BytesMut::with_capacity(1024);
         let handshake = ClientHandshake::start(request, config.deflate.as_ref(), &mut write_buf)?;
-        let handshake_timer = Timer::Pending(config.handshake_timeout);
-        let keepalive = Keepalive::new(&config);
-        Ok(Self {
-            assembler: MessageAssembler::new(&config),
+        let timer = Timer::Pending(config.handshake_timeout);
+        Ok(Self::with(
+            &config,
+            Phase::Connecting(Box::new(handshake)),
+            write_buf,
+            timer,
+        ))
+    }
+
+    fn with(config: &Config, state: Phase, write_buf: BytesMut, timer: Timer) -> Self {
+        Self {
+            assembler: MessageAssembler::new(config),
             limits: Limits {
                 max_handshake_size: config.max_handshake_size,
                 outgoing_frame_size: config.outgoing_frame_size,
                 close_timeout: config.close_timeout,
                 close_linger: config.close_linger,
             },
-            state: Phase::Connecting(Box::new(handshake)),
+            state,
             // Allocated by the first read: idle connections should cost next to nothing.
             read_buf: BytesMut::new(),
             warm_until: None,
             write_buf,
             outgoing: OutgoingState::default(),
-            timer: handshake_timer,
+            timer,
             close_deadline: None,
             last_send_revocable: false,
             pending: VecDeque::new(),
@@ -165,8 +173,37 @@ impl ClientConnection {
             eof_pending: false,
             transmitted: 0,
             deflate: None,
-            keepalive,
-        })
+            keepalive: Keepalive::new(config),
+        }
+    }
+
+    /// A connection whose opening handshake is already done: over HTTP/2, where the driver
+    /// exchanged the extended CONNECT ([`ExtendedConnect`](super::handshake::ExtendedConnect))
+    /// and its `response` was accepted. The first event is [`Event::Connected`] with it.
+    pub fn upgraded(response: Response, config: Config) -> Self {
+        let mut conn = Self::with(&config, Phase::Open, BytesMut::new(), Timer::Idle);
+        conn.open_with(&response);
+        conn.pending.push_back(Event::Connected(Box::new(response)));
+        conn
+    }
+
+    /// The handshake is done: what the server agreed to applies from the first frame.
+    fn open_with(&mut self, response: &Response) {
+        self.state = Phase::Open;
+        self.timer = Timer::Idle;
+        if self.write_buf.is_empty() {
+            // The request's buffer: an idle open connection should hold none.
+            self.write_buf = BytesMut::new();
+        }
+        self.assembler.set_reserved_bits(response.extensions.reserved_bits());
+        if let Some(params) = response.extensions.deflate() {
+            self.assembler.set_deflate(*params);
+            self.deflate = Some(Box::new(DeflateSend {
+                deflater: Deflater::new(*params),
+                compressing: false,
+                compressed: Vec::new(),
+            }));
+        }
     }
 
     /// The current state.
@@ -282,21 +319,7 @@ impl ClientConnection {
             Phase::Connecting(handshake) => {
                 match handshake.parse_response(&mut self.read_buf, self.limits.max_handshake_size) {
                     Ok(Some(response)) => {
-                        self.state = Phase::Open;
-                        self.timer = Timer::Idle;
-                        if self.write_buf.is_empty() {
-                            // The request's buffer: an idle open connection should hold none.
-                            self.write_buf = BytesMut::new();
-                        }
-                        self.assembler.set_reserved_bits(response.extensions.reserved_bits());
-                        if let Some(params) = response.extensions.deflate() {
-                            self.assembler.set_deflate(*params);
-                            self.deflate = Some(Box::new(DeflateSend {
-                                deflater: Deflater::new(*params),
-                                compressing: false,
-                                compressed: Vec::new(),
-                            }));
-                        }
+                        self.open_with(&response);
                         return Some(Event::Connected(Box::new(response)));
                     }
                     Ok(None) => return None,

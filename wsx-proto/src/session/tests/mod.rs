@@ -789,6 +789,32 @@ mod driver {
     }
 
     #[test]
+    fn an_upgraded_transport_is_open_at_once_and_deflates_as_agreed() {
+        let mut opts = options(false, false);
+        opts.settings = opts.settings.map(|s| s.deflate(Some(Default::default())));
+        let mut h = Harness::new(opts, |_| {});
+        assert_eq!(poll(&mut h), Out::Connect);
+        let connect = crate::http2::ExtendedConnect::new(
+            &h.session.settings().request,
+            h.session.settings().config.deflate.as_ref(),
+        )
+        .unwrap();
+        let response = connect
+            .accept(200, [("sec-websocket-extensions", &b"permessage-deflate"[..])])
+            .unwrap();
+        input(&mut h, Input::Upgraded(Box::new(response)));
+        assert_eq!(poll(&mut h), Out::Read, "no request to write: frames may come at once");
+        assert_eq!(h.client.status(), Status::Connected);
+        input(&mut h, Input::ReadBlocked);
+        assert_eq!(h.seen(), [Seen::Connect]);
+        h.client.cast(("hi", Act::Reply(Frame::text("hello ".repeat(100))))).unwrap();
+        input(&mut h, Input::Woken);
+        let frames = sent_frames(&write_all(&mut h));
+        assert_eq!(frames.len(), 1, "the first write is the frame: no upgrade request");
+        assert_eq!(frames[0].0.rsv & 0b100, 0b100, "compressed (RSV1), as the response agreed");
+    }
+
+    #[test]
     fn a_connection_is_writes_reads_and_waits() {
         let mut h = opened();
         assert_eq!(poll(&mut h), Out::Read, "reads until the transport has nothing");
