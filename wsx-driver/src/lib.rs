@@ -26,6 +26,7 @@ mod budget;
 mod gate;
 mod guard;
 mod handle;
+mod http2;
 mod open;
 mod outbox;
 mod poll;
@@ -42,8 +43,9 @@ mod loom_tests;
 pub use wsx_proto;
 
 pub use crate::handle::ClientHandle;
+pub use crate::http2::{connect, Http2Runtime, Http2Stream, Transport};
 pub use crate::open::{open, Dial, Opened};
-pub use crate::poll::{run, run_owned, PollTimer, PollTransport};
+pub use crate::poll::{run, run_owned, Connected, PollTimer, PollTransport};
 pub use crate::spare::read_into_spare;
 pub use crate::start::{launch, Builder, Launched, Start};
 pub use crate::wait::FrameWaiter;
@@ -90,7 +92,7 @@ pub mod config {
 macro_rules! adapter_root {
     () => {
         pub use $crate::wsx_proto::{
-            close, deflate, error, frame, proxy, telemetry, tls, Bytes, CloseCode, CloseReason, ConnectSettings,
+            close, deflate, error, frame, http2, proxy, telemetry, tls, Bytes, CloseCode, CloseReason, ConnectSettings,
             Context, DisconnectStatus, Error, Frame, Handler, Reconnect, Reply, Response, SendError,
         };
         pub use $crate::{client, config};

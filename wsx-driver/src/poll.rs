@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use wsx_proto::{ConnectSettings, Error, Handler, Input, Output};
+use wsx_proto::{ConnectSettings, Error, Handler, Input, Output, Response};
 
 use crate::Session;
 
@@ -43,6 +43,10 @@ pub trait PollTimer {
     fn disarm(&mut self) {}
 }
 
+/// What an adapter's connect gives [`run`]: the transport, and the accepted response when the
+/// WebSocket's handshake is already done (over HTTP/2: [`Input::Upgraded`]).
+pub type Connected<T> = (T, Option<Box<Response>>);
+
 /// Runs `session` until it stops: a loop over [`Session::poll_output`], opening transports
 /// with `connect`, moving bytes, sleeping on the transport, the timer and the client handles'
 /// commands, and closing transports when told.
@@ -51,15 +55,19 @@ where
     H: Handler,
     T: PollTransport,
     C: FnMut(&ConnectSettings) -> F,
-    F: Future<Output = Result<T, Error>>,
+    F: Future<Output = Result<Connected<T>, Error>>,
 {
     let mut transport: Option<(T, bool)> = None;
     loop {
         match poll_fn(|cx| poll_io(session, transport.as_mut(), timer, cx)).await {
             Next::Connect => match connect(session.settings()).await {
-                Ok(opened) => {
+                Ok((opened, upgraded)) => {
                     transport = Some((opened, false));
-                    session.handle_input(Input::Opened, Instant::now());
+                    let input = match upgraded {
+                        Some(response) => Input::Upgraded(response),
+                        None => Input::Opened,
+                    };
+                    session.handle_input(input, Instant::now());
                 }
                 Err(e) => session.handle_input(Input::OpenFailed(e), Instant::now()),
             },
@@ -91,7 +99,7 @@ where
     H: Handler,
     T: PollTransport,
     C: FnMut(&ConnectSettings) -> F,
-    F: Future<Output = Result<T, Error>>,
+    F: Future<Output = Result<Connected<T>, Error>>,
 {
     run(&mut session, connect, &mut timer).await;
 }

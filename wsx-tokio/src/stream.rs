@@ -15,15 +15,22 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::ClientConfig;
-use wsx_driver::{Dial, Opened, PollTransport};
+use wsx_driver::{Connected, Dial, Http2Runtime, Http2Stream, Opened, PollTransport, Transport};
 use wsx_proto::{ConnectSettings, Error};
 
-/// The transport: TCP, or TLS over it.
-pub(crate) struct Stream(Opened<Tokio>);
+/// The transport: TCP, or TLS over it, or a stream of an HTTP/2 connection.
+pub(crate) enum Stream {
+    Socket(Opened<Tokio>),
+    /// Boxed: a plain connection then holds no room for it.
+    Http2(Box<Http2Stream>),
+}
 
 /// Opens the transport: the plan is wsx-proto's, the calls tokio's.
-pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Stream, Error> {
-    Ok(Stream(wsx_driver::open::<Tokio>(settings).await?))
+pub(crate) async fn connect(settings: &ConnectSettings) -> Result<Connected<Stream>, Error> {
+    Ok(match wsx_driver::connect::<Tokio>(settings).await? {
+        Transport::Socket(opened) => (Stream::Socket(opened), None),
+        Transport::Http2(stream, response) => (Stream::Http2(Box::new(stream)), Some(response)),
+    })
 }
 
 /// tokio's calls for opening a transport.
@@ -68,7 +75,23 @@ impl Dial for Tokio {
     }
 }
 
-/// Both kinds of stream, for one call.
+impl Http2Runtime for Tokio {
+    type Io = Opened<Tokio>;
+
+    fn io(opened: Opened<Tokio>) -> Opened<Tokio> {
+        opened
+    }
+
+    fn alpn(tls: &Self::Tls) -> Option<&[u8]> {
+        tls.get_ref().1.alpn_protocol()
+    }
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
+}
+
+/// Both kinds of socket, for one call.
 macro_rules! either {
     ($stream:expr, $s:ident => $call:expr) => {
         match $stream {
@@ -83,24 +106,37 @@ impl PollTransport for Stream {
     /// readiness before taking one, so an idle connection holds no read buffer (the session
     /// gives an empty one back when a read finds nothing).
     fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut, room: usize) -> Poll<io::Result<usize>> {
-        if let Opened::Plain(tcp) = &self.0 {
+        let socket = match self {
+            Self::Socket(socket) => socket,
+            Self::Http2(stream) => return stream.poll_read_into(cx, buf, room),
+        };
+        if let Opened::Plain(tcp) = socket {
             if buf.capacity() == 0 {
                 std::task::ready!(tcp.poll_read_ready(cx))?;
             }
         }
         wsx_proto::protocol::buffer::reserve(buf, room);
-        either!(&mut self.0, s => tokio_util::io::poll_read_buf(Pin::new(s), cx, &mut buf.limit(room)))
+        either!(socket, s => tokio_util::io::poll_read_buf(Pin::new(s), cx, &mut buf.limit(room)))
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        either!(&mut self.0, s => Pin::new(s).poll_write(cx, buf))
+        match self {
+            Self::Socket(socket) => either!(socket, s => Pin::new(s).poll_write(cx, buf)),
+            Self::Http2(stream) => stream.poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        either!(&mut self.0, s => Pin::new(s).poll_flush(cx))
+        match self {
+            Self::Socket(socket) => either!(socket, s => Pin::new(s).poll_flush(cx)),
+            Self::Http2(stream) => stream.poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        either!(&mut self.0, s => Pin::new(s).poll_shutdown(cx))
+        match self {
+            Self::Socket(socket) => either!(socket, s => Pin::new(s).poll_shutdown(cx)),
+            Self::Http2(stream) => stream.poll_shutdown(cx),
+        }
     }
 }

@@ -1,0 +1,199 @@
+//! The HTTP/2 connections clients share: one per runtime and [`Http2Origin`], opened by the
+//! first client that needs it (the others wait for it rather than open their own), closed by
+//! its task once no stream has used it for [`IDLE`], and forgotten as soon as it fails or the
+//! server sends GOAWAY, so the next client opens a fresh one.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use atomic_waker::AtomicWaker;
+use bytes::Bytes;
+use h2::client::SendRequest;
+
+use wsx_proto::http2::Http2Origin;
+
+use crate::wait::lock;
+
+/// How long a shared connection stays open with no stream: long enough for a client that
+/// reconnects at once, or the next of a burst, to find it.
+pub(crate) const IDLE: Duration = Duration::from_secs(5);
+
+/// A runtime's (the [`Dial`](crate::Dial) type's) connection for an origin.
+pub(super) type Key = (TypeId, Http2Origin);
+
+/// One HTTP/2 connection's state, shared by its task, its streams and the pool.
+#[derive(Debug)]
+pub(super) struct Shared {
+    id: u64,
+    /// Streams open now.
+    streams: AtomicUsize,
+    /// The connection ended, or no new stream may use it (GOAWAY, an error).
+    closed: AtomicBool,
+    /// The connection's task, woken when its last stream ends (to start the idle time).
+    task: AtomicWaker,
+}
+
+impl Shared {
+    pub(super) fn new() -> Arc<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Arc::new(Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            streams: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            task: AtomicWaker::new(),
+        })
+    }
+
+    pub(super) fn streams(&self) -> usize {
+        self.streams.load(Ordering::Acquire)
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn register_task(&self, waker: &Waker) {
+        self.task.register(waker);
+    }
+}
+
+/// A stream's claim on its connection: counted while it lives.
+#[derive(Debug)]
+pub(crate) struct Lease(Arc<Shared>);
+
+impl Lease {
+    pub(super) fn new(shared: &Arc<Shared>) -> Self {
+        shared.streams.fetch_add(1, Ordering::AcqRel);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.0.streams.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.task.wake();
+        }
+    }
+}
+
+/// A pooled connection: a handle to open streams on it, and its state.
+#[derive(Debug, Clone)]
+pub(super) struct Pooled {
+    pub(super) send: SendRequest<Bytes>,
+    pub(super) shared: Arc<Shared>,
+}
+
+enum Slot {
+    /// A client is opening the connection; the others wait for it.
+    Opening(Vec<Waker>),
+    Open(Pooled),
+    /// The server speaks HTTP/2 without WebSockets: clients that prefer HTTP/2 use HTTP/1.1
+    /// until then, without asking again.
+    NoWebSockets(Instant),
+}
+
+/// How long an origin's HTTP/2 without WebSockets is remembered.
+const NO_WEBSOCKETS_MEMORY: Duration = Duration::from_secs(60);
+
+fn slots() -> &'static Mutex<HashMap<Key, Slot>> {
+    static SLOTS: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
+    SLOTS.get_or_init(Default::default)
+}
+
+/// What [`claim`] found.
+pub(super) enum Claim {
+    /// The open connection.
+    Open(Pooled),
+    /// None: the caller opens it, and tells the waiting clients through this.
+    Opener(Opener),
+    /// The server does not allow WebSockets over HTTP/2, as a client found lately.
+    NoWebSockets,
+}
+
+/// The right to open the connection for a key; dropped without [`Opener::opened`], the next
+/// waiting client gets it.
+pub(super) struct Opener(Option<Key>);
+
+impl Opener {
+    /// The connection is open: into the pool, and the waiting clients use it.
+    pub(super) fn opened(mut self, pooled: Pooled) {
+        let key = self.0.take().expect("an opener is used once");
+        let waiters = lock(slots()).insert(key, Slot::Open(pooled));
+        wake(waiters);
+    }
+}
+
+impl Opener {
+    /// The server does not allow WebSockets over HTTP/2: the waiting clients, and those that
+    /// come for a while, know it without asking.
+    pub(super) fn no_websockets(mut self) {
+        let key = self.0.take().expect("an opener is used once");
+        let until = Instant::now() + NO_WEBSOCKETS_MEMORY;
+        let waiters = lock(slots()).insert(key, Slot::NoWebSockets(until));
+        wake(waiters);
+    }
+}
+
+impl Drop for Opener {
+    fn drop(&mut self) {
+        if let Some(key) = self.0.take() {
+            let waiters = lock(slots()).remove(&key);
+            wake(waiters);
+        }
+    }
+}
+
+fn wake(slot: Option<Slot>) {
+    if let Some(Slot::Opening(waiters)) = slot {
+        waiters.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// The pool's connection for `key`, or the right to open it, waiting while another client
+/// opens it. A closed connection is forgotten on the way.
+pub(super) async fn claim(key: Key) -> Claim {
+    poll_fn(|cx| {
+        let mut slots = lock(slots());
+        match slots.get_mut(&key) {
+            Some(Slot::Open(pooled)) if !pooled.shared.is_closed() => Poll::Ready(Claim::Open(pooled.clone())),
+            Some(Slot::NoWebSockets(until)) if Instant::now() < *until => Poll::Ready(Claim::NoWebSockets),
+            Some(Slot::Opening(waiters)) => {
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            _ => {
+                slots.insert(key.clone(), Slot::Opening(Vec::new()));
+                Poll::Ready(Claim::Opener(Opener(Some(key.clone()))))
+            }
+        }
+    })
+    .await
+}
+
+/// No new stream may use `shared`'s connection: out of the pool (if it is still the one
+/// there), so the next client opens another.
+pub(super) fn retire(key: &Key, shared: &Shared) {
+    close(shared);
+    let mut slots = lock(slots());
+    if matches!(slots.get(key), Some(Slot::Open(pooled)) if pooled.shared.id == shared.id) {
+        slots.remove(key);
+    }
+}
+
+/// No new stream may use an unshared connection.
+pub(super) fn close(shared: &Shared) {
+    shared.closed.store(true, Ordering::Release);
+}
+
+/// How many connections the pool holds (open or opening), for tests.
+#[cfg(test)]
+pub(crate) fn len() -> usize {
+    lock(slots()).len()
+}
