@@ -150,7 +150,7 @@ async fn start<S: Spawn, H: Handler>(
 ) -> Result<Client<H>, Error> {
     let launched = wsx_driver::launch(options, handler, |session| {
         let span = session.span().clone();
-        let task = tracing::Instrument::instrument(task::run(Box::new(session)), span);
+        let task = tracing::Instrument::instrument(task::run::<H, S>(Box::new(session)), span);
         Ok(S::spawn(Box::pin(task))?)
     })?;
     Ok(Client::from_handle(launched.connected().await?))

@@ -14,21 +14,23 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use wsx_driver::{Opened, PollTimer, PollTransport, Session};
 use wsx_proto::{ConnectSettings, Handler};
 
+use crate::executor::Spawn;
 use crate::stream::{self, Stream};
 
 /// The TLS path's scratch buffer for decrypted bytes while the socket is busy.
 const TLS_SCRATCH: usize = 64 * 1024;
 
-/// Runs a session until it stops.
-pub(crate) fn run<H: Handler>(session: Box<Session<H>>) -> impl Future<Output = ()> + Send {
+/// Runs a session until it stops; an HTTP/2 connection it opens runs its task on `S` too.
+pub(crate) fn run<H: Handler, S: Spawn>(session: Box<Session<H>>) -> impl Future<Output = ()> + Send {
     let connect = |settings: &ConnectSettings| {
         let settings = settings.clone();
         Box::pin(async move {
-            let stream = stream::connect(&settings).await?;
-            Ok(Transport {
+            let (stream, upgraded) = stream::connect::<S>(&settings).await?;
+            let transport = Transport {
                 stream,
                 scratch: Vec::new(),
-            })
+            };
+            Ok((transport, upgraded))
         })
     };
     wsx_driver::run_owned(session, connect, AsyncIoTimer::new())
@@ -85,8 +87,9 @@ impl PollTransport for Transport {
         room: usize,
     ) -> Poll<io::Result<usize>> {
         let tls = match &mut self.stream {
-            Opened::Plain(tcp) => return poll_read_plain(tcp, cx, buf, room),
-            Opened::Tls(tls) => tls,
+            Stream::Socket(Opened::Plain(tcp)) => return poll_read_plain(tcp, cx, buf, room),
+            Stream::Socket(Opened::Tls(tls)) => tls,
+            Stream::Http2(stream) => return stream.poll_read_into(cx, buf, room),
         };
         if self.scratch.is_empty() {
             self.scratch = vec![0; TLS_SCRATCH];
@@ -107,22 +110,25 @@ impl PollTransport for Transport {
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &mut self.stream {
-            Opened::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Opened::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Socket(Opened::Plain(s)) => Pin::new(s).poll_write(cx, buf),
+            Stream::Socket(Opened::Tls(s)) => Pin::new(s).poll_write(cx, buf),
+            Stream::Http2(stream) => stream.poll_write(cx, buf),
         }
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.stream {
-            Opened::Plain(s) => Pin::new(s).poll_flush(cx),
-            Opened::Tls(s) => Pin::new(s).poll_flush(cx),
+            Stream::Socket(Opened::Plain(s)) => Pin::new(s).poll_flush(cx),
+            Stream::Socket(Opened::Tls(s)) => Pin::new(s).poll_flush(cx),
+            Stream::Http2(stream) => stream.poll_flush(cx),
         }
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.stream {
-            Opened::Plain(s) => Pin::new(s).poll_close(cx),
-            Opened::Tls(s) => Pin::new(s).poll_close(cx),
+            Stream::Socket(Opened::Plain(s)) => Pin::new(s).poll_close(cx),
+            Stream::Socket(Opened::Tls(s)) => Pin::new(s).poll_close(cx),
+            Stream::Http2(stream) => stream.poll_shutdown(cx),
         }
     }
 }
