@@ -6,23 +6,13 @@
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
-use std::pin::Pin;
 
 pub use wsx_driver::Start;
 
 /// What `Builder::start` returns: resolves once connected (or at once with `async_start`).
 pub type StartFuture<H> = std::pin::Pin<Box<dyn Future<Output = Result<crate::Client<H>, crate::Error>> + Send>>;
 
-/// A client's connection task, boxed for [`Spawn::spawn`].
-pub type ConnectionTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// What an executor marker does: run connection tasks in the background. Implement it for a
-/// marker type of your own to use your own executor, through [`Custom`].
-pub trait Spawn: 'static {
-    /// Runs `task` to completion in the background. Detach it, don't drop it: a task dropped
-    /// early ends its client as if its connection had failed.
-    fn spawn(task: ConnectionTask) -> io::Result<()>;
-}
+pub use wsx_driver::async_io::{ConnectionTask, Spawn};
 
 /// async-std's global executor (`async_std::task::spawn`). Needs the `async-std` feature, which
 /// is off by default: async-std is discontinued (RUSTSEC-2025-0052), smol is its successor.

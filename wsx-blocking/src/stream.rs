@@ -6,9 +6,101 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use std::task::{Context, Poll, Waker};
+
 use rustls::ClientConnection as TlsConnection;
+use wsx_driver::async_io::{AsyncIo, TaskThread};
+use wsx_driver::{Connected, Http2Stream, Opened, PollTransport};
 use wsx_proto::session::{OpenStep, Opening};
 use wsx_proto::{ConnectSettings, Error};
+
+/// The connection thread's transport: its own socket, or a stream of an HTTP/2 connection.
+pub(crate) enum Transport {
+    Socket(Socket),
+    /// Boxed: a plain connection then holds no room for it.
+    Http2(Box<Http2Stream>),
+}
+
+/// Opens the transport: a socket of its own with std's blocking calls ([`connect`]), or, when
+/// the settings try HTTP/2, with async-io's (`h2` needs non-blocking I/O with wake-ups): the
+/// HTTP/2 connection's task then runs on a thread of its own, shared by the clients of its
+/// origin, and this thread waits for its stream's wake-ups.
+pub(crate) fn open(settings: &ConnectSettings) -> Result<Connected<Transport>, Error> {
+    if !settings.tries_http2() {
+        return Ok((Transport::Socket(connect(settings)?), None));
+    }
+    match async_io::block_on(wsx_driver::connect::<AsyncIo<TaskThread>>(settings))? {
+        wsx_driver::Transport::Http2(stream, response) => Ok((Transport::Http2(Box::new(stream)), Some(response))),
+        // The server chose HTTP/1.1: the socket becomes this thread's.
+        wsx_driver::Transport::Socket(Opened::Plain(tcp)) => {
+            let socket = Socket {
+                tcp: tcp.into_inner()?,
+                tls: None,
+            };
+            Ok((Transport::Socket(socket.polled()?), None))
+        }
+        wsx_driver::Transport::Socket(Opened::Tls(tls)) => {
+            let (tcp, tls) = tls.into_inner();
+            let socket = Socket {
+                tcp: tcp.into_inner()?,
+                tls: Some(Box::new(tls)),
+            };
+            Ok((Transport::Socket(socket.polled()?), None))
+        }
+    }
+}
+
+/// Maps a poll of an HTTP/2 stream to a non-blocking call's answer.
+fn nonblocking<T>(poll: Poll<io::Result<T>>) -> io::Result<T> {
+    match poll {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+impl Transport {
+    /// See [`Socket::read_into`]; an HTTP/2 stream wakes `waker` when it has more.
+    pub(crate) fn read_into(&mut self, out: &mut bytes::BytesMut, room: usize, waker: &Waker) -> io::Result<usize> {
+        match self {
+            Self::Socket(socket) => socket.read_into(out, room),
+            Self::Http2(stream) => nonblocking(stream.poll_read_into(&mut Context::from_waker(waker), out, room)),
+        }
+    }
+
+    /// See [`Socket::write`]; an HTTP/2 stream wakes `waker` when it takes more.
+    pub(crate) fn write(&mut self, data: &[u8], waker: &Waker) -> io::Result<usize> {
+        match self {
+            Self::Socket(socket) => socket.write(data),
+            Self::Http2(stream) => nonblocking(stream.poll_write(&mut Context::from_waker(waker), data)),
+        }
+    }
+
+    /// See [`Socket::flush`]; an HTTP/2 connection's task writes its streams' frames.
+    pub(crate) fn flush(&mut self) -> io::Result<bool> {
+        match self {
+            Self::Socket(socket) => socket.flush(),
+            Self::Http2(_) => Ok(true),
+        }
+    }
+
+    /// See [`Socket::shutdown`]; an HTTP/2 stream ends (END_STREAM).
+    pub(crate) fn shutdown(&mut self, waker: &Waker) {
+        match self {
+            Self::Socket(socket) => socket.shutdown(),
+            Self::Http2(stream) => {
+                let _ = stream.poll_shutdown(&mut Context::from_waker(waker));
+            }
+        }
+    }
+
+    /// The socket to wait on, if the transport is one of its own.
+    pub(crate) fn socket(&self) -> Option<&Socket> {
+        match self {
+            Self::Socket(socket) => Some(socket),
+            Self::Http2(_) => None,
+        }
+    }
+}
 
 /// A connected socket: plain, or with a rustls session that the connection thread drives.
 pub(crate) struct Socket {
@@ -19,7 +111,7 @@ pub(crate) struct Socket {
 /// Opens the transport within the connect timeout: the plan is wsx-proto's ([`Opening`]),
 /// the calls std's, blocking, each bounded by the deadline. A lookup, and connect attempts
 /// racing others, run on threads of their own (std's calls block); a lone attempt runs here.
-pub(crate) fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
+fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
     let mut opening = Opening::new(settings, Instant::now())?;
     let deadline = opening.deadline();
     let timed_out = |e: io::Error| match e.kind() {

@@ -13,7 +13,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use wsx_driver::Session;
 use wsx_proto::{Handler, Input, Output};
 
-use crate::stream::{self, Socket};
+use crate::stream::{self, Transport};
 
 /// What wakes the connection thread out of `poll`: an eventfd (a pipe where there is none),
 /// made before the thread starts so that a process out of descriptors fails the start with
@@ -66,7 +66,7 @@ impl Wake for Wakeup {
 /// Runs a session until it stops: a loop over its outputs.
 pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
     let waker = Waker::from(wakeup.clone());
-    let mut socket: Option<Socket> = None;
+    let mut socket: Option<Transport> = None;
     // The socket reported an error or hang-up, and nothing has been read or written since.
     let mut hung_up = false;
     // After every wake-up, before the session looks for commands: a command sent later wakes
@@ -78,26 +78,29 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
         }
         let now = Instant::now();
         let input = match session.poll_output(now) {
-            Output::Connect(settings) => match stream::connect(settings) {
-                Ok(opened) => {
+            Output::Connect(settings) => match stream::open(settings) {
+                Ok((opened, upgraded)) => {
                     socket = Some(opened);
-                    Input::Opened
+                    match upgraded {
+                        Some(response) => Input::Upgraded(response),
+                        None => Input::Opened,
+                    }
                 }
                 Err(e) => Input::OpenFailed(e),
             },
             Output::CloseTransport => {
                 if let Some(mut closing) = socket.take() {
-                    closing.shutdown();
+                    closing.shutdown(&waker);
                 }
                 continue;
             }
             Output::Stop => return,
             Output::Transmit(bytes) => match socket.as_mut() {
-                Some(open) => Input::from_write(open.write(bytes)),
+                Some(open) => Input::from_write(open.write(bytes, &waker)),
                 None => Input::WriteBlocked,
             },
             Output::Read { buf, room } => match socket.as_mut() {
-                Some(open) => Input::from_read(open.read_into(buf, room)),
+                Some(open) => Input::from_read(open.read_into(buf, room, &waker)),
                 None => Input::ReadBlocked,
             },
             Output::Wait { deadline, read, write } => {
@@ -124,7 +127,7 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
         // After a wait or a connect, time has moved; after a read or write, not enough to
         // matter (the session's deadlines are milliseconds).
         let now = match input {
-            Input::Woken | Input::Opened | Input::OpenFailed(_) => Instant::now(),
+            Input::Woken | Input::Opened | Input::Upgraded(_) | Input::OpenFailed(_) => Instant::now(),
             _ => now,
         };
         session.handle_input(input, now);
@@ -133,10 +136,10 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
 
 /// Sleeps until the wake-up fires, the socket is ready to read (`read`) or write (`write`, or
 /// TLS records wait to be written), or failed, or `timeout` passes; returns what the socket
-/// reported.
+/// reported. An HTTP/2 stream has no socket of its own: it fires the wake-up.
 fn wait(
     wakeup: &Wakeup,
-    socket: Option<&mut Socket>,
+    socket: Option<&mut Transport>,
     read: bool,
     write: bool,
     timeout: Option<Duration>,
@@ -163,7 +166,7 @@ fn wait(
         PollFd::new(&wakeup.read, PollFlags::IN),
         PollFd::new(&wakeup.read, PollFlags::empty()),
     ];
-    let used = match &socket {
+    let used = match socket.as_ref().and_then(|transport| transport.socket()) {
         Some(socket) => {
             fds[1] = PollFd::from_borrowed_fd(socket.tcp().as_fd(), interest);
             2

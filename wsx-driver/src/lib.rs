@@ -22,6 +22,8 @@
 #![warn(missing_debug_implementations)]
 
 mod adapter;
+#[cfg(feature = "async-io")]
+pub mod async_io;
 mod budget;
 mod gate;
 mod guard;

@@ -53,13 +53,7 @@ pub enum Transport<D: Dial> {
 /// connection (shared, or opened now) as [`ConnectSettings::http2`] asks and the server
 /// allows.
 pub async fn connect<D: Http2Runtime>(settings: &ConnectSettings) -> Result<Transport<D>, Error> {
-    let wanted = match settings.http2 {
-        Http2::Require => true,
-        // Nothing tells a client that a cleartext server speaks HTTP/2.
-        Http2::Prefer => settings.url().is_secure(),
-        _ => false,
-    };
-    if !wanted {
+    if !settings.tries_http2() {
         return Ok(Transport::Socket(open::<D>(settings).await?));
     }
     // A connection that was shared when this began may be going away (GOAWAY): one more try,
@@ -201,22 +195,25 @@ async fn websocket<D: Http2Runtime>(
     let mut send: SendRequest<Bytes> = pooled.send.clone().ready().await.map_err(refused)?;
     let mut request = http::Request::builder()
         .method(http::Method::CONNECT)
-        .uri(format!("{}://{}{}", connect.scheme(), connect.authority(), connect.path()))
+        .uri(format!(
+            "{}://{}{}",
+            connect.scheme(),
+            connect.authority(),
+            connect.path()
+        ))
         .extension(h2::ext::Protocol::from_static("websocket"));
     for (name, value) in connect.headers() {
         request = request.header(name, value);
     }
-    let request = request.body(()).map_err(|e| {
-        Stream::Failed(RequestError::InvalidHeaderValue(e.to_string()).into())
-    })?;
+    let request = request
+        .body(())
+        .map_err(|e| Stream::Failed(RequestError::InvalidHeaderValue(e.to_string()).into()))?;
     let lease = Lease::new(&pooled.shared);
     let (response, stream) = send.send_request(request, false).map_err(refused)?;
     let timeout = D::sleep_until(Instant::now() + settings.config.handshake_timeout);
     let response = match or_timeout(response, timeout).await {
         None => return Err(Stream::Failed(HandshakeError::TimedOut.into())),
-        Some(Err(e)) if e.reason() == Some(h2::Reason::REFUSED_STREAM) || e.is_go_away() => {
-            return Err(refused(e))
-        }
+        Some(Err(e)) if e.reason() == Some(h2::Reason::REFUSED_STREAM) || e.is_go_away() => return Err(refused(e)),
         Some(Err(e)) => return Err(Stream::Failed(h2_error(e))),
         Some(Ok(response)) => response,
     };

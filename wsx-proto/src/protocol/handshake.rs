@@ -613,7 +613,9 @@ mod tests {
         assert!(headers.contains(&("sec-websocket-protocol", "v1, v2")));
         assert!(headers.contains(&("origin", "https://example.com")));
         assert!(headers.contains(&("x-token", "t")));
-        assert!(headers.iter().any(|(n, v)| *n == "sec-websocket-extensions" && v.starts_with(EXTENSION_NAME)));
+        assert!(headers
+            .iter()
+            .any(|(n, v)| *n == "sec-websocket-extensions" && v.starts_with(EXTENSION_NAME)));
         assert!(!headers.iter().any(|(n, _)| *n == "keep-alive"), "HTTP/2 forbids it");
 
         let response = connect

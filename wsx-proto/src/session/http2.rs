@@ -84,6 +84,16 @@ pub struct Http2Origin {
 }
 
 impl ConnectSettings {
+    /// Whether connecting tries HTTP/2: when it is required, or preferred over TLS (where ALPN
+    /// tells whether the server speaks it).
+    pub fn tries_http2(&self) -> bool {
+        match self.http2 {
+            Http2::Require => true,
+            Http2::Prefer => self.url().is_secure(),
+            Http2::Off => false,
+        }
+    }
+
     /// The key of the HTTP/2 connection this client may share
     /// ([`http2_pool`](Self::http2_pool)); `None` when it must not share.
     pub fn http2_origin(&self) -> Option<Http2Origin> {

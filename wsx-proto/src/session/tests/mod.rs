@@ -807,11 +807,17 @@ mod driver {
         assert_eq!(h.client.status(), Status::Connected);
         input(&mut h, Input::ReadBlocked);
         assert_eq!(h.seen(), [Seen::Connect]);
-        h.client.cast(("hi", Act::Reply(Frame::text("hello ".repeat(100))))).unwrap();
+        h.client
+            .cast(("hi", Act::Reply(Frame::text("hello ".repeat(100)))))
+            .unwrap();
         input(&mut h, Input::Woken);
         let frames = sent_frames(&write_all(&mut h));
         assert_eq!(frames.len(), 1, "the first write is the frame: no upgrade request");
-        assert_eq!(frames[0].0.rsv & 0b100, 0b100, "compressed (RSV1), as the response agreed");
+        assert_eq!(
+            frames[0].0.rsv & 0b100,
+            0b100,
+            "compressed (RSV1), as the response agreed"
+        );
     }
 
     #[test]
