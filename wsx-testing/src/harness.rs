@@ -192,6 +192,8 @@ pub enum Ev {
         ctx_has_response: bool,
         /// The `Sec-WebSocket-Extensions` response header.
         extensions: Option<String>,
+        /// Which HTTP opened the WebSocket.
+        http_version: wsx_proto::http2::HttpVersion,
     },
     /// `handle_frame`.
     Frame(Frame),
@@ -342,6 +344,7 @@ impl<A: TestAdapter> Handler for Probe<A> {
             extensions: response
                 .header("Sec-WebSocket-Extensions")
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
+            http_version: response.http_version(),
         });
         self.panics.maybe(&self.panics.connect);
     }

@@ -22,8 +22,11 @@ pub enum Peer {
 }
 
 /// The versions installed: the newest of each major line the tests were written against.
-const PYTHON_REQUIREMENTS: [&str; 2] = ["websockets>=14,<18", "pproxy==2.7.9"];
+const PYTHON_REQUIREMENTS: [&str; 3] = ["websockets>=14,<18", "pproxy==2.7.9", "hypercorn==0.18.0"];
 const WS_REQUIREMENT: &str = "ws@8";
+
+/// The venv's directory under `target/interop/`.
+pub const PYTHON_VENV: &str = "venv-websockets-pproxy-hypercorn";
 
 /// One install at a time in this process (test threads share the directory).
 static INSTALL: Mutex<()> = Mutex::new(());
@@ -66,17 +69,17 @@ fn installed(dir: &Path, build: impl FnOnce(&Path)) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// The venv's python, with `websockets` and `pproxy` installed.
+/// The venv's python, with `websockets`, `pproxy` and `hypercorn` installed.
 fn python() -> PathBuf {
     // Named after what it holds: a new requirement makes a new venv.
-    let venv = installed(&interop_dir().join("venv-websockets-pproxy"), |temp| {
+    let venv = installed(&interop_dir().join(PYTHON_VENV), |temp| {
         let mut venv = Command::new("python3");
         venv.args(["-m", "venv"]).arg(temp);
         run(venv, "python3 -m venv");
         let mut pip = Command::new(temp.join("bin/python"));
         pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
             .args(PYTHON_REQUIREMENTS);
-        run(pip, "pip install websockets pproxy");
+        run(pip, "pip install websockets pproxy hypercorn");
     });
     // A venv's python finds its packages from where it is: one moved into place still works.
     venv.join("bin/python")
@@ -213,26 +216,11 @@ impl ProxyServer {
         Self::spawn(command, port)
     }
 
-    fn spawn(mut command: Command, port: u16) -> Self {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // microsocks logs every connection there.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{command:?} exited ({status}) before it listened on {port}");
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{command:?} did not listen on {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+    fn spawn(command: Command, port: u16) -> Self {
+        Self {
+            child: spawn_listening(command, port),
+            port,
         }
-        Self { child, port }
     }
 
     /// The proxy's port on 127.0.0.1.
@@ -245,5 +233,83 @@ impl Drop for ProxyServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Starts `command`, quiet, and waits until it listens on `port`.
+fn spawn_listening(mut command: Command, port: u16) -> Child {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        // microsocks logs every connection there.
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{command:?} exited ({status}) before it listened on {port}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{command:?} did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// Python's `hypercorn` (an ASGI server speaking HTTP/1.1, HTTP/2 over TLS and h2c, with
+/// WebSockets over both) serving `interop/asgi_echo.py`; killed on drop.
+#[derive(Debug)]
+pub struct Hypercorn {
+    child: Child,
+    port: u16,
+    /// The certificate and key files, with TLS.
+    files: Option<PathBuf>,
+}
+
+impl Hypercorn {
+    /// Serves on a free port: over TLS with `pki`'s `localhost` certificate (ALPN `h2` and
+    /// `http/1.1`), else in cleartext (HTTP/1.1, and h2c with prior knowledge).
+    pub fn start(tls: Option<&crate::TestPki>) -> Self {
+        let port = crate::ports::unused_port();
+        let mut command = Command::new(python());
+        command
+            .current_dir(scripts_dir())
+            .args(["-m", "hypercorn", "--bind", &format!("127.0.0.1:{port}")]);
+        let files = tls.map(|pki| {
+            let dir = std::env::temp_dir().join(format!("wsx-hypercorn-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("a directory for the certificate");
+            std::fs::write(dir.join("cert.pem"), &pki.leaf_pem.0).expect("write the certificate");
+            std::fs::write(dir.join("key.pem"), &pki.leaf_pem.1).expect("write the key");
+            command.arg("--certfile").arg(dir.join("cert.pem"));
+            command.arg("--keyfile").arg(dir.join("key.pem"));
+            dir
+        });
+        command.arg("asgi_echo:app");
+        Self {
+            child: spawn_listening(command, port),
+            port,
+            files,
+        }
+    }
+
+    /// The URL of `path`: `wss://localhost:PORT/path` with TLS, else `ws://127.0.0.1:PORT/path`.
+    pub fn url(&self, path: &str) -> String {
+        match self.files {
+            Some(_) => format!("wss://localhost:{}{path}", self.port),
+            None => format!("ws://127.0.0.1:{}{path}", self.port),
+        }
+    }
+}
+
+impl Drop for Hypercorn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.files {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -18,6 +18,8 @@ pub struct TestPki {
     /// The same CA certificate, PEM-encoded (for a file a client reads).
     pub ca_pem: String,
     pub(crate) server_config: Arc<ServerConfig>,
+    /// The `localhost` certificate and its key, PEM-encoded, for servers started as programs.
+    pub(crate) leaf_pem: (String, String),
 }
 
 impl std::fmt::Debug for TestPki {
@@ -116,6 +118,7 @@ impl TestPki {
             ca_der: ca.0.der().to_vec(),
             ca_pem: ca.0.pem(),
             server_config: Arc::new(server_config),
+            leaf_pem: (cert.pem(), key.serialize_pem()),
         }
     }
 }

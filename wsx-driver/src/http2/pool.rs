@@ -191,9 +191,3 @@ pub(super) fn retire(key: &Key, shared: &Shared) {
 pub(super) fn close(shared: &Shared) {
     shared.closed.store(true, Ordering::Release);
 }
-
-/// How many connections the pool holds (open or opening), for tests.
-#[cfg(test)]
-pub(crate) fn len() -> usize {
-    lock(slots()).len()
-}

@@ -31,6 +31,7 @@ pub fn handle_connect_sees_response<A: TestAdapter>() {
             server_header: Some("wsx-testing".into()),
             ctx_has_response: true,
             extensions: None,
+            http_version: wsx_proto::http2::HttpVersion::Http11,
         }
     );
     close_normally::<A>(&client, &server, &mut events);
