@@ -103,6 +103,15 @@ pub enum BinaryOutput {
     Base64,
 }
 
+/// `--http2`'s modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Http2Mode {
+    /// HTTP/2 when the server offers it.
+    Prefer,
+    /// HTTP/2 or an error.
+    Require,
+}
+
 /// The connection options shared by `wsx URL` and `wsx bench URL`.
 #[derive(Debug, Args)]
 pub struct ConnectionArgs {
@@ -137,6 +146,11 @@ pub struct ConnectionArgs {
     /// Offer permessage-deflate compression.
     #[arg(long)]
     pub compress: bool,
+    /// WebSockets over HTTP/2 (RFC 8441): `--http2` (or `=prefer`) uses it when the
+    /// TLS server offers it, else HTTP/1.1; `--http2=require` fails without it, and over ws:// speaks
+    /// h2c with prior knowledge.
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "prefer")]
+    pub http2: Option<Http2Mode>,
     /// Send a ping this often (e.g. 30s, 500ms).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ping_interval: Option<Duration>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use wsx_tokio::{close::CloseStatus, CloseReason, Response};
+use wsx_tokio::{close::CloseStatus, http2::HttpVersion, CloseReason, Response};
 
 use crate::args::BinaryOutput;
 
@@ -118,12 +118,16 @@ impl Output {
                 "event": "connected",
                 "url": url,
                 "subprotocol": response.subprotocol,
+                "http_version": http_version(response),
                 "headers": headers,
                 "reconnects": reconnects,
             }));
             return;
         }
         let mut line = format!("connected to {url}");
+        if response.http_version() == HttpVersion::Http2 {
+            line += " over HTTP/2";
+        }
         if let Some(protocol) = &response.subprotocol {
             line += &format!(" (subprotocol {protocol})");
         }
@@ -323,5 +327,13 @@ mod tests {
     #[test]
     fn hex_is_lowercase_pairs() {
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+    }
+}
+
+/// Which HTTP opened the WebSocket, as HTTP names its versions.
+fn http_version(response: &Response) -> &'static str {
+    match response.http_version() {
+        HttpVersion::Http2 => "2",
+        _ => "1.1",
     }
 }

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
-use wsx_tokio::{deflate::DeflateConfig, proxy::Proxy, ConnectSettings};
+use wsx_tokio::{deflate::DeflateConfig, http2::Http2, proxy::Proxy, ConnectSettings};
 
-use crate::args::ConnectionArgs;
+use crate::args::{ConnectionArgs, Http2Mode};
 use crate::exit::{Exit, Failure};
 
 /// The settings for `url` with `args`; a bad URL, header, proxy or file is a [`Failure`].
@@ -42,6 +42,11 @@ pub fn connect_settings(url: &str, args: &ConnectionArgs) -> Result<ConnectSetti
     if args.compress {
         settings = settings.deflate(Some(DeflateConfig::default()));
     }
+    settings = settings.http2(match args.http2 {
+        None => Http2::Off,
+        Some(Http2Mode::Prefer) => Http2::Prefer,
+        Some(Http2Mode::Require) => Http2::Require,
+    });
     if let Some(interval) = args.ping_interval {
         let pong_timeout = args.pong_timeout.unwrap_or(settings.config.pong_timeout);
         settings = settings.keepalive(interval, pong_timeout);

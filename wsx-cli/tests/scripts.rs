@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{eventually, finish, interrupt, wsx, HANG};
 use wsx_proto::protocol::OpCode;
-use wsx_testing::{Handshake, Peer, PeerServer, Script, Step, TestServer};
+use wsx_testing::{Handshake, Hypercorn, Peer, PeerServer, Script, Step, TestPki, TestServer};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -389,6 +389,34 @@ fn node_ws_echoes() {
     let run = wsx(["--compress", &server.url()]).stdin("from wsx\nto node\n").run();
     run.expect_code(0);
     assert_eq!(run.lines(), ["from wsx", "to node"]);
+}
+
+#[test]
+fn http2_over_h2c_and_tls_with_hypercorn_and_its_version_in_json() {
+    let h2c = Hypercorn::start(None);
+    let run = wsx(["--http2=require", "--json", "--linger", "500ms", &h2c.url("/echo")])
+        .stdin("over h2c\n")
+        .run();
+    run.expect_code(0);
+    assert_eq!(run.events_of("connected")[0]["http_version"], "2");
+    assert_eq!(run.events_of("text")[0]["data"], "over h2c");
+
+    let pki = TestPki::new();
+    let tls = Hypercorn::start(Some(&pki));
+    let ca = std::env::temp_dir().join(format!("wsx-cli-h2-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let ca = ca.to_str().unwrap();
+    for (flags, version) in [(&["--http2"][..], "2"), (&[][..], "1.1")] {
+        let mut args = vec!["--json", "--ca", ca, "--linger", "500ms"];
+        args.extend_from_slice(flags);
+        let url = tls.url("/echo");
+        args.push(&url);
+        let run = wsx(args).stdin("over TLS\n").run();
+        run.expect_code(0);
+        assert_eq!(run.events_of("connected")[0]["http_version"], version, "{flags:?}");
+        assert_eq!(run.events_of("text")[0]["data"], "over TLS");
+    }
+    let _ = std::fs::remove_file(ca);
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub use crate::child::{ChildServer, Counter};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
-pub use crate::interop::{Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
+pub use crate::interop::{Hypercorn, Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
 pub use crate::ports::unused_port;
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
