@@ -281,6 +281,14 @@ fn headers_json<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> serde
     map
 }
 
+/// Which HTTP opened the WebSocket, as HTTP names its versions.
+fn http_version(response: &Response) -> &'static str {
+    match response.http_version() {
+        HttpVersion::Http2 => "2",
+        _ => "1.1",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,13 +335,5 @@ mod tests {
     #[test]
     fn hex_is_lowercase_pairs() {
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
-    }
-}
-
-/// Which HTTP opened the WebSocket, as HTTP names its versions.
-fn http_version(response: &Response) -> &'static str {
-    match response.http_version() {
-        HttpVersion::Http2 => "2",
-        _ => "1.1",
     }
 }
