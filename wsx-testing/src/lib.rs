@@ -8,7 +8,9 @@
 //!   [`TestClient`]) and the handler the scenarios drive ([`Probe`]);
 //! * [`scenarios`]: the scenarios, each a `pub fn name<A: TestAdapter>()`, in one module per
 //!   topic;
-//! * [`behaviour_suite!`]: one `#[test]` per scenario for an adapter.
+//! * [`behaviour_suite!`]: one `#[test]` per scenario for an adapter;
+//! * [`h2front`]: an RFC 8441 front ([`H2Front`]) that reaches those servers over HTTP/2, for
+//!   the tests of WebSockets over HTTP/2.
 //!
 //! An adapter's test file is then a few lines:
 //!
@@ -30,6 +32,7 @@ mod readme_examples {}
 
 pub mod autobahn;
 pub mod child;
+pub mod h2front;
 pub mod harness;
 pub mod interop;
 pub mod memory;
@@ -41,6 +44,7 @@ pub mod tls;
 
 pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
 pub use crate::child::{ChildServer, Counter};
+pub use crate::h2front::{FrontOptions, H2Front};
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
