@@ -7,6 +7,7 @@
 
 mod pool;
 mod stream;
+mod watch;
 
 use std::any::TypeId;
 use std::future::{poll_fn, Future};
@@ -26,6 +27,15 @@ use self::pool::{Claim, Key, Lease, Opener, Pooled, Shared};
 pub use self::stream::Http2Stream;
 use crate::open::{open, Dial, Opened};
 use crate::wait::or_timeout;
+
+/// How much a server may send one stream before the client reads it: what a WebSocket over
+/// HTTP/2 holds at most of received bytes its session has not taken (a TCP socket's receive
+/// buffer, for one over HTTP/1.1).
+const STREAM_WINDOW: u32 = 256 * 1024;
+/// The connection's window: HTTP/2's largest.
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
+/// The largest DATA frame the server may send: fewer frames for large messages.
+const MAX_FRAME: u32 = 64 * 1024;
 
 /// What HTTP/2 needs of an async runtime beyond opening sockets ([`Dial`]).
 pub trait Http2Runtime: Dial<Sleep: Send> + Sized + 'static {
@@ -146,12 +156,20 @@ async fn handshake<D: Http2Runtime>(
     key: Option<Key>,
     opener: Option<Opener>,
 ) -> Result<Reached<D>, Error> {
+    let shared = Shared::new();
+    let io = watch::GoAwayWatch::new(D::io(opened), shared.clone(), key.clone());
     let (send, mut connection) = h2::client::Builder::new()
-        .handshake::<_, Bytes>(D::io(opened))
+        .initial_window_size(STREAM_WINDOW)
+        // Streams are bounded by their own windows: a connection window as large as HTTP/2
+        // allows keeps a client that reads slowly from holding up the others (and keeps h2's
+        // allowance for small unread DATA frames, half this window, out of reach of a flood
+        // of small messages).
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME)
+        .handshake::<_, Bytes>(io)
         .await
         .map_err(h2_error)?;
     let ping = connection.ping_pong();
-    let shared = Shared::new();
     D::spawn(run_connection::<D>(connection, shared.clone(), key.clone()));
     let send = send.ready().await.map_err(h2_error)?;
     if !send.is_extended_connect_protocol_enabled() {
@@ -228,7 +246,7 @@ async fn websocket<D: Http2Runtime>(
 /// An HTTP/2 connection's task: runs `h2`'s connection until it ends, and closes a shared
 /// one once it has had no stream for [`pool::IDLE`].
 async fn run_connection<D: Http2Runtime>(
-    mut connection: Connection<D::Io, Bytes>,
+    mut connection: Connection<watch::GoAwayWatch<D::Io>, Bytes>,
     shared: std::sync::Arc<Shared>,
     key: Option<Key>,
 ) {

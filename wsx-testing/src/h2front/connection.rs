@@ -75,6 +75,15 @@ where
     let Ok(Ok(mut connection)) = timeout(HANDSHAKE_TIMEOUT, handshake).await else {
         return;
     };
+    /// Counts the connection as open while it runs.
+    struct Open(Arc<FrontState>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.open_h2_connections.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    state.open_h2_connections.fetch_add(1, Ordering::SeqCst);
+    let _open = Open(state.clone());
     // Polling `accept` is also what drives the connection's I/O for every stream task: the
     // loop must keep running (even after GOAWAY) until it returns `None`.
     loop {
@@ -89,7 +98,10 @@ where
                 Some(Err(_)) | None => return,
             },
             command = commands.recv() => match command {
-                Ok(Command::GoAway) => connection.graceful_shutdown(),
+                Ok(Command::GoAway) => {
+                    connection.graceful_shutdown();
+                    state.goaways.fetch_add(1, Ordering::SeqCst);
+                }
                 // Dropping the connection closes the socket and fails every stream on it.
                 Ok(Command::AbortConnections) | Err(RecvError::Closed) => return,
                 Ok(Command::ResetStreams(_)) | Err(RecvError::Lagged(_)) => {}

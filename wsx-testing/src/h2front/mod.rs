@@ -196,6 +196,10 @@ pub(crate) struct FrontState {
     pub(crate) connections: AtomicUsize,
     pub(crate) streams: AtomicUsize,
     pub(crate) open_streams: AtomicUsize,
+    /// HTTP/2 connections past their handshake and not yet ended.
+    pub(crate) open_h2_connections: AtomicUsize,
+    /// GOAWAYs queued so far, one per connection and [`H2Front::goaway`].
+    pub(crate) goaways: AtomicUsize,
 }
 
 /// A running front on `127.0.0.1`; dropping it closes the listener and ends every connection
@@ -235,6 +239,8 @@ impl H2Front {
             connections: AtomicUsize::new(0),
             streams: AtomicUsize::new(0),
             open_streams: AtomicUsize::new(0),
+            open_h2_connections: AtomicUsize::new(0),
+            goaways: AtomicUsize::new(0),
         });
         let (stop, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -312,9 +318,16 @@ impl H2Front {
     }
 
     /// Sends GOAWAY on every open connection (h2's graceful shutdown: the streams already
-    /// open continue, the connection closes after the last one ends).
+    /// open continue, the connection closes after the last one ends). Returns once every
+    /// connection has queued it: what a stream sends from then on reaches its client after
+    /// the GOAWAY.
     pub fn goaway(&self) {
+        let target = self.state.goaways.load(Ordering::SeqCst) + self.state.open_h2_connections.load(Ordering::SeqCst);
         self.command(Command::GoAway);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.state.goaways.load(Ordering::SeqCst) < target && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Drops every HTTP/2 and passed-through connection: the TCP connection closes without

@@ -15,7 +15,7 @@ fn settings(url: &str) -> ConnectSettings {
 }
 
 /// Which HTTP opened the connection `handle_connect` saw, and its `x-http-version` header.
-fn connected(events: &mut Events) -> HttpVersion {
+pub(super) fn connected_over(events: &mut Events) -> HttpVersion {
     events.wait_for("handle_connect", T, |ev| match ev {
         Ev::Connected { http_version, .. } => Some(*http_version),
         _ => None,
@@ -46,7 +46,7 @@ pub fn http2_h2c_with_hypercorn<A: TestAdapter>() {
         TestOptions::default(),
     )
     .expect("connect over h2c");
-    assert_eq!(connected(&mut events), HttpVersion::Http2);
+    assert_eq!(connected_over(&mut events), HttpVersion::Http2);
     echo_and_close::<A>(&client, &mut events);
 }
 
@@ -61,7 +61,7 @@ pub fn http2_tls_prefer_with_hypercorn<A: TestAdapter>() {
             .ca_certificate(pki.ca_der.clone())
             .http2(http2);
         let client = A::start(s, probe, TestOptions::default()).expect("connect over TLS");
-        assert_eq!(connected(&mut events), expected, "{http2:?}");
+        assert_eq!(connected_over(&mut events), expected, "{http2:?}");
         echo_and_close::<A>(&client, &mut events);
     }
 }
@@ -93,7 +93,7 @@ pub fn http2_of_an_http11_server_required_or_preferred<A: TestAdapter>() {
     assert!(events.all().is_empty(), "no callback runs");
     let (probe, mut events) = Probe::<A>::new();
     let client = A::start(base().http2(Http2::Prefer), probe, TestOptions::default()).expect("HTTP/1.1 fallback");
-    assert_eq!(connected(&mut events), HttpVersion::Http11);
+    assert_eq!(connected_over(&mut events), HttpVersion::Http11);
     client.send_frame(Frame::text("fallback"), T).expect("send");
     assert_eq!(events.frame(T), Frame::text("fallback"));
     close_normally::<A>(&client, &server, &mut events);
