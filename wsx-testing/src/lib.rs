@@ -36,6 +36,7 @@ pub mod h2front;
 pub mod harness;
 pub mod interop;
 pub mod memory;
+mod over_http2;
 pub mod ports;
 pub mod scenarios;
 pub mod server;
@@ -49,6 +50,7 @@ pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
 pub use crate::interop::{Hypercorn, Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
+pub use crate::over_http2::OverHttp2;
 pub use crate::ports::unused_port;
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
@@ -59,12 +61,61 @@ pub use wsx_driver::client::BufferedBytes;
 
 include!(concat!(env!("OUT_DIR"), "/scenario_names.rs"));
 
+/// [`behaviour_suite!`] over HTTP/2: `$adapter`'s clients through an RFC 8441 front
+/// ([`OverHttp2`]). Every scenario runs but those about what the front stands in for
+/// (connecting, TLS and proxies on the way to the scenario's server, a server that botches its
+/// handshake, the Host and URL it sees), and the HTTP/2 scenarios, which start servers of
+/// their own: those are ignored here, with the reason.
+#[macro_export]
+macro_rules! behaviour_suite_over_http2 {
+    ($adapter:ty) => {
+        $crate::behaviour_suite!($crate::OverHttp2<$adapter>; ignore {
+            async_start_initial_failure_terminates: "connects to a refusing address: the front answers for it (502); connecting is tested over HTTP/1.1",
+            connect_passes_refusing_addresses_of_both_families: "the happy-eyeballs race is the TCP connection's, to the front here; tested over HTTP/1.1",
+            connect_timeout_covers_a_stalled_proxy: "a proxy before the front; tested over HTTP/1.1",
+            connect_timeout_ends_a_race_that_nobody_wins: "the happy-eyeballs race is the TCP connection's, to the front here; tested over HTTP/1.1",
+            connection_refused: "connects to a refusing address: the front answers for it (502); tested over HTTP/1.1",
+            every_address_refusing_is_a_typed_error: "the happy-eyeballs race is the TCP connection's, to the front here; tested over HTTP/1.1",
+            happy_eyeballs_passes_an_address_that_never_answers: "the happy-eyeballs race is the TCP connection's, to the front here; tested over HTTP/1.1",
+            initial_failure_handled_when_asked: "connects to a refusing address: the front answers for it (502); tested over HTTP/1.1",
+            initial_failure_returned: "connects to a refusing address: the front answers for it (502); tested over HTTP/1.1",
+            reconnect_after_a_delay_waits_between_attempts: "connects to a refusing address: the front answers for it (502); tested over HTTP/1.1",
+            reconnect_attempts_count_failures: "connects to a refusing address: the front answers for it (502); tested over HTTP/1.1",
+            reconnect_attempts_reset_after_success: "checks the URL handle_disconnect sees, which is the front's",
+            request_headers_reach_server: "checks the Host the server sees, which is the front's",
+            handshake_hangup_incomplete: "the front answers for a server that botches its handshake (502)",
+            handshake_wrong_accept: "the front answers for a server that botches its handshake (502)",
+            http2_clients_of_an_origin_share_one_connection: "starts its own HTTP/2 server",
+            http2_dropped_connection_reconnects_on_a_new_one: "starts its own HTTP/2 server",
+            http2_goaway_moves_new_clients_to_a_fresh_connection: "starts its own HTTP/2 server",
+            http2_h2c_with_hypercorn: "starts its own HTTP/2 server",
+            http2_of_an_http11_server_required_or_preferred: "starts its own HTTP/2 server",
+            http2_refused_connect_has_its_status_and_headers: "starts its own HTTP/2 server",
+            http2_refused_connect_is_a_rejection: "starts its own HTTP/2 server",
+            http2_stalled_stream_beside_a_flowing_one: "starts its own HTTP/2 server",
+            http2_stream_reset_reconnects_on_a_new_stream: "starts its own HTTP/2 server",
+            http2_tls_prefer_with_hypercorn: "starts its own HTTP/2 server",
+            http2_without_extended_connect_required_or_preferred: "starts its own HTTP/2 server",
+            mtls_client_certificate_accepted_missing_or_wrong: "TLS to the scenario's server: the front reaches it in cleartext",
+            mtls_unparsable_identity_is_invalid_certificate: "TLS to the scenario's server: the front reaches it in cleartext",
+            tls_hostname_mismatch_fails: "TLS to the scenario's server: the front reaches it in cleartext",
+            tls_insecure_mode_succeeds: "TLS to the scenario's server: the front reaches it in cleartext",
+            tls_native_roots_with_and_without_the_test_ca: "TLS to the scenario's server: the front reaches it in cleartext",
+            tls_trusted_ca_echoes: "TLS to the scenario's server: the front reaches it in cleartext",
+            tls_untrusted_ca_fails: "TLS to the scenario's server: the front reaches it in cleartext",
+            proxy_failures_are_typed: "a proxy before the front; tested over HTTP/1.1",
+            proxy_http_connect_with_auth: "a proxy before the front; tested over HTTP/1.1",
+            proxy_socks5_with_auth: "a proxy before the front; tested over HTTP/1.1",
+        });
+    };
+}
+
 /// Expands to one `#[test]` per scenario in [`scenarios`], run against `$adapter`. Every
 /// `pub fn NAME<A: TestAdapter>()` in a scenario module is one (the build script finds them),
 /// so a new scenario runs on every adapter without being listed.
 ///
 /// `behaviour_suite!(Adapter; ignore { name: "reason", ... })` marks the named scenarios
-/// `#[ignore = "reason"]` for this adapter (use only for a reported bug).
+/// `#[ignore = "reason"]` for this adapter (a reported bug, or a scenario that cannot apply).
 #[macro_export]
 macro_rules! behaviour_suite {
     ($adapter:ty $(; ignore { $($ignored:ident : $reason:literal),* $(,)? })?) => {

@@ -235,12 +235,39 @@ async fn websocket<D: Http2Runtime>(
         Some(Err(e)) => return Err(Stream::Failed(h2_error(e))),
         Some(Ok(response)) => response,
     };
-    let headers = response.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
-    let accepted = connect
-        .accept(response.status().as_u16(), headers)
-        .map_err(|e| Stream::Failed(e.into()))?;
-    let stream = Http2Stream::new(stream, response.into_body(), lease);
-    Ok((stream, Box::new(accepted)))
+    let (head, mut body) = response.into_parts();
+    let headers = head.headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
+    match connect.accept(head.status.as_u16(), headers) {
+        Ok(accepted) => Ok((Http2Stream::new(stream, body, lease), Box::new(accepted))),
+        Err(HandshakeError::Rejected(mut rejected)) => {
+            // HTTP/2 has no reason phrase: the status's standard one, as HTTP/1.1 servers send.
+            rejected.reason = head.status.canonical_reason().unwrap_or_default().to_owned();
+            let deadline = D::sleep_until(Instant::now() + REJECTED_BODY_WAIT);
+            rejected.body = or_timeout(body_start(&mut body), deadline).await.unwrap_or_default();
+            Err(Stream::Failed(HandshakeError::Rejected(rejected).into()))
+        }
+        Err(e) => Err(Stream::Failed(e.into())),
+    }
+}
+
+/// How much of a refusal's body is kept, as for HTTP/1.1.
+const REJECTED_BODY_LIMIT: usize = 1024;
+/// How long a refusal's body may take to come after its head.
+const REJECTED_BODY_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The start of a response's body: up to [`REJECTED_BODY_LIMIT`] bytes, or all of it.
+async fn body_start(body: &mut h2::RecvStream) -> Bytes {
+    let mut start = bytes::BytesMut::new();
+    while start.len() < REJECTED_BODY_LIMIT {
+        match body.data().await {
+            Some(Ok(data)) => {
+                let _ = body.flow_control().release_capacity(data.len());
+                start.extend_from_slice(&data[..data.len().min(REJECTED_BODY_LIMIT - start.len())]);
+            }
+            _ => break,
+        }
+    }
+    start.freeze()
 }
 
 /// An HTTP/2 connection's task: runs `h2`'s connection until it ends, and closes a shared
@@ -262,6 +289,7 @@ async fn run_connection<D: Http2Runtime>(
     }
     let _retire = Retire(key.clone(), shared.clone());
     let mut idle: Option<Pin<Box<D::Sleep>>> = None;
+    let mut linger: Option<(Instant, Pin<Box<D::Sleep>>)> = None;
     poll_fn(|cx| loop {
         shared.register_task(cx.waker());
         if let Poll::Ready(result) = Pin::new(&mut connection).poll(cx) {
@@ -269,6 +297,19 @@ async fn run_connection<D: Http2Runtime>(
                 tracing::debug!(error = %e, "HTTP/2 connection ended");
             }
             return Poll::Ready(());
+        }
+        if let Some(at) = shared.poll_lingering(cx) {
+            if linger.as_ref().is_none_or(|(armed, _)| *armed != at) {
+                linger = Some((at, Box::pin(D::sleep_until(at))));
+            }
+            if let Some((_, sleep)) = &mut linger {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    linger = None;
+                    continue;
+                }
+            }
+        } else {
+            linger = None;
         }
         let Some(key) = key.as_ref().filter(|_| shared.streams() == 0 && !shared.is_closed()) else {
             idle = None;

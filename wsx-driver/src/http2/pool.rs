@@ -17,11 +17,15 @@ use h2::client::SendRequest;
 
 use wsx_proto::http2::Http2Origin;
 
+use super::stream::Lingering;
 use crate::wait::lock;
 
 /// How long a shared connection stays open with no stream: long enough for a client that
 /// reconnects at once, or the next of a burst, to find it.
 pub(crate) const IDLE: Duration = Duration::from_secs(5);
+
+/// How long a dropped stream waits for the server to end its side ([`Lingering`]).
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
 
 /// A runtime's (the [`Dial`](crate::Dial) type's) connection for an origin.
 pub(super) type Key = (TypeId, Http2Origin);
@@ -34,8 +38,12 @@ pub(super) struct Shared {
     streams: AtomicUsize,
     /// The connection ended, or no new stream may use it (GOAWAY, an error).
     closed: AtomicBool,
-    /// The connection's task, woken when its last stream ends (to start the idle time).
+    /// The connection's task, woken when its last stream ends (to start the idle time) or a
+    /// stream starts to linger.
     task: AtomicWaker,
+    /// Dropped streams the server has not ended yet, with when they give up; the task polls
+    /// them.
+    lingering: Mutex<Vec<(Instant, Lingering)>>,
 }
 
 impl Shared {
@@ -46,7 +54,23 @@ impl Shared {
             streams: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             task: AtomicWaker::new(),
+            lingering: Mutex::new(Vec::new()),
         })
+    }
+
+    /// `stream` lingers in the connection's task.
+    pub(super) fn linger(&self, stream: Lingering) {
+        lock(&self.lingering).push((Instant::now() + LINGER, stream));
+        self.task.wake();
+    }
+
+    /// Polls the lingering streams: those done or out of time are dropped. The earliest
+    /// deadline of those left, if any.
+    pub(super) fn poll_lingering(&self, cx: &mut std::task::Context<'_>) -> Option<Instant> {
+        let now = Instant::now();
+        let mut lingering = lock(&self.lingering);
+        lingering.retain_mut(|(until, stream)| *until > now && stream.poll_done(cx).is_pending());
+        lingering.iter().map(|(until, _)| *until).min()
     }
 
     pub(super) fn streams(&self) -> usize {
@@ -70,6 +94,10 @@ impl Lease {
     pub(super) fn new(shared: &Arc<Shared>) -> Self {
         shared.streams.fetch_add(1, Ordering::AcqRel);
         Self(shared.clone())
+    }
+
+    pub(super) fn connection(&self) -> &Arc<Shared> {
+        &self.0
     }
 }
 

@@ -188,10 +188,11 @@ fn response_with(status: StatusCode, headers: &[(String, Vec<u8>)], upgraded: bo
     let mut response = status_only(status);
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
-        // The body the front passes on may be shorter than the backend's, and a 2xx answer to
-        // CONNECT has none.
+        // A 2xx answer to CONNECT has no body; a refusal's passes on whole up to MAX_BODY,
+        // and with its length only then.
+        let whole_body = !upgraded && content_length(headers).is_some_and(|n| n <= MAX_BODY);
         let dropped = HOP_BY_HOP.contains(&lower.as_str())
-            || lower == "content-length"
+            || (lower == "content-length" && !whole_body)
             || (upgraded && lower == "sec-websocket-accept");
         if dropped {
             continue;

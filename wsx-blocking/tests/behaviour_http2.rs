@@ -1,0 +1,6 @@
+//! The adapter-neutral behaviour suite of `wsx-testing` over HTTP/2 (through an RFC 8441
+//! front), run against wsx-blocking.
+
+mod support;
+
+wsx_testing::behaviour_suite_over_http2!(support::Threads);
