@@ -265,3 +265,64 @@ pub fn http2_stalled_stream_beside_a_flowing_one<A: TestAdapter>() {
         CloseReason::Local(CloseStatus::Normal)
     );
 }
+
+/// Over TLS to a server that requires a client certificate: the client's certificate opens
+/// the HTTP/2 connection; without one, the TLS error; no callback runs.
+pub fn http2_client_certificate_over_tls<A: TestAdapter>() {
+    let backend = TestServer::echo();
+    let (pki, trusted, _stranger) = crate::TestPki::requiring_client_certificates();
+    let front = H2Front::start(FrontOptions::to(backend.addr()).tls(pki.clone()));
+    let settings = || over(&front, "/mtls").ca_certificate(pki.ca_der.clone());
+    let (probe, mut events) = Probe::<A>::new();
+    let client = A::start(
+        settings().client_certificate_pem(trusted.cert.clone(), trusted.key.clone()),
+        probe,
+        TestOptions::default(),
+    )
+    .expect("the client certificate is accepted");
+    assert_eq!(connected_over(&mut events), HttpVersion::Http2);
+    echoes::<A>(&client, &mut events, "mutual");
+    client.close().expect("close");
+    finish::<A>(&client, &mut events);
+    let (probe, events) = Probe::<A>::new();
+    // With TLS 1.3 the server refuses after the client's side of the handshake is done: the
+    // client learns it from the alert or, writing HTTP/2's preface first, from the broken
+    // connection.
+    match A::start(settings(), probe, TestOptions::default()) {
+        Err(Error::Io(_)) => {}
+        other => panic!("expected an I/O (TLS) error without a client certificate, got {other:?}"),
+    }
+    assert!(events.all().is_empty(), "no callback runs");
+}
+
+/// Through an HTTP CONNECT proxy and a SOCKS5 proxy, the tunnel carries the HTTP/2
+/// connection; clients through the same proxy share it.
+pub fn http2_through_proxies<A: TestAdapter>() {
+    let backend = TestServer::echo();
+    let front = H2Front::start(FrontOptions::to(backend.addr()));
+    let http = crate::ProxyServer::http(None);
+    let socks = crate::ProxyServer::socks5(None);
+    for (scheme, proxy) in [("http", &http), ("socks5", &socks)] {
+        let proxy =
+            wsx_proto::proxy::Proxy::parse(&format!("{scheme}://127.0.0.1:{}", proxy.port())).expect("proxy URL");
+        let before = front.connections();
+        let mut clients = Vec::new();
+        for i in 0..2 {
+            let (probe, mut events) = Probe::<A>::new();
+            let client = A::start(
+                over(&front, "/proxied").proxy(proxy.clone()),
+                probe,
+                TestOptions::default(),
+            )
+            .expect("connect");
+            assert_eq!(connected_over(&mut events), HttpVersion::Http2, "{scheme}");
+            echoes::<A>(&client, &mut events, &format!("via {scheme} {i}"));
+            clients.push((client, events));
+        }
+        assert_eq!(front.connections(), before + 1, "{scheme}: one tunnel, one connection");
+        for (client, mut events) in clients {
+            client.close().expect("close");
+            finish::<A>(&client, &mut events);
+        }
+    }
+}
