@@ -518,7 +518,7 @@ impl TelemetryLog {
 impl Observer for TelemetryLog {
     fn observe(&self, event: &Telemetry<'_>) {
         let kind = match event.kind {
-            TelemetryKind::Connected => "connected",
+            TelemetryKind::Connected(_) => "connected",
             TelemetryKind::Disconnected(_) => "disconnected",
             TelemetryKind::FrameReceived(_) => "frame_received",
             TelemetryKind::FrameSent(_) => "frame_sent",

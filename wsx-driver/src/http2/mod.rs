@@ -156,6 +156,7 @@ async fn handshake<D: Http2Runtime>(
     key: Option<Key>,
     opener: Option<Opener>,
 ) -> Result<Reached<D>, Error> {
+    tracing::debug!(target: "wsx", shared = key.is_some(), "opening an HTTP/2 connection");
     let shared = Shared::new();
     let io = watch::GoAwayWatch::new(D::io(opened), shared.clone(), key.clone());
     let (send, mut connection) = h2::client::Builder::new()
@@ -294,7 +295,7 @@ async fn run_connection<D: Http2Runtime>(
         shared.register_task(cx.waker());
         if let Poll::Ready(result) = Pin::new(&mut connection).poll(cx) {
             if let Err(e) = result {
-                tracing::debug!(error = %e, "HTTP/2 connection ended");
+                tracing::debug!(target: "wsx", error = %e, "HTTP/2 connection ended");
             }
             return Poll::Ready(());
         }

@@ -51,10 +51,10 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     }
 
     fn on_connected(&mut self, response: crate::protocol::handshake::Response) {
-        tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, "successfully connected");
+        tracing::debug!(target: "wsx", subprotocol = ?response.subprotocol, http = ?response.http_version(), "successfully connected");
         self.response = Some(response.clone());
         self.opened = true;
-        self.emit(TelemetryKind::Connected);
+        self.emit(TelemetryKind::Connected(&response));
         self.call(|handler, ctx| {
             handler.handle_connect(&response, ctx);
             Reply::Continue

@@ -37,8 +37,9 @@ impl StatsSnapshot {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum TelemetryKind<'a> {
-    /// `[:websockex, :connected]`
-    Connected,
+    /// `[:websockex, :connected]`, with the server's response (which HTTP carried it:
+    /// [`Response::http_version`](crate::Response::http_version)).
+    Connected(&'a crate::Response),
     /// `[:websockex, :disconnected]`, with the reason.
     Disconnected(&'a CloseReason),
     /// `[:websockex, :frame, :received]`
