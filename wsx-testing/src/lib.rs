@@ -195,6 +195,8 @@ pub mod guides {
     pub struct Connecting;
     #[doc = include_str!("../../docs/embedding.md")]
     pub struct Embedding;
+    #[doc = include_str!("../../docs/http2.md")]
+    pub struct Http2;
     #[doc = include_str!("../../docs/proxies.md")]
     pub struct Proxies;
     #[doc = include_str!("../../docs/reconnects-and-keepalive.md")]
