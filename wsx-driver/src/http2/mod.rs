@@ -133,7 +133,14 @@ async fn connection<D: Http2Runtime>(settings: &ConnectSettings) -> Result<Reach
                     alpn: chosen.map(|p| String::from_utf8_lossy(p).into_owned()),
                 }))
             }
-            _ => return Ok(Reached::Http11(opened)),
+            _ => {
+                // The clients waiting for this origin's connection go to HTTP/1.1 too,
+                // each on its own, rather than ask again one after the other.
+                if let Some(opener) = opener {
+                    opener.no_websockets();
+                }
+                return Ok(Reached::Http11(opened));
+            }
         }
     }
     let deadline = Instant::now() + settings.connect_timeout;

@@ -120,8 +120,8 @@ enum Slot {
     /// A client is opening the connection; the others wait for it.
     Opening(Vec<Waker>),
     Open(Pooled),
-    /// The server speaks HTTP/2 without WebSockets: clients that prefer HTTP/2 use HTTP/1.1
-    /// until then, without asking again.
+    /// The server speaks HTTP/1.1 only, or HTTP/2 without WebSockets: clients that prefer
+    /// HTTP/2 use HTTP/1.1 until then, without asking again.
     NoWebSockets(Instant),
 }
 
@@ -157,8 +157,8 @@ impl Opener {
 }
 
 impl Opener {
-    /// The server does not allow WebSockets over HTTP/2: the waiting clients, and those that
-    /// come for a while, know it without asking.
+    /// The server does not allow WebSockets over HTTP/2 (or speaks HTTP/1.1 only): the
+    /// waiting clients, and those that come for a while, know it without asking.
     pub(super) fn no_websockets(mut self) {
         let key = self.0.take().expect("an opener is used once");
         let until = Instant::now() + NO_WEBSOCKETS_MEMORY;

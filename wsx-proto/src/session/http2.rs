@@ -69,11 +69,14 @@ impl fmt::Debug for Http2Pool {
     }
 }
 
-/// What decides whether two clients may share an HTTP/2 connection: their pool, the URL's
-/// scheme, host and port, the proxy and the TLS settings. Equal keys, one connection.
+/// What decides whether two clients may share an HTTP/2 connection: their pool and
+/// [`Http2`] choice, the URL's scheme, host and port, the proxy and the TLS settings. Equal
+/// keys, one connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Http2Origin {
     pool: Http2Pool,
+    /// Preferring and requiring offer different ALPN, and may be answered differently.
+    mode: Http2,
     secure: bool,
     host: String,
     port: u16,
@@ -113,6 +116,7 @@ impl ConnectSettings {
             .hash(&mut tls);
         Some(Http2Origin {
             pool: self.http2_pool,
+            mode: self.http2,
             secure: url.is_secure(),
             host: url.host().to_ascii_lowercase(),
             port: url.port(),
