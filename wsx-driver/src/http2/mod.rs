@@ -70,9 +70,16 @@ pub async fn connect<D: Http2Runtime>(settings: &ConnectSettings) -> Result<Tran
     // on a fresh one.
     let mut retried = false;
     loop {
-        let pooled = match connection::<D>(settings).await? {
+        // Waiting for another client's connection, opening one, HTTP/2's handshake: all
+        // within the connect timeout.
+        let deadline = D::sleep_until(Instant::now() + settings.connect_timeout);
+        let reached = or_timeout(connection::<D>(settings), deadline).await;
+        let pooled = match reached.unwrap_or(Err(Error::ConnectTimeout))? {
             Reached::Http2(pooled) => pooled,
             Reached::Http11(opened) => return Ok(Transport::Socket(opened)),
+            Reached::NoWebSockets if settings.http2 == Http2::Require => {
+                return Err(Error::Http2(Http2Error::ExtendedConnectDisabled))
+            }
             Reached::NoWebSockets => {
                 let mut http11 = settings.clone();
                 http11.http2 = Http2::Off;
@@ -143,17 +150,7 @@ async fn connection<D: Http2Runtime>(settings: &ConnectSettings) -> Result<Reach
             }
         }
     }
-    let deadline = Instant::now() + settings.connect_timeout;
-    let handshake = handshake::<D>(opened, key.clone(), opener);
-    or_timeout(handshake, D::sleep_until(deadline))
-        .await
-        .unwrap_or(Err(Error::ConnectTimeout))
-        .and_then(|reached| match reached {
-            Reached::NoWebSockets if settings.http2 == Http2::Require => {
-                Err(Error::Http2(Http2Error::ExtendedConnectDisabled))
-            }
-            reached => Ok(reached),
-        })
+    handshake::<D>(opened, key.clone(), opener).await
 }
 
 /// HTTP/2's handshake over `opened`, the connection's task started, and the server's

@@ -180,18 +180,27 @@ pub fn http2_without_extended_connect_required_or_preferred<A: TestAdapter>() {
             .connect_protocol(false),
     );
     let settings = |http2| over(&front, "/").ca_certificate(pki.ca_der.clone()).http2(http2);
-    let (probe, events) = Probe::<A>::new();
-    match A::start(settings(Http2::Require), probe, TestOptions::default()) {
-        Err(Error::Http2(Http2Error::ExtendedConnectDisabled)) => {}
-        other => panic!("expected ExtendedConnectDisabled, got {other:?}"),
+    // The second time, the origin's answer is remembered: no connection at all.
+    for connections in [1, 1] {
+        let (probe, events) = Probe::<A>::new();
+        match A::start(settings(Http2::Require), probe, TestOptions::default()) {
+            Err(Error::Http2(Http2Error::ExtendedConnectDisabled)) => {}
+            other => panic!("expected ExtendedConnectDisabled, got {other:?}"),
+        }
+        assert!(events.all().is_empty(), "no callback runs");
+        assert_eq!(front.connections(), connections);
     }
-    assert!(events.all().is_empty(), "no callback runs");
-    let (probe, mut events) = Probe::<A>::new();
-    let client = A::start(settings(Http2::Prefer), probe, TestOptions::default()).expect("HTTP/1.1 instead");
-    assert_eq!(connected_over(&mut events), HttpVersion::Http11);
-    echoes::<A>(&client, &mut events, "upgraded");
-    client.close().expect("close");
-    finish::<A>(&client, &mut events);
+    // The first asks over HTTP/2 and then upgrades HTTP/1.1 on a second connection; the next
+    // goes to HTTP/1.1 at once.
+    for connections in [3, 4] {
+        let (probe, mut events) = Probe::<A>::new();
+        let client = A::start(settings(Http2::Prefer), probe, TestOptions::default()).expect("HTTP/1.1 instead");
+        assert_eq!(connected_over(&mut events), HttpVersion::Http11);
+        echoes::<A>(&client, &mut events, "upgraded");
+        client.close().expect("close");
+        finish::<A>(&client, &mut events);
+        assert_eq!(front.connections(), connections);
+    }
     assert_eq!(front.streams(), 0, "no stream was ever opened");
 }
 
