@@ -219,3 +219,71 @@ pub(super) fn retire(key: &Key, shared: &Shared) {
 pub(super) fn close(shared: &Shared) {
     shared.closed.store(true, Ordering::Release);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use wsx_proto::http2::Http2;
+    use wsx_proto::ConnectSettings;
+
+    use super::*;
+
+    fn key(port: u16) -> Key {
+        let settings = ConnectSettings::new(&format!("wss://pool.test:{port}/"))
+            .unwrap()
+            .no_proxy()
+            .http2(Http2::Prefer);
+        (TypeId::of::<()>(), settings.http2_origin().unwrap())
+    }
+
+    fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn one_client_opens_the_others_wait_then_follow_its_answer() {
+        let key = key(1);
+        let Poll::Ready(Claim::Opener(first)) = poll(pin!(claim(key.clone()))) else {
+            panic!("the first client opens")
+        };
+        let mut second = Box::pin(claim(key.clone()));
+        assert!(poll(second.as_mut()).is_pending(), "the second waits for the first");
+        // The first gave up (failed, timed out): the second opens in its place.
+        drop(first);
+        let Poll::Ready(Claim::Opener(second)) = poll(second.as_mut()) else {
+            panic!("the second opens once the first gave up")
+        };
+        let mut third = Box::pin(claim(key.clone()));
+        assert!(poll(third.as_mut()).is_pending());
+        second.no_websockets();
+        assert!(matches!(poll(third.as_mut()), Poll::Ready(Claim::NoWebSockets)));
+        assert!(matches!(poll(pin!(claim(key))), Poll::Ready(Claim::NoWebSockets)), "remembered");
+        let other_origin = claim(self::key(2));
+        assert!(matches!(poll(pin!(other_origin)), Poll::Ready(Claim::Opener(_))));
+    }
+
+    #[test]
+    fn a_lease_counts_its_stream_and_wakes_the_task_when_the_last_ends() {
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let wakes = Arc::new(Count(AtomicUsize::new(0)));
+        let shared = Shared::new();
+        shared.register_task(&Waker::from(wakes.clone()));
+        let (a, b) = (Lease::new(&shared), Lease::new(&shared));
+        assert_eq!(shared.streams(), 2);
+        drop(a);
+        assert_eq!((shared.streams(), wakes.0.load(Ordering::SeqCst)), (1, 0));
+        drop(b);
+        assert_eq!((shared.streams(), wakes.0.load(Ordering::SeqCst)), (0, 1), "the idle time starts");
+        assert!(!shared.is_closed());
+        close(&shared);
+        assert!(shared.is_closed());
+    }
+}
