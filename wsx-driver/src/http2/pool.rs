@@ -260,7 +260,10 @@ mod tests {
         assert!(poll(third.as_mut()).is_pending());
         second.no_websockets();
         assert!(matches!(poll(third.as_mut()), Poll::Ready(Claim::NoWebSockets)));
-        assert!(matches!(poll(pin!(claim(key))), Poll::Ready(Claim::NoWebSockets)), "remembered");
+        assert!(
+            matches!(poll(pin!(claim(key))), Poll::Ready(Claim::NoWebSockets)),
+            "remembered"
+        );
         let other_origin = claim(self::key(2));
         assert!(matches!(poll(pin!(other_origin)), Poll::Ready(Claim::Opener(_))));
     }
@@ -281,7 +284,11 @@ mod tests {
         drop(a);
         assert_eq!((shared.streams(), wakes.0.load(Ordering::SeqCst)), (1, 0));
         drop(b);
-        assert_eq!((shared.streams(), wakes.0.load(Ordering::SeqCst)), (0, 1), "the idle time starts");
+        assert_eq!(
+            (shared.streams(), wakes.0.load(Ordering::SeqCst)),
+            (0, 1),
+            "the idle time starts"
+        );
         assert!(!shared.is_closed());
         close(&shared);
         assert!(shared.is_closed());

@@ -303,6 +303,11 @@ impl H2Front {
         self.state.open_streams.load(Ordering::SeqCst)
     }
 
+    /// HTTP/2 connections open now (past their handshake, not yet ended).
+    pub fn open_connections(&self) -> usize {
+        self.state.open_h2_connections.load(Ordering::SeqCst)
+    }
+
     /// Waits until [`open_streams`](Self::open_streams) is `n`; false if it is not within
     /// `timeout`. Blocks the calling thread (the front runs on its own, so an async test may
     /// call it as long as its own tasks can wait).

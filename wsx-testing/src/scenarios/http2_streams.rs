@@ -78,6 +78,17 @@ pub fn http2_clients_of_an_origin_share_one_connection<A: TestAdapter>() {
     assert_eq!(front.connections(), 3, "the idle connection is reused");
     client.close().expect("close");
     finish::<A>(&client, &mut events);
+    // Then, with no stream left for the idle time, every connection closes.
+    let last_stream = Instant::now();
+    let deadline = last_stream + Duration::from_secs(5) + T;
+    while front.open_connections() > 0 {
+        assert!(Instant::now() < deadline, "idle connections stay open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        last_stream.elapsed() >= Duration::from_millis(4_900),
+        "closed after the idle time, not at once"
+    );
 }
 
 /// GOAWAY: the streams already open go on; the next client opens a fresh connection.
