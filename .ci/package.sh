@@ -16,6 +16,12 @@ cd "$(dirname "$0")/.."
 crates=(wsx-proto wsx-driver wsx-tokio wsx-async-std wsx-blocking)
 target=${CARGO_TARGET_DIR:-target}
 
+# Verifying unpacks each package into cargo's registry sources and builds it into the target
+# directory, and a later run of the same version would reuse both as they were (cargo takes a
+# registry crate of one version to be the same crate): start from neither. Only ours: the
+# temporary registries `cargo package` makes are named by a hash starting with "-".
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/wsx-* "${CARGO_TARGET_DIR:-target}"/debug/.fingerprint/wsx-*
+
 selection=()
 for crate in "${crates[@]}"; do selection+=(-p "$crate"); done
 # --allow-dirty: this checks what the tree packs to, committed or not.
