@@ -18,7 +18,6 @@ use h2::client::SendRequest;
 use wsx_proto::http2::Http2Origin;
 
 use super::stream::Lingering;
-use crate::wait::lock;
 
 /// How long a shared connection stays open with no stream: long enough for a client that
 /// reconnects at once, or the next of a burst, to find it.
@@ -127,6 +126,12 @@ enum Slot {
 
 /// How long an origin's HTTP/2 without WebSockets is remembered.
 const NO_WEBSOCKETS_MEMORY: Duration = Duration::from_secs(60);
+
+/// std's lock, not the crate's loom-checked one: the pool is a process-wide static, which a
+/// loom model cannot hold; it guards plain maps and lists, and no wait happens under it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn slots() -> &'static Mutex<HashMap<Key, Slot>> {
     static SLOTS: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
