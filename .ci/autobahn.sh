@@ -19,6 +19,10 @@
 #                    skips 12.* and 13.*)
 #   AUTOBAHN_CLIENT  a client command to run instead of the package's example (the URL and
 #                    agent are appended), e.g. another library's client for a comparison
+#   AUTOBAHN_HAPROXY `h2` or `h1`: the client reaches kosoku through HAProxy (Debian's,
+#                    installed if missing), which upgrades HTTP/1.1 to kosoku either way. `h2`:
+#                    an h2c frontend, and the example gets --http2 (RFC 8441 extended CONNECT);
+#                    `h1`: an HTTP/1.1 frontend, to tell HAProxy's part from HTTP/2's.
 set -euo pipefail
 # The selection globs are passed to kosoku as they are, never expanded by the shell.
 set -f
@@ -44,12 +48,21 @@ outdir=${AUTOBAHN_OUTDIR:-target/autobahn/$agent}
 client_timeout=${AUTOBAHN_TIMEOUT:-600}
 read -r -a select_args <<<"${AUTOBAHN_SELECT:--x 12.* -x 13.*}"
 read -r -a judge_args <<<"${AUTOBAHN_JUDGE:-}"
+haproxy_mode=${AUTOBAHN_HAPROXY:-}
+case "$haproxy_mode" in
+    "" | h1 | h2) ;;
+    *) echo "AUTOBAHN_HAPROXY must be h1 or h2, not $haproxy_mode" >&2; exit 2 ;;
+esac
 
 # 1. kosoku in a venv (reused between runs).
 if [ ! -x "$venv/bin/kosoku" ]; then
     echo "== installing kosoku $kosoku_version into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "kosoku==$kosoku_version"
+fi
+if [ -n "$haproxy_mode" ] && ! command -v haproxy >/dev/null; then
+    echo "== installing haproxy"
+    apt-get update -qq && apt-get install -y -qq haproxy
 fi
 [ -z "$install_only" ] || exit 0
 
@@ -70,8 +83,10 @@ log=$outdir/kosoku.log
 "$venv/bin/kosoku" -m fuzzingserver 127.0.0.1:0 -o "$outdir" "${select_args[@]}" >"$log" 2>&1 &
 kosoku_pid=$!
 client_pid=
+haproxy_pid=
 cleanup() {
     [ -z "$client_pid" ] || kill "$client_pid" 2>/dev/null || true
+    [ -z "$haproxy_pid" ] || kill "$haproxy_pid" 2>/dev/null || true
     kill "$kosoku_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -99,6 +114,56 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     exit 1
 fi
 echo "== kosoku listening on 127.0.0.1:$port (pid $kosoku_pid), reports in $outdir"
+url=ws://127.0.0.1:$port
+
+# 3b. HAProxy in front of kosoku, logging each request (status, timings, how it ended).
+if [ -n "$haproxy_mode" ]; then
+    front_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    bind="127.0.0.1:$front_port"
+    if [ "$haproxy_mode" = h2 ]; then
+        bind+=" proto h2"
+        set -- "$@" --http2
+    fi
+    cat >"$outdir/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    log stderr format raw local0 info
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 1m
+    timeout server 1m
+    timeout tunnel 1h
+
+frontend autobahn
+    bind $bind
+    default_backend kosoku
+
+backend kosoku
+    server kosoku 127.0.0.1:$port
+EOF
+    haproxy -f "$outdir/haproxy.cfg" -db >"$outdir/haproxy.log" 2>&1 &
+    haproxy_pid=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$front_port") 2>/dev/null && break
+        if ! kill -0 "$haproxy_pid" 2>/dev/null; then
+            echo "haproxy exited before listening:" >&2
+            cat "$outdir/haproxy.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$front_port") 2>/dev/null; then
+        echo "haproxy did not listen on $front_port within 10 s:" >&2
+        cat "$outdir/haproxy.log" >&2
+        exit 1
+    fi
+    echo "== $(haproxy -v | sed -n 1p), $haproxy_mode frontend on 127.0.0.1:$front_port (pid $haproxy_pid)"
+    url=ws://127.0.0.1:$front_port
+fi
 
 # 4. Run the client under test (in the background, so a signal to this
 #    script runs the cleanup trap at once instead of after the client).
@@ -110,7 +175,7 @@ else
     client_cmd=(cargo run --release -q -p "$pkg" --example "$example" --)
 fi
 timeout --kill-after=10 "$client_timeout" \
-    "${client_cmd[@]}" "ws://127.0.0.1:$port" "$agent" "$@" </dev/null &
+    "${client_cmd[@]}" "$url" "$agent" "$@" </dev/null &
 client_pid=$!
 wait "$client_pid" || client_rc=$?
 client_pid=

@@ -21,7 +21,7 @@ impl<E> Executor for E where
 
 async fn case_count<E: Executor>(args: &AutobahnArgs) -> Result<u32, String> {
     let counter = CaseCount::default();
-    let client = Builder::<E>::new(args.case_count_url())
+    let client = Builder::<E>::new(args.case_count())
         .start(counter.clone())
         .await
         .map_err(|e| format!("getCaseCount: {e}"))?;
@@ -51,7 +51,7 @@ async fn run<E: Executor>(args: AutobahnArgs) -> ExitCode {
         }
     }
     // The server writes the reports and drops this connection; its close reason does not matter.
-    if let Ok(client) = Builder::<E>::new(args.update_reports_url()).start(Echo).await {
+    if let Ok(client) = Builder::<E>::new(args.update_reports()).start(Echo).await {
         client.wait().await;
     }
     ExitCode::SUCCESS

@@ -13,7 +13,7 @@ use wsx_testing::{AutobahnArgs, CaseCount, Echo};
 
 fn case_count(args: &AutobahnArgs) -> Result<u32, String> {
     let counter = CaseCount::default();
-    let client = Client::start(args.case_count_url(), counter.clone()).map_err(|e| format!("getCaseCount: {e}"))?;
+    let client = Client::start(args.case_count(), counter.clone()).map_err(|e| format!("getCaseCount: {e}"))?;
     client.wait();
     counter.count()
 }
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         }
     }
     // The server writes the reports and drops this connection; its close reason does not matter.
-    if let Ok(client) = Client::start(args.update_reports_url(), Echo) {
+    if let Ok(client) = Client::start(args.update_reports(), Echo) {
         client.wait();
     }
     ExitCode::SUCCESS

@@ -2,9 +2,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use wsx_proto::{deflate::DeflateConfig, Context, Frame, Handler, Reply};
+use wsx_proto::http2::Http2;
+use wsx_proto::{deflate::DeflateConfig, ConnectSettings, Context, Frame, Handler, Reply};
 
-/// `autobahn_<adapter> [BASE_URL] [AGENT] [--deflate | --deflate-no-context-takeover] [--smol]`.
+/// `autobahn_<adapter> [BASE_URL] [AGENT] [--deflate | --deflate-no-context-takeover] [--http2] [--smol]`.
 #[derive(Debug, Clone)]
 pub struct AutobahnArgs {
     /// The fuzzing server's URL, without a trailing slash (default `ws://127.0.0.1:9001`).
@@ -17,6 +18,10 @@ pub struct AutobahnArgs {
     /// message inside a compressed session ("Strings must be encoded before hashing", in the
     /// 16-byte cases), although RFC 7692 allows one.
     pub deflate: Option<DeflateConfig>,
+    /// `--http2`: every connection is an HTTP/2 stream ([`Http2::Require`]: h2c with prior
+    /// knowledge for `ws://`), e.g. to a proxy in front of the fuzzing server that translates
+    /// the extended CONNECT into an HTTP/1.1 upgrade.
+    pub http2: bool,
     /// `--smol`: for adapters with a choice of executor.
     pub smol: bool,
 }
@@ -24,7 +29,7 @@ pub struct AutobahnArgs {
 impl AutobahnArgs {
     /// Parses the process's arguments; `default_agent` when none is given.
     pub fn parse(default_agent: &str) -> Self {
-        let (mut deflate, mut smol, mut positional) = (None, false, Vec::new());
+        let (mut deflate, mut http2, mut smol, mut positional) = (None, false, false, Vec::new());
         for arg in std::env::args().skip(1) {
             match arg.as_str() {
                 "--deflate" => deflate = Some(DeflateConfig::default().threshold(0).level(1)),
@@ -36,6 +41,7 @@ impl AutobahnArgs {
                             .client_no_context_takeover(true),
                     )
                 }
+                "--http2" => http2 = true,
                 "--smol" => smol = true,
                 _ => positional.push(arg),
             }
@@ -46,28 +52,32 @@ impl AutobahnArgs {
             base: base.trim_end_matches('/').to_owned(),
             agent: positional.next().unwrap_or_else(|| default_agent.into()),
             deflate,
+            http2,
             smol,
         }
     }
 
     /// The settings for case `case` (1-based).
-    pub fn case(&self, case: u32) -> wsx_proto::ConnectSettings {
-        let url = format!("{}/runCase?case={case}&agent={}", self.base, self.agent);
-        wsx_proto::ConnectSettings::new(&url)
-            .expect("a valid case URL")
+    pub fn case(&self, case: u32) -> ConnectSettings {
+        self.settings(&format!("/runCase?case={case}&agent={}", self.agent))
             .deflate(self.deflate.clone())
     }
-}
 
-impl AutobahnArgs {
     /// `/getCaseCount`.
-    pub fn case_count_url(&self) -> String {
-        format!("{}/getCaseCount", self.base)
+    pub fn case_count(&self) -> ConnectSettings {
+        self.settings("/getCaseCount")
     }
 
     /// `/updateReports`: the server writes its report and drops the connection.
-    pub fn update_reports_url(&self) -> String {
-        format!("{}/updateReports?agent={}", self.base, self.agent)
+    pub fn update_reports(&self) -> ConnectSettings {
+        self.settings(&format!("/updateReports?agent={}", self.agent))
+    }
+
+    fn settings(&self, path: &str) -> ConnectSettings {
+        let http2 = if self.http2 { Http2::Require } else { Http2::Off };
+        ConnectSettings::new(&format!("{}{path}", self.base))
+            .expect("a valid URL")
+            .http2(http2)
     }
 }
 

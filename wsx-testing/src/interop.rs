@@ -143,6 +143,11 @@ impl PeerServer {
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}/", self.port)
     }
+
+    /// `127.0.0.1:PORT`, for a proxy in front of it.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        (std::net::Ipv4Addr::LOCALHOST, self.port).into()
+    }
 }
 
 impl Drop for PeerServer {
@@ -154,9 +159,15 @@ impl Drop for PeerServer {
 
 /// `microsocks` on the PATH, installed with apt-get if it is not.
 fn microsocks() -> &'static str {
+    apt_installed("microsocks", "-h", "microsocks")
+}
+
+/// `program` on the PATH, installed from Debian's `package` with apt-get if running it with
+/// `probe` fails to start.
+pub(crate) fn apt_installed(program: &'static str, probe: &str, package: &str) -> &'static str {
     let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let found = Command::new("microsocks")
-        .arg("-h")
+    let found = Command::new(program)
+        .arg(probe)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -166,10 +177,10 @@ fn microsocks() -> &'static str {
         update.args(["update", "-qq"]);
         run(update, "apt-get update");
         let mut install = Command::new("apt-get");
-        install.args(["install", "-y", "-qq", "microsocks"]);
-        run(install, "apt-get install microsocks");
+        install.args(["install", "-y", "-qq", package]);
+        run(install, &format!("apt-get install {package}"));
     }
-    "microsocks"
+    program
 }
 
 /// Every environment variable a client reads its proxy from, both spellings: what a test
@@ -245,18 +256,25 @@ fn spawn_listening(mut command: Command, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    wait_listening(&mut child, port, || format!("{command:?}"));
+    child
+}
+
+/// Waits until something listens on `port` on 127.0.0.1; panics, describing `child` with
+/// `describe`, if it exits first or 10 s pass.
+pub(crate) fn wait_listening(child: &mut Child, port: u16, describe: impl Fn() -> String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{command:?} exited ({status}) before it listened on {port}");
+            panic!("{} exited ({status}) before it listened on {port}", describe());
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{command:?} did not listen on {port}"
+            "{} did not listen on {port}",
+            describe()
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    child
 }
 
 /// Python's `hypercorn` (an ASGI server speaking HTTP/1.1, HTTP/2 over TLS and h2c, with

@@ -10,7 +10,7 @@
 //!   topic;
 //! * [`behaviour_suite!`]: one `#[test]` per scenario for an adapter;
 //! * [`h2front`]: an RFC 8441 front ([`H2Front`]) that reaches those servers over HTTP/2, for
-//!   the tests of WebSockets over HTTP/2.
+//!   the tests of WebSockets over HTTP/2; [`haproxy`]: the same job done by a real proxy.
 //!
 //! An adapter's test file is then a few lines:
 //!
@@ -33,6 +33,7 @@ mod readme_examples {}
 pub mod autobahn;
 pub mod child;
 pub mod h2front;
+pub mod haproxy;
 pub mod harness;
 pub mod interop;
 pub mod memory;
@@ -46,6 +47,7 @@ pub mod tls;
 pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
 pub use crate::child::{ChildServer, Counter};
 pub use crate::h2front::{FrontOptions, H2Front};
+pub use crate::haproxy::HaProxy;
 pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
@@ -90,6 +92,9 @@ macro_rules! behaviour_suite_over_http2 {
             http2_dropped_connection_reconnects_on_a_new_one: "starts its own HTTP/2 server",
             http2_goaway_moves_new_clients_to_a_fresh_connection: "starts its own HTTP/2 server",
             http2_h2c_with_hypercorn: "starts its own HTTP/2 server",
+            http2_haproxy_h2c_echo_and_close: "starts its own HTTP/2 server",
+            http2_haproxy_tls_prefer: "starts its own HTTP/2 server",
+            http2_haproxy_deflate_with_python_websockets: "starts its own HTTP/2 server",
             http2_of_an_http11_server_required_or_preferred: "starts its own HTTP/2 server",
             http2_refused_connect_has_its_status_and_headers: "starts its own HTTP/2 server",
             http2_refused_connect_is_a_rejection: "starts its own HTTP/2 server",

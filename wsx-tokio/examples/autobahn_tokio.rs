@@ -1,7 +1,7 @@
 //! Runs the Autobahn TestSuite client cases against a fuzzing server.
 //!
 //! ```text
-//! cargo run --release -p wsx-tokio --example autobahn_tokio -- ws://127.0.0.1:9001 wsx-tokio [--deflate | --deflate-no-context-takeover]
+//! cargo run --release -p wsx-tokio --example autobahn_tokio -- ws://127.0.0.1:9001 wsx-tokio [--deflate | --deflate-no-context-takeover] [--http2]
 //! ```
 //!
 //! The flags are [`AutobahnArgs`]'s; the handlers are shared by every adapter's example.
@@ -13,7 +13,7 @@ use wsx_tokio::Client;
 
 async fn case_count(args: &AutobahnArgs) -> Result<u32, String> {
     let counter = CaseCount::default();
-    let client = Client::start(args.case_count_url(), counter.clone())
+    let client = Client::start(args.case_count(), counter.clone())
         .await
         .map_err(|e| format!("getCaseCount: {e}"))?;
     client.wait().await;
@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
         }
     }
     // The server writes the reports and drops this connection; its close reason does not matter.
-    if let Ok(client) = Client::start(args.update_reports_url(), Echo).await {
+    if let Ok(client) = Client::start(args.update_reports(), Echo).await {
         client.wait().await;
     }
     ExitCode::SUCCESS

@@ -3,7 +3,8 @@
 //! server that sends a compression bomb.
 
 use bytes::Bytes;
-use wsx_proto::{close::CloseStatus, deflate::DeflateConfig, CloseCode, CloseReason, Error, Frame};
+use wsx_proto::http2::HttpVersion;
+use wsx_proto::{close::CloseStatus, deflate::DeflateConfig, CloseCode, CloseReason, ConnectSettings, Error, Frame};
 
 use super::{finish, ClientOf, T};
 use crate::harness::{settings, Ev, Events, Probe, TestAdapter, TestClient, TestOptions};
@@ -29,14 +30,19 @@ fn messages() -> Vec<Frame> {
     frames
 }
 
-/// Sends every message to `url`'s echo server with compression offered, checks the answer
-/// accepted it with `expect_params` and that each echo equals what was sent.
-fn echo_compressed<A: TestAdapter>(url: &str, expect_params: &[&str]) {
+/// Sends every message to the echo server of `to` with compression offered, checks the answer
+/// accepted it with `expect_params` and that each echo equals what was sent. Returns which
+/// HTTP the WebSocket was opened with.
+pub(super) fn echo_compressed<A: TestAdapter>(to: ConnectSettings, expect_params: &[&str]) -> HttpVersion {
     let (probe, mut events) = Probe::<A>::new();
-    let s = settings(url).deflate(Some(DeflateConfig::default()));
+    let s = to.deflate(Some(DeflateConfig::default()));
     let client = A::start(s, probe, TestOptions::default()).expect("connect");
-    let extensions = events.wait_for("handle_connect", T, |ev| match ev {
-        Ev::Connected { extensions, .. } => Some(extensions.clone()),
+    let (extensions, http_version) = events.wait_for("handle_connect", T, |ev| match ev {
+        Ev::Connected {
+            extensions,
+            http_version,
+            ..
+        } => Some((extensions.clone(), *http_version)),
         _ => None,
     });
     let extensions = extensions.expect("the server accepted an extension");
@@ -66,19 +72,20 @@ fn echo_compressed<A: TestAdapter>(url: &str, expect_params: &[&str]) {
         );
     }
     close_normally_peer::<A>(&client, &mut events);
+    http_version
 }
 
 /// Python `websockets` with its default compression (context takeover both ways).
 pub fn deflate_python_websockets<A: TestAdapter>() {
     let server = PeerServer::start(Peer::PythonWebsockets, &[]);
-    echo_compressed::<A>(&server.url(), &[]);
+    echo_compressed::<A>(settings(&server.url()), &[]);
 }
 
 /// Python `websockets` asking for no context takeover both ways and 9-bit windows.
 pub fn deflate_python_websockets_no_context_takeover_9_bits<A: TestAdapter>() {
     let server = PeerServer::start(Peer::PythonWebsockets, &["--no-context-takeover", "--window-bits", "9"]);
     echo_compressed::<A>(
-        &server.url(),
+        settings(&server.url()),
         &[
             "server_no_context_takeover",
             "client_no_context_takeover",
@@ -91,14 +98,14 @@ pub fn deflate_python_websockets_no_context_takeover_9_bits<A: TestAdapter>() {
 /// Node's `ws` with perMessageDeflate (context takeover both ways).
 pub fn deflate_node_ws<A: TestAdapter>() {
     let server = PeerServer::start(Peer::NodeWs, &[]);
-    echo_compressed::<A>(&server.url(), &[]);
+    echo_compressed::<A>(settings(&server.url()), &[]);
 }
 
 /// Node's `ws` asking for no context takeover both ways and 10-bit windows.
 pub fn deflate_node_ws_no_context_takeover_10_bits<A: TestAdapter>() {
     let server = PeerServer::start(Peer::NodeWs, &["--no-context-takeover", "--window-bits", "10"]);
     echo_compressed::<A>(
-        &server.url(),
+        settings(&server.url()),
         &[
             "server_no_context_takeover",
             "client_no_context_takeover",
