@@ -295,7 +295,8 @@ impl Hypercorn {
         let mut command = Command::new(python());
         command
             .current_dir(scripts_dir())
-            .args(["-m", "hypercorn", "--bind", &format!("127.0.0.1:{port}")]);
+            // One process (no worker process), so killing it leaves nothing behind.
+            .args(["-m", "hypercorn", "--workers", "0", "--bind", &format!("127.0.0.1:{port}")]);
         let files = tls.map(|pki| {
             let dir = std::env::temp_dir().join(format!("wsx-hypercorn-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("a directory for the certificate");
