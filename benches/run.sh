@@ -7,16 +7,19 @@
 # FILTER words pick clients and/or workloads by substring: `benches/run.sh wsx stream-16`
 # runs the four wsx clients on 16-byte streaming; `benches/run.sh flood` runs every client on
 # the four unwindowed streaming workloads; `benches/run.sh idle` every client on the idle
-# workload. Without filters everything runs (under 25 minutes on 2 cores).
+# workload; `benches/run.sh many` every client on many-1k and many-1k-h2, interleaved. Without
+# filters everything runs (under 25 minutes on 2 cores).
 #
 #   clients:   wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol
 #              wsx-async-std-local tokio-tungstenite
 #              fastwebsockets tokio-websockets yawc io-only
 #   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
-#              flood-1m idle deflate-json deflate-noise many-1k
+#              flood-1m idle deflate-json deflate-noise many-1k many-1k-h2
 #
 # stream-*: at most a window (8 MiB) in flight; flood-*: no window, the sender never waits for
-# echoes. Every result line carries the client process's peak RSS (VmHWM).
+# echoes. many-1k-h2: many-1k over HTTP/2 (RFC 8441, h2c with prior knowledge, which the echo
+# server speaks on the same port), on the clients that have it. Every result line carries the
+# client process's peak RSS (VmHWM).
 #
 # --smoke: one tiny run of everything (well under a minute once built): proves the harness
 # builds and works; the numbers mean nothing.
@@ -32,7 +35,8 @@
 # single-threaded tokio runtime (wsx-blocking and wsx-async-std run their own threads, all on
 # CPU 1; wsx-async-std-local runs on one thread, like the tokio clients). Knobs (environment): E2E_SECS (streaming time per run, default 3), E2E_RTT (round
 # trips, default 20000), E2E_CONNS (idle connections, default 5000), E2E_MANY (busy
-# connections of many-1k, default 1000: each streams 200 messages of 1 KiB with no window).
+# WebSockets of many-1k and many-1k-h2, default 1000: each streams 200 messages of 1 KiB
+# with no window).
 # Results (raw lines and the report) go to --out (default target/e2e/<date>).
 set -euo pipefail
 self=$(realpath "$0")
@@ -42,9 +46,12 @@ cd "$(dirname "$self")/.."
 
 all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
-all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise many-1k)
+all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise many-1k
+    many-1k-h2)
 # The compressed workloads run on the clients that have permessage-deflate.
 deflate_clients=" wsx-tokio yawc "
+# The HTTP/2 workload runs on the clients that have WebSockets over HTTP/2.
+http2_clients=" wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local yawc "
 
 reps=3
 smoke=0
@@ -149,7 +156,8 @@ for rep in $(seq 1 "$reps"); do
     for w in "${workloads[@]}"; do
         for c in "${clients[@]}"; do
             n=$((n + 1))
-            if [[ $w == deflate-* && $deflate_clients != *" $c "* ]] || [[ $w == many-* && $c == io-only ]]; then
+            if [[ $w == deflate-* && $deflate_clients != *" $c "* ]] || [[ $w == many-* && $c == io-only ]] ||
+                [[ $w == *-h2 && $http2_clients != *" $c "* ]]; then
                 continue
             fi
             printf '== [%d/%d] run %d: %s on %s\n' "$n" "$total" "$rep" "$c" "$w" >&2

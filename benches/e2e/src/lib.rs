@@ -1,7 +1,8 @@
 //! End-to-end loopback benchmarks of WebSocket clients.
 //!
 //! Two binaries: `echo-server`, a WebSocket echo server written without any WebSocket library
-//! (one read and one write per batch of frames, so it is never the bottleneck), and `wsx-e2e`,
+//! (one read and one write per batch of frames, so it is never the bottleneck), over HTTP/1.1
+//! and over HTTP/2 ([`http2`]), and `wsx-e2e`,
 //! which runs one client on one workload and prints one `result` line, or turns a file of
 //! result lines into the markdown tables (`wsx-e2e report FILE`), or into the published report,
 //! BENCHMARKS.md and its SVG charts ([`publish`], [`charts`]). `benches/run.sh` drives both,
@@ -13,6 +14,7 @@
 pub mod charts;
 pub mod clients;
 pub mod frames;
+pub mod http2;
 pub mod publish;
 pub mod report;
 pub mod sys;
@@ -20,7 +22,7 @@ pub mod window;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The 16-byte text message of the round-trip workload.
 pub const TEXT16: &str = "0123456789abcdef";
@@ -39,10 +41,14 @@ pub enum Workload {
     Idle,
     /// Streaming with no window, permessage-deflate negotiated (clients that have it).
     Deflate(DeflatePayload),
-    /// Many busy connections from one process: [`Params::many_conns`] connections at once
+    /// Many busy connections from one process: [`Params::many_conns`] WebSockets at once
     /// (1,000 by default), each streaming [`MANY_MSGS`] binary messages of 1 KiB with no
-    /// window.
-    Many,
+    /// window; over HTTP/1.1 (a TCP connection each), or with `http2` over HTTP/2 (RFC 8441,
+    /// h2c with prior knowledge: the wsx clients all on one shared connection).
+    Many {
+        /// Over HTTP/2 rather than HTTP/1.1.
+        http2: bool,
+    },
 }
 
 /// Connections of the many-connections workload, by default.
@@ -118,7 +124,7 @@ impl DeflatePayload {
 pub const DEFLATE_LEVEL: u32 = 1;
 
 /// Every workload, in table order.
-pub const WORKLOADS: [&str; 13] = [
+pub const WORKLOADS: [&str; 14] = [
     "rtt",
     "stream-16",
     "stream-1k",
@@ -132,6 +138,7 @@ pub const WORKLOADS: [&str; 13] = [
     "deflate-json",
     "deflate-noise",
     "many-1k",
+    "many-1k-h2",
 ];
 
 /// Every client, in table order (the I/O-only ceiling last).
@@ -165,7 +172,8 @@ impl Workload {
             "idle" => Self::Idle,
             "deflate-json" => Self::Deflate(DeflatePayload::Json),
             "deflate-noise" => Self::Deflate(DeflatePayload::Noise),
-            "many-1k" => Self::Many,
+            "many-1k" => Self::Many { http2: false },
+            "many-1k-h2" => Self::Many { http2: true },
             _ => return None,
         })
     }
@@ -195,6 +203,8 @@ pub struct Params {
     pub many_conns: usize,
     /// The wsx clients' send buffer (`send_buffer` on their builder); `None`: the default.
     pub send_buffer: Option<usize>,
+    /// Open the WebSockets over HTTP/2 (h2c with prior knowledge) instead of HTTP/1.1.
+    pub http2: bool,
 }
 
 impl Params {
@@ -225,9 +235,10 @@ impl Params {
                 window_bytes: 0,
                 ..self.clone()
             },
-            Workload::Many => Self {
+            Workload::Many { http2 } => Self {
                 window_bytes: 0,
                 stream_count: Some(MANY_MSGS),
+                http2,
                 ..self.clone()
             },
             _ => self.clone(),
@@ -236,10 +247,10 @@ impl Params {
 
     /// Whether a streaming sender that sent `sent` messages stops: at its count, or once
     /// `deadline` passed (the clock read every `clock_every` messages).
-    pub fn sent_enough(&self, sent: u64, deadline: std::time::Instant, clock_every: u64) -> bool {
+    pub fn sent_enough(&self, sent: u64, deadline: Instant, clock_every: u64) -> bool {
         match self.stream_count {
             Some(count) => sent >= count,
-            None => sent.is_multiple_of(clock_every) && std::time::Instant::now() >= deadline,
+            None => sent.is_multiple_of(clock_every) && Instant::now() >= deadline,
         }
     }
 }
@@ -277,6 +288,13 @@ pub struct Measurement {
     pub bytes_per_conn: Option<f64>,
     /// The process's peak resident set size over the whole run (`VmHWM`), set by `wsx-e2e run`.
     pub peak_rss: Option<u64>,
+    /// When a streaming connection was open and began to send: the many-connections
+    /// workload's connect time is the latest of these.
+    pub connected_at: Option<Instant>,
+    /// Many-connections workload: the WebSockets, and the time until every one was open.
+    pub websockets: Option<usize>,
+    /// The time from the start until the last WebSocket was open, in seconds.
+    pub connect_secs: Option<f64>,
 }
 
 impl Measurement {
@@ -307,6 +325,12 @@ impl Measurement {
             put("secs", self.secs);
             put("msgs_per_s", self.msgs_per_sec());
             put("mib_per_s", self.mib_per_sec());
+        }
+        if let Some(n) = self.websockets {
+            put("websockets", n as f64);
+        }
+        if let Some(secs) = self.connect_secs {
+            put("connect_s", secs);
         }
         if let Some(p) = self.p50_us {
             put("p50_us", p);
@@ -393,6 +417,7 @@ mod tests {
             stream_count: None,
             many_conns: MANY_CONNS,
             send_buffer: None,
+            http2: false,
         }
     }
 
@@ -402,6 +427,9 @@ mod tests {
             assert!(Workload::parse(w).is_some(), "{w}");
         }
         assert_eq!(Workload::parse("flood-64k"), Some(Workload::Flood(64 * 1024)));
+        assert_eq!(Workload::parse("many-1k-h2"), Some(Workload::Many { http2: true }));
+        assert!(params(0).for_workload(Workload::Many { http2: true }).http2);
+        assert!(!params(0).for_workload(Workload::Many { http2: false }).http2);
     }
 
     #[test]

@@ -128,7 +128,10 @@ pub fn markdown(
         "- **Echo server** (`benches/e2e/src/bin/echo-server.rs`, no WebSocket library): a \
          current-thread tokio runtime, one task per connection; each read of up to 256 KiB is \
          answered by one write carrying the unmasked echo of every frame or piece of frame in it, \
-         so payloads stream through and are never buffered whole. It runs pinned to CPU 0.\n\
+         so payloads stream through and are never buffered whole. The same port speaks HTTP/2 \
+         to a client that opens with its preface (h2c with prior knowledge, hyperium's `h2`): \
+         each RFC 8441 extended CONNECT stream is answered 200 and echoed by the same loop. It \
+         runs pinned to CPU 0.\n\
          - **Clients**: `wsx-e2e run` runs one client on one workload in a process of its own, \
          pinned to CPU 1, on a current-thread tokio runtime (wsx-blocking's threads and the \
          async-std and smol executors' threads all run on CPU 1 too). Every client gets a TCP \
@@ -178,7 +181,12 @@ pub fn markdown(
          messages of 1 KiB with no window (a thread per connection for wsx-blocking); the \
          aggregate rate over the whole time, connecting included. The wsx clients run with \
          `send_buffer(16 KiB)`, the setting their docs recommend for thousands of connections; \
-         the others with their defaults.\n\
+         the others with their defaults. The time to open all runs from the start until the \
+         last WebSocket was open.\n\
+         \x20 - `many-1k-h2`: the same 1,000 WebSockets over HTTP/2 (RFC 8441, h2c with prior \
+         knowledge), on the clients that have it: the wsx clients with `Http2::Require`, all \
+         on one shared connection; yawc (feature `http2`, `http2::handshake` over our TCP \
+         socket) on a connection for each WebSocket, the only way its client opens one.\n\
          - **Runs**: the whole matrix once per repetition, the repetitions one after the other \
          (so a burst of outside load hits one sample per cell); each cell shows the median and \
          the lowest and highest run. CPU shares come from `/proc/PID/stat`; peak RSS is the \
@@ -314,7 +322,7 @@ mod tests {
         assert!(md.contains("| wsx-tokio | 147,000 | 140–154 k | 1.00× |"), "{md}");
         assert!(md.contains("| yawc | 136,000 | 136–136 k |"), "{md}");
         assert!(
-            md.contains("| yawc | 1,155,000 | 1.10–1.21 M | 1.00× | 80% | 0.69 | 14.5 | 14.0–15.0 |"),
+            md.contains("| 1.1 | yawc | 1,155,000 | 1.10–1.21 M | 1.00× | – | – | 80% | 0.69 | – | 14.5 | 14.0–15.0 |"),
             "{md}"
         );
         for file in CHART_FILES {

@@ -106,6 +106,10 @@ type Samples = BTreeMap<(String, String), (usize, BTreeMap<String, Vec<f64>>)>;
 /// metric of its own, so that it has a median and a spread like the measured ones.
 pub const CPU_PER_MSG: &str = "cpu_us_per_msg";
 
+/// The client's peak RSS divided by its WebSockets (many-connections workloads), in bytes:
+/// a metric of its own like [`CPU_PER_MSG`].
+pub const RSS_PER_WEBSOCKET: &str = "rss_per_websocket";
+
 /// The key of a line that summarises several runs (their medians), and how many.
 pub const RUNS: &str = "runs";
 
@@ -127,6 +131,11 @@ impl Table {
             if let (Some(cpu), Some(rate)) = (r.values.get("client_cpu"), r.values.get("msgs_per_s")) {
                 if *rate > 0.0 {
                     entry.1.entry(CPU_PER_MSG.into()).or_default().push(cpu / rate * 1e6);
+                }
+            }
+            if let (Some(rss), Some(n)) = (r.values.get("peak_rss"), r.values.get("websockets")) {
+                if *n > 0.0 {
+                    entry.1.entry(RSS_PER_WEBSOCKET.into()).or_default().push(rss / n);
                 }
             }
         }
@@ -431,39 +440,63 @@ fn stream_table(t: &Table, prefix: &str, heading: &str) -> String {
     out
 }
 
-/// Many busy connections from one process: the aggregate rate, the client's CPU per message
-/// and its peak memory, each against the best client.
+/// The many-connections workloads and the HTTP version each runs over.
+const MANY: [(&str, &str); 2] = [("many-1k", "1.1"), ("many-1k-h2", "2")];
+
+/// Many busy WebSockets from one process, over HTTP/1.1 and over HTTP/2: the aggregate rate,
+/// the time until all were open, the client's CPU per message and its peak memory (whole and
+/// per WebSocket), each against the best row of either HTTP version.
 fn many_table(t: &Table) -> String {
-    const W: &str = "many-1k";
-    if !t.has(W) {
+    let rows: Vec<(&str, &str, String)> = MANY
+        .iter()
+        .flat_map(|&(w, http)| t.clients(w).into_iter().map(move |c| (w, http, c)))
+        .collect();
+    if rows.is_empty() {
         return String::new();
     }
-    let best_rate = t.best(W, "msgs_per_s", true);
-    let best_mem = t.best(W, "peak_rss", false);
+    let best = |key: &str, higher: bool| {
+        rows.iter()
+            .filter_map(|(w, _, c)| t.value(w, c, key))
+            .reduce(|a, b| if (b > a) == higher { b } else { a })
+    };
+    let (best_rate, best_mem) = (best("msgs_per_s", true), best("peak_rss", false));
     let mut out = format!(
-        "### Busy connections from one process (1,000 unless `E2E_MANY` says otherwise), each streaming {} messages of 1 KiB at once (no window)\n\n\
+        "### Busy WebSockets from one process (1,000 unless `E2E_MANY` says otherwise), each streaming {} messages of 1 KiB at once (no window)\n\n\
          The wsx clients run with `send_buffer({} KiB)`, the setting recommended for thousands of connections; \
-         the others with their defaults.\n\n\
-         | client | msgs/s | min–max | × best | client CPU | CPU per message (µs) | peak RSS (MiB) | min–max | × leanest | runs |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+         the others with their defaults. Over HTTP/1.1 (`many-1k`) each WebSocket has a TCP connection of its own. \
+         Over HTTP/2 (`many-1k-h2`: RFC 8441 extended CONNECT, h2c with prior knowledge) the wsx clients ask for \
+         `Http2::Require` and all share one connection (the default pool); yawc's client opens an HTTP/2 connection \
+         for each WebSocket (it cannot open a stream on a connection it already has). \
+         Time to open all: from the start until the last WebSocket was open (the first ones already streaming). \
+         Server CPU: the echo server's share of its core (under 100%: it is not what limits the rate). \
+         Over HTTP/2 the bytes in flight (sent and not yet written to the socket, received and not yet read) wait \
+         in the client's HTTP/2 buffers, inside its RSS; over HTTP/1.1 they wait in the kernel's socket buffers, \
+         outside it.\n\n\
+         | HTTP | client | msgs/s | min–max | × best | time to open all (ms) | min–max | client CPU | CPU per message (µs) | server CPU | peak RSS (MiB) | min–max | RSS per WebSocket (KiB) | × leanest | runs |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
         crate::MANY_MSGS,
         crate::MANY_SEND_BUFFER >> 10
     );
-    for c in t.clients(W) {
-        let cell = &t.0[W][&c];
+    let ms = |r: Option<(f64, f64)>| r.map(|(lo, hi)| (lo * 1e3, hi * 1e3));
+    for (w, http, c) in &rows {
+        let cell = &t.0[*w][c];
         let rate = cell.get("msgs_per_s");
         let rss = cell.get("peak_rss");
         let _ = writeln!(
             out,
-            "| {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {http} | {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             fmt_num(rate),
             fmt_range(cell.range("msgs_per_s")),
-            fmt_ratio(ratio(rate, best_rate.as_ref().map(|b| b.1))),
+            fmt_ratio(ratio(rate, best_rate)),
+            fmt_num(cell.get("connect_s").map(|s| s * 1e3)),
+            fmt_range(ms(cell.range("connect_s"))),
             fmt_pct(cell.get("client_cpu")),
             fmt_num(cell.get(CPU_PER_MSG)),
+            fmt_pct(cell.get("server_cpu")),
             fmt_num(rss.map(|b| b / MIB)),
             fmt_range(cell.range("peak_rss").map(|(lo, hi)| (lo / MIB, hi / MIB))),
-            fmt_ratio(ratio(rss, best_mem.as_ref().map(|b| b.1))),
+            fmt_num(cell.get(RSS_PER_WEBSOCKET).map(|b| b / 1024.0)),
+            fmt_ratio(ratio(rss, best_mem)),
             cell.runs
         );
     }
@@ -795,10 +828,46 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| yawc | 1,002,500 | 985 k–1.02 M | 1.00× | 80% | 0.80 | 13.5 | 13.0–14.0 | 1.00× | 2 |"),
+            md.contains(
+                "| 1.1 | yawc | 1,002,500 | 985 k–1.02 M | 1.00× | – | – | 80% | 0.80 | – | 13.5 | 13.0–14.0 | – | 1.00× | 2 |"
+            ),
             "{md}"
         );
         assert!(md.contains("min–max: the lowest and highest run"), "{md}");
+    }
+
+    #[test]
+    fn many_connections_over_both_http_versions_in_one_table() {
+        let mut text = String::new();
+        for (w, client, rate, connect, rss_mib) in [
+            ("many-1k", "wsx-tokio", 1.2e6, 0.05, 14),
+            ("many-1k", "wsx-tokio", 1.3e6, 0.07, 15),
+            ("many-1k-h2", "wsx-tokio", 0.6e6, 0.10, 10),
+            ("many-1k-h2", "yawc", 0.4e6, 0.20, 30),
+        ] {
+            text.push_str(&format!(
+                "result\tclient={client}\tworkload={w}\tmsgs_per_s={rate}\twebsockets=1000\tconnect_s={connect}\tclient_cpu=0.9\tserver_cpu=0.5\tpeak_rss={}\n",
+                rss_mib << 20
+            ));
+        }
+        let md = render(&parse(&text));
+        let table = &md[md.find("### Busy WebSockets").expect(&md)..];
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| 1.1 |") || l.starts_with("| 2 |"))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                // 14.5 MiB over 1,000 WebSockets: 14.8 KiB each; the best rate and the leanest
+                // peak are looked for over both HTTP versions.
+                "| 1.1 | wsx-tokio | 1,250,000 | 1.20–1.30 M | 1.00× | 60.0 | 50.0–70.0 | 90% | 0.72 | 50% | 14.5 | 14.0–15.0 | 14.8 | 1.45× | 2 |",
+                "| 2 | wsx-tokio | 600,000 | – | 0.48× | 100 | – | 90% | 1.50 | 50% | 10.0 | – | 10.2 | 1.00× | 1 |",
+                "| 2 | yawc | 400,000 | – | 0.32× | 200 | – | 90% | 2.25 | 50% | 30.0 | – | 30.7 | 3.00× | 1 |",
+            ],
+            "{md}"
+        );
+        assert!(table.contains("all share one connection"), "{md}");
     }
 
     #[test]

@@ -3,30 +3,47 @@
 //! the unmasked echo of every frame (or piece of frame) that read brought. Payloads are never
 //! buffered whole, so big messages stream through.
 //!
+//! The same port speaks HTTP/2 to a client that opens with HTTP/2's preface (h2c with prior
+//! knowledge): each WebSocket stream (RFC 8441 extended CONNECT) gets a task of its own and the
+//! same echo loop ([`wsx_bench_e2e::http2`]).
+//!
 //! ```text
-//! echo-server [--addr 127.0.0.1:0] [--port-file FILE]
+//! echo-server [--addr 127.0.0.1:0] [--port-file FILE] [--http2-stream-window BYTES]
 //! ```
-//! Prints `listening on ADDR` and writes the port to FILE if given.
+//! Prints `listening on ADDR` and writes the port to FILE if given. `--http2-stream-window`:
+//! how far ahead of the server a client may send on each HTTP/2 stream (default 16 MiB).
 
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use wsx_bench_e2e::frames::{header_end, upgrade_response, Echoer};
+use wsx_bench_e2e::http2::{self, H2Stream, Rewound};
 
 /// Bytes read at once (and so about the size of one write).
 const READ_SIZE: usize = 256 * 1024;
+/// The same for a WebSocket of an HTTP/2 connection, whose reads take the DATA frames that
+/// have come for it: smaller, since a thousand streams each allocate one (about a tenth less
+/// server CPU a message in many-1k-h2 than with the socket's size).
+const STREAM_READ_SIZE: usize = 32 * 1024;
 /// Largest accepted upgrade request.
 const MAX_REQUEST: usize = 16 * 1024;
 
 fn main() -> io::Result<()> {
     let mut addr = "127.0.0.1:0".to_string();
     let mut port_file = None;
+    let mut stream_window = http2::STREAM_WINDOW;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().expect("--addr needs a value"),
             "--port-file" => port_file = args.next(),
+            "--http2-stream-window" => {
+                stream_window = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--http2-stream-window needs a number of bytes")
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -54,12 +71,8 @@ fn main() -> io::Result<()> {
                 Ok((sock, _)) => {
                     tokio::spawn(async move {
                         let mut wire_in = 0;
-                        let _ = serve(sock, &mut wire_in).await;
-                        // What the client sent on the wire after the upgrade: `benches/run.sh`
-                        // divides it by the messages of a compressed run.
-                        if wire_in > 0 {
-                            println!("closed\twire_in={wire_in}");
-                        }
+                        let _ = serve(sock, stream_window, &mut wire_in).await;
+                        report_closed(wire_in);
                     });
                 }
                 // Out of descriptors or similar: keep serving the connections we have.
@@ -72,7 +85,15 @@ fn main() -> io::Result<()> {
     })
 }
 
-async fn serve(mut sock: TcpStream, wire_in: &mut u64) -> io::Result<()> {
+/// What the client sent on the wire after the upgrade: `benches/run.sh` divides it by the
+/// messages of a compressed run.
+fn report_closed(wire_in: u64) {
+    if wire_in > 0 {
+        println!("closed\twire_in={wire_in}");
+    }
+}
+
+async fn serve(mut sock: TcpStream, stream_window: u32, wire_in: &mut u64) -> io::Result<()> {
     sock.set_nodelay(true)?;
     // The upgrade, in a small buffer: an idle connection costs the server little.
     let mut request = Vec::with_capacity(1024);
@@ -87,6 +108,12 @@ async fn serve(mut sock: TcpStream, wire_in: &mut u64) -> io::Result<()> {
             return Err(io::ErrorKind::InvalidData.into());
         }
     };
+    if request.starts_with(http2::PREFACE_START) {
+        let sock = Rewound::new(request.into(), sock);
+        return http2::serve(sock, stream_window, serve_stream)
+            .await
+            .map_err(io::Error::other);
+    }
     let Some(response) = upgrade_response(&request[..end]) else {
         sock.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             .await?;
@@ -100,17 +127,43 @@ async fn serve(mut sock: TcpStream, wire_in: &mut u64) -> io::Result<()> {
     drop(request);
     // Big buffers only once frames flow.
     sock.readable().await?;
-    let mut buf = vec![0u8; READ_SIZE];
-    out.reserve(READ_SIZE + 4096);
+    echo_loop(&mut sock, echo, out, READ_SIZE, wire_in).await
+}
+
+/// One WebSocket of an HTTP/2 connection, echoed like a TCP connection, then ended from both
+/// sides.
+async fn serve_stream(mut stream: H2Stream) {
+    let mut wire_in = 0;
+    let (echo, out) = (Echoer::default(), Vec::new());
+    let _ = echo_loop(&mut stream, echo, out, STREAM_READ_SIZE, &mut wire_in).await;
+    stream.finish().await;
+    report_closed(wire_in);
+}
+
+/// Echoes what `io` brings, up to `read_size` bytes a read, `out` holding what `echo` made of
+/// the bytes before, until the client's close frame (echoed, then the end of the stream) or
+/// its end of the stream.
+async fn echo_loop<S>(
+    io: &mut S,
+    mut echo: Echoer,
+    mut out: Vec<u8>,
+    read_size: usize,
+    wire_in: &mut u64,
+) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; read_size];
+    out.reserve(read_size + 4096);
     loop {
         if !out.is_empty() {
-            sock.write_all(&out).await?;
+            io.write_all(&out).await?;
             out.clear();
         }
         if echo.closed {
-            return sock.shutdown().await;
+            return io.shutdown().await;
         }
-        let n = sock.read(&mut buf).await?;
+        let n = io.read(&mut buf).await?;
         if n == 0 {
             return Ok(());
         }

@@ -22,7 +22,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
          [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N] [--concurrency N] [--timeout S]\n       \
-         [--send-buffer BYTES (wsx clients; many-1k: 16384 unless given)]\n       \
+         [--send-buffer BYTES (wsx clients; many-1k, many-1k-h2: 16384 unless given)]\n       \
          wsx-e2e report FILE...\n       \
          wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
         CLIENTS.join(" "),
@@ -128,6 +128,7 @@ fn run(args: &[String]) -> ExitCode {
         stream_count: None,
         many_conns: MANY_CONNS,
         send_buffer: None,
+        http2: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -171,7 +172,7 @@ fn run(args: &[String]) -> ExitCode {
         return usage();
     };
     p.addr = addr;
-    if workload == Workload::Many {
+    if matches!(workload, Workload::Many { .. }) {
         p.send_buffer.get_or_insert(wsx_bench_e2e::MANY_SEND_BUFFER);
         // A socket a connection, and wsx-blocking's wake-up descriptor.
         let want = p.many_conns as u64 * 2 + 256;

@@ -54,11 +54,27 @@ impl ::wsx_tokio::Handler for Idle {
 /// What a client without permessage-deflate answers to the compressed workloads.
 const NO_DEFLATE: &str = "this client has no permessage-deflate";
 
+/// The clients that open WebSockets over HTTP/2 (RFC 8441): the wsx clients, on one shared
+/// connection, and yawc, on a connection for each WebSocket (its client has no way to open a
+/// stream on a connection it already has).
+pub const HTTP2_CLIENTS: [&str; 7] = [
+    "wsx-tokio",
+    "wsx-tokio-send",
+    "wsx-blocking",
+    "wsx-async-std",
+    "wsx-async-std-smol",
+    "wsx-async-std-local",
+    "yawc",
+];
+
 /// Runs `client` on `workload`.
 pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> {
     let p = &p.for_workload(workload);
-    if workload == Workload::Many && client == "io-only" {
+    if matches!(workload, Workload::Many { .. }) && client == "io-only" {
         return Err("the I/O-only client has no many-connections driver".into());
+    }
+    if p.http2 && !HTTP2_CLIENTS.contains(&client) {
+        return Err(format!("{client} has no WebSockets over HTTP/2 (RFC 8441)").into());
     }
     match client {
         "wsx-blocking" => {
@@ -67,7 +83,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Stream(size) | Workload::Flood(size) => wsx_blocking::stream(p, size),
                 Workload::Idle => wsx_blocking::idle(p),
                 Workload::Deflate(_) => Err(NO_DEFLATE.into()),
-                Workload::Many => many_on_threads(p, || wsx_blocking::stream(p, MANY_SIZE)),
+                Workload::Many { .. } => many_on_threads(p, || wsx_blocking::stream(p, MANY_SIZE)),
             }
         }
         "wsx-async-std" => return wsx_async_std::run::<::wsx_async_std::executor::AsyncStd>(workload, p),
@@ -83,7 +99,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
                 Workload::Stream(size) | Workload::Flood(size) => rt.block_on($m::stream(p, size)),
                 Workload::Idle => rt.block_on($m::idle(p)),
                 Workload::Deflate(_) => Err(NO_DEFLATE.into()),
-                Workload::Many => rt.block_on(many(p, || $m::stream(p, MANY_SIZE))),
+                Workload::Many { .. } => rt.block_on(many(p, || $m::stream(p, MANY_SIZE))),
             }
         };
     }
@@ -111,7 +127,7 @@ pub fn run(client: &str, workload: Workload, p: &Params) -> Result<Measurement> 
 
 /// The many-connections workload on one task: [`Params::many_conns`] runs of `one` (a
 /// streaming connection each) at once; the aggregate rate over the whole time, connecting
-/// included.
+/// included, and the time until the last connection was open.
 pub async fn many<F, Fut>(p: &Params, one: F) -> Result<Measurement>
 where
     F: Fn() -> Fut,
@@ -138,16 +154,33 @@ pub fn many_on_threads(p: &Params, one: impl Fn() -> Result<Measurement> + Sync)
     many_result(runs, start)
 }
 
-/// Every connection's echoes over the whole time.
+/// Every connection's echoes over the whole time, and when the last one was open.
 fn many_result(runs: Vec<Result<Measurement>>, start: Instant) -> Result<Measurement> {
-    let mut m = Measurement::default();
+    let mut m = Measurement {
+        websockets: Some(runs.len()),
+        ..Measurement::default()
+    };
+    let mut last_open = None;
     for run in runs {
         let run = run?;
         m.msgs += run.msgs;
         m.bytes += run.bytes;
+        last_open = last_open.max(run.connected_at);
     }
     m.secs = start.elapsed().as_secs_f64();
+    m.connect_secs = last_open.map(|at| at.duration_since(start).as_secs_f64());
     Ok(m)
+}
+
+/// The server's URL as the wsx clients connect to it, over HTTP/2 if the parameters ask for
+/// it: required, so that a server without it fails the run rather than quietly measuring
+/// HTTP/1.1; in the default pool, so that every client of the process shares one connection.
+pub fn wsx_settings(p: &Params) -> Result<::wsx_tokio::ConnectSettings> {
+    let settings = ::wsx_tokio::ConnectSettings::new(&p.url())?;
+    Ok(match p.http2 {
+        true => settings.http2(::wsx_tokio::http2::Http2::Require),
+        false => settings,
+    })
 }
 
 /// A TCP connection to the server with `TCP_NODELAY`, as every driver uses (wsx sets it by
@@ -200,12 +233,13 @@ where
 }
 
 /// The streaming measurement once `window` has counted every echo (of `size` bytes) since
-/// `start`.
+/// `start`, the moment the connection was open.
 pub fn stream_result(window: &Window, size: usize, start: Instant) -> Measurement {
     Measurement {
         msgs: window.received(),
         bytes: window.received() * size as u64,
         secs: start.elapsed().as_secs_f64(),
+        connected_at: Some(start),
         ..Measurement::default()
     }
 }

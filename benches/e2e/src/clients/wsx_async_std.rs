@@ -17,20 +17,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use wsx_async_std::{
     executor::AsyncStd, executor::ConnectionTask, executor::Custom, executor::Smol, executor::Spawn, Builder, Client,
-    Error, Frame, Handler,
+    ConnectSettings, Error, Frame, Handler,
 };
 
 use super::pinger::Pinger;
-use super::{open_idle_with, pump_sink, stream_result, Counter, Idle};
+use super::{open_idle_with, pump_sink, stream_result, wsx_settings, Counter, Idle};
 use crate::window::Window;
 use crate::{Measurement, Params, Result, Workload};
 
 /// What differs between the two executors: how a client starts, how the workload is driven
 /// and how to sleep.
 pub trait Executor {
-    /// Connects and runs `handler` on this executor, with this send buffer.
+    /// Connects to `settings` and runs `handler` on this executor, with this send buffer.
     fn start<H: Handler>(
-        url: String,
+        settings: ConnectSettings,
         send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send;
@@ -42,11 +42,13 @@ pub trait Executor {
 
 impl Executor for AsyncStd {
     fn start<H: Handler>(
-        url: String,
+        settings: ConnectSettings,
         send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        Builder::<AsyncStd>::new(url).send_buffer(send_buffer).start(handler)
+        Builder::<AsyncStd>::new(settings)
+            .send_buffer(send_buffer)
+            .start(handler)
     }
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
@@ -60,11 +62,11 @@ impl Executor for AsyncStd {
 
 impl Executor for Smol {
     fn start<H: Handler>(
-        url: String,
+        settings: ConnectSettings,
         send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        Builder::<Smol>::new(url).send_buffer(send_buffer).start(handler)
+        Builder::<Smol>::new(settings).send_buffer(send_buffer).start(handler)
     }
 
     fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
@@ -90,11 +92,11 @@ impl Spawn for Local {
 
 impl Executor for Local {
     fn start<H: Handler>(
-        url: String,
+        settings: ConnectSettings,
         send_buffer: usize,
         handler: H,
     ) -> impl Future<Output = Result<Client<H>, Error>> + Send {
-        Builder::<Custom<Local>>::new(url)
+        Builder::<Custom<Local>>::new(settings)
             .send_buffer(send_buffer)
             .start(handler)
     }
@@ -117,7 +119,7 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
             Workload::Stream(size) | Workload::Flood(size) => stream::<E>(&p, size).await,
             Workload::Idle => idle::<E>(&p).await,
             Workload::Deflate(_) => Err("measured on wsx-tokio only: the codec is the same".into()),
-            Workload::Many => super::many(&p, || stream::<E>(&p, crate::MANY_SIZE)).await,
+            Workload::Many { .. } => super::many(&p, || stream::<E>(&p, crate::MANY_SIZE)).await,
         }
     })
 }
@@ -125,7 +127,7 @@ pub fn run<E: Executor + 'static>(workload: Workload, p: &Params) -> Result<Meas
 /// Round trips answered from `handle_frame` (see [`Pinger`]).
 async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
     let (pinger, finished) = Pinger::new(p);
-    let client = E::start(p.url(), p.wsx_send_buffer(), pinger).await?;
+    let client = E::start(ConnectSettings::new(&p.url())?, p.wsx_send_buffer(), pinger).await?;
     let m = finished.wait().await;
     let _ = client.close();
     m
@@ -134,7 +136,7 @@ async fn rtt<E: Executor>(p: &Params) -> Result<Measurement> {
 /// Streams through the client's `Sink`, fed and flushed like the peers' sinks.
 async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = E::start(p.url(), p.wsx_send_buffer(), Counter(window.clone())).await?;
+    let client = E::start(wsx_settings(p)?, p.wsx_send_buffer(), Counter(window.clone())).await?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));
     let start = Instant::now();
     let mut sink = client.sink();
@@ -145,12 +147,12 @@ async fn stream<E: Executor>(p: &Params, size: usize) -> Result<Measurement> {
 }
 
 async fn idle<E: Executor>(p: &Params) -> Result<Measurement> {
-    let (url, send_buffer) = (p.url(), p.wsx_send_buffer());
+    let (settings, send_buffer) = (ConnectSettings::new(&p.url())?, p.wsx_send_buffer());
     open_idle_with(
         p,
         |_| {
-            let url = url.clone();
-            async move { Ok(E::start(url, send_buffer, Idle).await?) }
+            let settings = settings.clone();
+            async move { Ok(E::start(settings, send_buffer, Idle).await?) }
         },
         E::sleep,
     )

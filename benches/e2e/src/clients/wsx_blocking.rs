@@ -24,7 +24,7 @@ pub fn rtt(p: &Params) -> Result<Measurement> {
 
 pub fn stream(p: &Params, size: usize) -> Result<Measurement> {
     let window = Arc::new(Window::new(p.window(size)));
-    let client = wsx_blocking::builder(p.url())
+    let client = wsx_blocking::builder(super::wsx_settings(p)?)
         .send_buffer(p.wsx_send_buffer())
         .start(Counter(window.clone()))?;
     let msg = Frame::binary(Bytes::from(vec![0x5a; size]));

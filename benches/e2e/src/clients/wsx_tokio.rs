@@ -2,6 +2,8 @@
 //! counts echoes; it streams through `Client::sink` (fed and flushed like the peers' sinks),
 //! and as `wsx-tokio-send` with a loop of `Client::send`. Round trips are answered from
 //! `handle_frame`, and as `wsx-tokio-send` sent with `Client::send` from the caller's task.
+//! Streaming over HTTP/2 ([`Params::http2`]), every client asks for `Http2::Require` in the
+//! default pool, so they all share one connection.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +12,7 @@ use bytes::Bytes;
 use wsx_tokio::{deflate::DeflateConfig, frame::Utf8Bytes, Client, ConnectSettings, Frame};
 
 use super::pinger::Pinger;
-use super::{open_idle, pump_sink, stream_result, Counter, Idle};
+use super::{open_idle, pump_sink, stream_result, wsx_settings, Counter, Idle};
 use crate::window::Window;
 use crate::{clock_every, DeflatePayload, Latencies, Measurement, Params, Result, DEFLATE_LEVEL, TEXT16};
 
@@ -120,8 +122,9 @@ pub async fn idle(p: &Params) -> Result<Measurement> {
     .await
 }
 
-/// Starts a streaming client with the send buffer the parameters ask for.
+/// Starts a streaming client with the send buffer and the HTTP version the parameters ask
+/// for.
 async fn start<H: wsx_tokio::Handler>(p: &Params, handler: H) -> Result<Client<H>> {
-    let builder = wsx_tokio::builder(p.url()).send_buffer(p.wsx_send_buffer());
+    let builder = wsx_tokio::builder(wsx_settings(p)?).send_buffer(p.wsx_send_buffer());
     Ok(builder.start(handler).await?)
 }

@@ -1,28 +1,42 @@
 //! yawc: `WebSocket::handshake` over our TCP socket (no compression but in the compressed
 //! workloads, UTF-8 checked like every
 //! other client, a payload limit that admits 1 MiB messages), split into sink and stream, a
-//! reader task counting echoes, `feed` + `flush` to send.
+//! reader task counting echoes, `feed` + `flush` to send. Over HTTP/2 ([`Params::http2`]):
+//! `http2::handshake` (RFC 8441, h2c with prior knowledge) over our TCP socket, a connection
+//! for each WebSocket, since yawc opens a WebSocket only on an HTTP/2 connection of its own.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use yawc::{Frame, OpCode, Options, WebSocket};
 
 use super::{open_idle, pump_sink, stream_result, tcp};
 use crate::window::Window;
 use crate::{DeflatePayload, Latencies, Measurement, Params, Result, DEFLATE_LEVEL, TEXT16};
 
-async fn connect(p: &Params) -> Result<WebSocket<tokio::net::TcpStream>> {
+/// The options of every yawc client but the compressing one.
+fn options() -> Options {
     // yawc's default payload limit (1 MiB, exclusive) would refuse the 1 MiB workload; 16 MiB
     // matches tungstenite's and wsx's frame limit.
-    let options = Options::default()
+    Options::default()
         .with_no_delay()
         .with_utf8()
-        .with_limits(16 << 20, 32 << 20);
+        .with_limits(16 << 20, 32 << 20)
+}
+
+async fn connect(p: &Params) -> Result<WebSocket<tokio::net::TcpStream>> {
     let url = p.url().parse()?;
-    Ok(WebSocket::handshake(url, tcp(p).await?, options).await?)
+    Ok(WebSocket::handshake(url, tcp(p).await?, options()).await?)
+}
+
+/// A WebSocket over an HTTP/2 connection of its own (h2c with prior knowledge).
+async fn connect_http2(p: &Params) -> Result<yawc::HttpWebSocket> {
+    let url = p.url().parse()?;
+    let request = yawc::HttpRequest::builder();
+    Ok(yawc::http2::handshake(url, tcp(p).await?, options(), request).await?)
 }
 
 pub async fn rtt(p: &Params) -> Result<Measurement> {
@@ -47,7 +61,18 @@ pub async fn rtt(p: &Params) -> Result<Measurement> {
 }
 
 pub async fn stream(p: &Params, size: usize) -> Result<Measurement> {
-    let (mut sink, mut stream) = connect(p).await?.split();
+    match p.http2 {
+        true => stream_on(connect_http2(p).await?, p, size).await,
+        false => stream_on(connect(p).await?, p, size).await,
+    }
+}
+
+/// Streams over `ws`, just opened.
+async fn stream_on<S>(ws: WebSocket<S>, p: &Params, size: usize) -> Result<Measurement>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sink, mut stream) = ws.split();
     let window = Arc::new(Window::new(p.window(size)));
     let counter = window.clone();
     let reader = tokio::spawn(async move {
