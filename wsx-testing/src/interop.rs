@@ -296,7 +296,8 @@ impl Hypercorn {
         command
             .current_dir(scripts_dir())
             // One process (no worker process), so killing it leaves nothing behind.
-            .args(["-m", "hypercorn", "--workers", "0", "--bind", &format!("127.0.0.1:{port}")]);
+            .args(["-m", "hypercorn", "--workers", "0", "--bind"])
+            .arg(format!("127.0.0.1:{port}"));
         let files = tls.map(|pki| {
             let dir = std::env::temp_dir().join(format!("wsx-hypercorn-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("a directory for the certificate");
