@@ -67,7 +67,8 @@ include!(concat!(env!("OUT_DIR"), "/scenario_names.rs"));
 /// ([`OverHttp2`]). Every scenario runs but those about what the front stands in for
 /// (connecting, TLS and proxies on the way to the scenario's server, a server that botches its
 /// handshake, the Host and URL it sees), and the HTTP/2 scenarios, which start servers of
-/// their own: those are ignored here, with the reason.
+/// their own: those are ignored here, with the reason. The ignore list is matched by
+/// recursive macros: the test crate needs `#![recursion_limit = "512"]`.
 #[macro_export]
 macro_rules! behaviour_suite_over_http2 {
     ($adapter:ty) => {
