@@ -59,11 +59,10 @@ impl Drop for Http2Stream {
     /// END_STREAM among it), where a TCP socket would still send it.
     fn drop(&mut self) {
         let Some(mut halves) = self.halves.take() else { return };
+        finish(&mut halves);
         if halves.recv.is_end_stream() {
-            finish(&mut halves);
             return;
         }
-        finish(&mut halves);
         let connection = halves.lease.connection().clone();
         connection.linger(Lingering {
             send: halves.send,
