@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use bytes::{BufMut, BytesMut};
 use wsx_proto::{
-    protocol::accept_key, protocol::FrameHeader, protocol::OpCode, ClientConnection, Config, Event, Request, WsUrl,
+    protocol::accept_key, protocol::FrameHeader, protocol::OpCode, Connection, Config, Event, Request, WsUrl,
 };
 
 /// A connection in the `Open` state: the upgrade request was taken from `poll_transmit` and
 /// answered with a 101 carrying the right `Sec-WebSocket-Accept`.
-pub fn open_connection(config: Config) -> ClientConnection {
+pub fn open_connection(config: Config) -> Connection {
     let url = WsUrl::parse("ws://127.0.0.1:9001/bench").expect("valid url");
-    let mut conn = ClientConnection::new(&Request::new(url), config).expect("valid request");
+    let mut conn = Connection::new(&Request::new(url), config).expect("valid request");
     let request = conn.poll_transmit(Instant::now()).expect("upgrade request queued");
     let text = std::str::from_utf8(&request).expect("ASCII request");
     let key = text

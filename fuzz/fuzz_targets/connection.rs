@@ -18,12 +18,12 @@ use bytes::{BufMut, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{new_connection, response_for, Input, OutgoingChecker};
 use wsx_proto::{
-    Bytes, ClientConnection, CloseCode, close::CloseFrame, Config, frame::DataKind, deflate::DeflateConfig, error::EncodeError, Event, Frame,
+    Bytes, Connection, CloseCode, close::CloseFrame, Config, frame::DataKind, deflate::DeflateConfig, error::EncodeError, Event, Frame,
     protocol::FrameHeader, protocol::OpCode, protocol::State,
 };
 
 struct Harness {
-    conn: ClientConnection,
+    conn: Connection,
     out: OutgoingChecker,
     now: Instant,
     deliver_fragments: bool,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use wsx_fuzz::{for_each_chunk, key_from_request, new_connection, split_points, Input};
-use wsx_proto::{protocol::accept_key, protocol::CloseReason, protocol::State, ClientConnection, Config, Event};
+use wsx_proto::{protocol::accept_key, protocol::CloseReason, protocol::State, Connection, Config, Event};
 
 const PLACEHOLDER: &[u8] = b"{ACCEPT}";
 
@@ -36,7 +36,7 @@ struct Seen {
     closed: bool,
 }
 
-fn drain(conn: &mut ClientConnection, seen: &mut Seen) {
+fn drain(conn: &mut Connection, seen: &mut Seen) {
     for _ in 0..100_000 {
         let Some(event) = conn.poll_event() else { return };
         assert!(!seen.closed, "event after Closed: {event:?}");

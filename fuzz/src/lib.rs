@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use wsx_proto::{
-    protocol::accept_key, protocol::apply_mask, protocol::parse_close_payload, Bytes, ClientConnection, Config, protocol::FrameHeader, protocol::OpCode, Request, WsUrl,
+    protocol::accept_key, protocol::apply_mask, protocol::parse_close_payload, Bytes, Connection, Config, protocol::FrameHeader, protocol::OpCode, Request, WsUrl,
 };
 
 /// Reads the fuzz input front to back; runs out gracefully (zeros / empty slices).
@@ -109,8 +109,8 @@ pub fn response_for(request: &[u8]) -> Vec<u8> {
 }
 
 /// A new connection plus the upgrade request it queued.
-pub fn new_connection(config: Config, now: Instant) -> (ClientConnection, Vec<u8>) {
-    let mut conn = ClientConnection::new(&request(), config).expect("fixed request is valid");
+pub fn new_connection(config: Config, now: Instant) -> (Connection, Vec<u8>) {
+    let mut conn = Connection::new(&request(), config).expect("fixed request is valid");
     let req = conn.poll_transmit(now).expect("upgrade request is queued").to_vec();
     assert!(
         conn.poll_transmit(now).is_none(),

@@ -50,14 +50,36 @@ pub type Connected<T> = (T, Option<Box<Response>>);
 /// Runs `session` until it stops: a loop over [`Session::poll_output`], opening transports
 /// with `connect`, moving bytes, sleeping on the transport, the timer and the client handles'
 /// commands, and closing transports when told.
-pub async fn run<H, T, C, F>(session: &mut Session<H>, mut connect: C, timer: &mut impl PollTimer)
+pub async fn run<H, T, C, F>(session: &mut Session<H>, connect: C, timer: &mut impl PollTimer)
 where
     H: Handler,
     T: PollTransport,
     C: FnMut(&ConnectSettings) -> F,
     F: Future<Output = Result<Connected<T>, Error>>,
 {
-    let mut transport: Option<(T, bool)> = None;
+    drive(session, None, connect, timer).await;
+}
+
+/// Runs a server's accepted connection ([`accept`](crate::serve::accept)) on the transport
+/// its request came on, until the session stops.
+pub async fn run_accepted<H: Handler, T: PollTransport>(
+    mut session: Box<Session<H>>,
+    transport: T,
+    mut timer: impl PollTimer,
+) {
+    // A server's session never asks for a transport: it does not reconnect.
+    let connect = |_: &ConnectSettings| std::future::pending::<Result<Connected<T>, Error>>();
+    drive(&mut session, Some(transport), connect, &mut timer).await;
+}
+
+async fn drive<H, T, C, F>(session: &mut Session<H>, transport: Option<T>, mut connect: C, timer: &mut impl PollTimer)
+where
+    H: Handler,
+    T: PollTransport,
+    C: FnMut(&ConnectSettings) -> F,
+    F: Future<Output = Result<Connected<T>, Error>>,
+{
+    let mut transport: Option<(T, bool)> = transport.map(|t| (t, false));
     loop {
         match poll_fn(|cx| poll_io(session, transport.as_mut(), timer, cx)).await {
             Next::Connect => match connect(session.settings()).await {

@@ -13,14 +13,14 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use wsx_proto::protocol::CloseReason;
-use wsx_proto::{ClientConnection, Config, Event, Frame, Request, WsUrl};
+use wsx_proto::{Connection, Config, Event, Frame, Request, WsUrl};
 
 const SOCKET: Token = Token(0);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = start_echo_server()?;
     let url = WsUrl::parse(&format!("ws://{addr}/"))?;
-    let mut conn = ClientConnection::new(&Request::new(url), Config::default())?;
+    let mut conn = Connection::new(&Request::new(url), Config::default())?;
     let mut sock = TcpStream::connect(addr)?;
     let mut poll = Poll::new()?;
     poll.registry()

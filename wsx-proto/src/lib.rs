@@ -6,10 +6,10 @@
 //!
 //! ```no_run
 //! use std::{io::{Read, Write}, net::TcpStream, time::Instant};
-//! use wsx_proto::{ClientConnection, Config, Event, Frame, Request, WsUrl};
+//! use wsx_proto::{Connection, Config, Event, Frame, Request, WsUrl};
 //!
 //! let mut sock = TcpStream::connect("127.0.0.1:9001")?;
-//! let mut conn = ClientConnection::new(&Request::new(WsUrl::parse("ws://127.0.0.1:9001")?), Config::default())?;
+//! let mut conn = Connection::new(&Request::new(WsUrl::parse("ws://127.0.0.1:9001")?), Config::default())?;
 //! let mut buf = [0u8; 16 * 1024];
 //! loop {
 //!     while let Some(bytes) = conn.poll_transmit(Instant::now()) { sock.write_all(&bytes)?; }
@@ -28,12 +28,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! (A real loop also arms a timer for [`ClientConnection::poll_timeout`]; see
+//! (A real loop also arms a timer for [`Connection::poll_timeout`]; see
 //! `examples/nonblocking_loop.rs` for a complete non-blocking driver.)
 //!
 //! Two layers, the dependency pointing one way:
 //!
-//! * [`protocol`]: [`ClientConnection`] and what it is made of: [`WsUrl`] parsing, the opening
+//! * [`protocol`]: [`Connection`] and what it is made of: [`WsUrl`] parsing, the opening
 //!   handshake ([`Request`], [`Response`]), frames ([`protocol::FrameHeader`], [`Frame`]),
 //!   masking ([`protocol::apply_mask`]), UTF-8 ([`protocol::Utf8Validator`]), close codes and
 //!   reasons ([`CloseCode`], [`CloseReason`]), limits ([`Config`]) and their errors;
@@ -58,7 +58,7 @@ pub use crate::error::CloseReason;
 pub use crate::error::Error;
 pub use crate::protocol::close_code::CloseCode;
 pub use crate::protocol::config::Config;
-pub use crate::protocol::connection::{ClientConnection, Event};
+pub use crate::protocol::connection::{Connection, Event, Role};
 pub use crate::protocol::frame::Frame;
 pub use crate::protocol::handshake::{Request, Response};
 pub use crate::protocol::url::WsUrl;
@@ -120,6 +120,13 @@ pub mod frame {
 pub mod http2 {
     pub use crate::protocol::handshake::{ExtendedConnect, HttpVersion};
     pub use crate::session::http2::{Http2, Http2Error, Http2Origin, Http2Pool};
+}
+
+/// The server role: the client's request, the application's decision (accept with a handler,
+/// or refuse with any HTTP answer), the server's options and errors.
+pub mod server {
+    pub use crate::protocol::upgrade::{Accept, AcceptError, BadRequest, Rejection, UpgradeRequest};
+    pub use crate::session::serve::{Decision, ServeError, ServeOptions, ShutdownReport, DEFAULT_MAX_CONNECTIONS};
 }
 
 /// Counters and events for metrics and logs.

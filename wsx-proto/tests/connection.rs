@@ -26,16 +26,16 @@ fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     p
 }
 
-fn transmit(conn: &mut ClientConnection, now: Instant) -> Vec<(FrameHeader, Vec<u8>)> {
+fn transmit(conn: &mut Connection, now: Instant) -> Vec<(FrameHeader, Vec<u8>)> {
     sent_frames(&conn.poll_transmit(now).unwrap_or_default())
 }
 
-fn events(conn: &mut ClientConnection) -> Vec<Event> {
+fn events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
-fn connect_with(config: Config, now: Instant) -> ClientConnection {
-    let mut conn = ClientConnection::new(&request(), config).unwrap();
+fn connect_with(config: Config, now: Instant) -> Connection {
+    let mut conn = Connection::new(&request(), config).unwrap();
     let req = conn.poll_transmit(now).unwrap();
     conn.receive(&response_to(&req));
     assert!(matches!(conn.poll_event(), Some(Event::Connected(_))));
@@ -43,14 +43,14 @@ fn connect_with(config: Config, now: Instant) -> ClientConnection {
     conn
 }
 
-fn connect() -> ClientConnection {
+fn connect() -> Connection {
     connect_with(Config::default(), Instant::now())
 }
 
 /// Failing the connection (RFC 6455 7.1.7) ends it at once: the close frame with the
 /// violation's code is queued, the error is the first and last event, and nothing the server
 /// sends afterwards is read.
-fn closed_with_error(conn: &mut ClientConnection) -> (ProtocolError, u16) {
+fn closed_with_error(conn: &mut Connection) -> (ProtocolError, u16) {
     let evs = events(conn);
     let error = match evs.as_slice() {
         [Event::Closed(reason)] => match &**reason {
@@ -72,7 +72,7 @@ fn closed_with_error(conn: &mut ClientConnection) -> (ProtocolError, u16) {
 
 #[test]
 fn frames_in_the_handshake_segment_are_kept() {
-    let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();
+    let mut conn = Connection::new(&request(), Config::default()).unwrap();
     let req = conn.poll_transmit(Instant::now()).unwrap();
     let mut bytes = response_to(&req);
     bytes.extend(server_frame(true, 1, b"first"));
@@ -153,7 +153,7 @@ fn a_large_frame_keeps_its_buffer_warm_for_a_moment() {
 
 #[test]
 fn rejected_handshake_is_typed() {
-    let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();
+    let mut conn = Connection::new(&request(), Config::default()).unwrap();
     conn.poll_transmit(Instant::now());
     conn.receive(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops");
     let evs = events(&mut conn);
@@ -171,7 +171,7 @@ fn rejected_handshake_is_typed() {
 fn handshake_timeout_and_eof() {
     let t0 = Instant::now();
     let mut conn =
-        ClientConnection::new(&request(), Config::default().handshake_timeout(Duration::from_secs(2))).unwrap();
+        Connection::new(&request(), Config::default().handshake_timeout(Duration::from_secs(2))).unwrap();
     assert_eq!(conn.poll_timeout(), None, "timer starts when the request leaves");
     conn.poll_transmit(t0);
     assert_eq!(conn.poll_timeout(), Some(t0 + Duration::from_secs(2)));
@@ -185,7 +185,7 @@ fn handshake_timeout_and_eof() {
         )))]
     );
 
-    let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();
+    let mut conn = Connection::new(&request(), Config::default()).unwrap();
     conn.poll_transmit(t0);
     conn.receive(b"HTTP/1.1 101 Switching");
     conn.receive_eof();
@@ -199,7 +199,7 @@ fn handshake_timeout_and_eof() {
 
 #[test]
 fn send_before_open_is_not_open() {
-    let mut conn = ClientConnection::new(&request(), Config::default()).unwrap();
+    let mut conn = Connection::new(&request(), Config::default()).unwrap();
     assert_eq!(conn.send(Frame::text("early")), Err(EncodeError::NotOpen));
 }
 
@@ -586,7 +586,7 @@ fn eof_after_buffered_bytes_processes_them_first() {
         ]
     );
 
-    let mut refused = ClientConnection::new(&request(), Config::default()).unwrap();
+    let mut refused = Connection::new(&request(), Config::default()).unwrap();
     refused.poll_transmit(Instant::now());
     refused.receive(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     refused.receive_eof();

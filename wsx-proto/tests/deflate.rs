@@ -21,8 +21,8 @@ fn config(deflate: DeflateConfig) -> Config {
 }
 
 /// A connection whose server answered the offer with `answer` (a full extension value).
-fn connect(config: Config, answer: &str) -> ClientConnection {
-    let mut conn = ClientConnection::new(&request(), config).unwrap();
+fn connect(config: Config, answer: &str) -> Connection {
+    let mut conn = Connection::new(&request(), config).unwrap();
     let req = conn.poll_transmit(Instant::now()).unwrap();
     let offer = std::str::from_utf8(&req)
         .unwrap()
@@ -62,11 +62,11 @@ fn deflate(compress: &mut Compress, data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn events(conn: &mut ClientConnection) -> Vec<Event> {
+fn events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
-fn sent(conn: &mut ClientConnection) -> Vec<(FrameHeader, Vec<u8>)> {
+fn sent(conn: &mut Connection) -> Vec<(FrameHeader, Vec<u8>)> {
     sent_frames(&conn.poll_transmit(Instant::now()).unwrap_or_default())
 }
 
@@ -77,7 +77,7 @@ fn json(i: usize) -> String {
 }
 
 /// The close code the client failed the connection with, and the error.
-fn failed(conn: &mut ClientConnection) -> (ProtocolError, u16) {
+fn failed(conn: &mut Connection) -> (ProtocolError, u16) {
     let error = match events(conn).as_slice() {
         [Event::Closed(reason)] => match &**reason {
             CloseReason::Error(ConnectionError::Protocol(e)) => e.clone(),
@@ -237,7 +237,7 @@ fn rsv1_where_it_may_not_be_is_a_protocol_error() {
 
 #[test]
 fn rsv1_without_negotiation_is_a_protocol_error() {
-    let mut conn = ClientConnection::new(&request(), config(DeflateConfig::default())).unwrap();
+    let mut conn = Connection::new(&request(), config(DeflateConfig::default())).unwrap();
     let req = conn.poll_transmit(Instant::now()).unwrap();
     conn.receive(&response_with(&req, ""));
     assert!(matches!(conn.poll_event(), Some(Event::Connected(r)) if r.extensions.deflate().is_none()));
@@ -297,7 +297,7 @@ fn bad_answers_fail_the_handshake_with_the_parameter_named() {
         ),
     ];
     for (answer, expected) in cases {
-        let mut conn = ClientConnection::new(&request(), config(DeflateConfig::default())).unwrap();
+        let mut conn = Connection::new(&request(), config(DeflateConfig::default())).unwrap();
         let req = conn.poll_transmit(Instant::now()).unwrap();
         conn.receive(&response_with(&req, &format!("Sec-WebSocket-Extensions: {answer}\r\n")));
         match events(&mut conn).as_slice() {
@@ -317,12 +317,12 @@ fn deflate_is_offered_through_config_only() {
     let mut raw = request();
     raw.extensions.push("permessage-deflate".into());
     assert_eq!(
-        ClientConnection::new(&raw, Config::default()).err(),
+        Connection::new(&raw, Config::default()).err(),
         Some(RequestError::RawDeflateOffer)
     );
     let bad = config(DeflateConfig::default().client_max_window_bits(Some(8)));
     assert!(matches!(
-        ClientConnection::new(&request(), bad).err(),
+        Connection::new(&request(), bad).err(),
         Some(RequestError::InvalidDeflateConfig(_))
     ));
 }

@@ -11,8 +11,8 @@ use common::{response_with, sent_frames};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-fn connect(config: Config, now: Instant) -> ClientConnection {
-    let mut conn = ClientConnection::new(&Request::new(WsUrl::parse("ws://localhost/").unwrap()), config).unwrap();
+fn connect(config: Config, now: Instant) -> Connection {
+    let mut conn = Connection::new(&Request::new(WsUrl::parse("ws://localhost/").unwrap()), config).unwrap();
     let req = conn.poll_transmit(now).unwrap();
     conn.receive(&response_with(&req, ""));
     assert!(matches!(conn.poll_event(), Some(Event::Connected(_))));
@@ -25,11 +25,11 @@ fn server_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     out.to_vec()
 }
 
-fn sent(conn: &mut ClientConnection, now: Instant) -> Vec<(FrameHeader, Vec<u8>)> {
+fn sent(conn: &mut Connection, now: Instant) -> Vec<(FrameHeader, Vec<u8>)> {
     sent_frames(&conn.poll_transmit(now).unwrap_or_default())
 }
 
-fn events(conn: &mut ClientConnection) -> Vec<Event> {
+fn events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 

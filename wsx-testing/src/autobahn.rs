@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use wsx_proto::http2::Http2;
-use wsx_proto::{deflate::DeflateConfig, ConnectSettings, Context, Frame, Handler, Reply};
+use wsx_proto::{deflate::DeflateConfig, Config, ConnectSettings, Context, Frame, Handler, Reply};
 
 /// `autobahn_<adapter> [BASE_URL] [AGENT] [--deflate | --deflate-no-context-takeover] [--http2] [--smol]`.
 #[derive(Debug, Clone)]
@@ -78,6 +78,45 @@ impl AutobahnArgs {
         ConnectSettings::new(&format!("{}{path}", self.base))
             .expect("a valid URL")
             .http2(http2)
+    }
+}
+
+/// `autobahn_server_<adapter> [ADDR] [--smol]`: where the example's server listens (default
+/// `127.0.0.1:9001`), and the server's config for the cases.
+#[derive(Debug, Clone)]
+pub struct AutobahnServerArgs {
+    /// The address to listen on.
+    pub addr: String,
+    /// `--smol`: for adapters with a choice of executor.
+    pub smol: bool,
+}
+
+impl AutobahnServerArgs {
+    /// Parses the process's arguments.
+    pub fn parse() -> Self {
+        let (mut smol, mut positional) = (false, Vec::new());
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--smol" => smol = true,
+                _ => positional.push(arg),
+            }
+        }
+        Self {
+            addr: positional.into_iter().next().unwrap_or_else(|| "127.0.0.1:9001".into()),
+            smol,
+        }
+    }
+
+    /// The server's config: permessage-deflate answered to every client that offers it, and
+    /// every message compressed (threshold 0; kosoku 0.1.0 errors on an uncompressed message
+    /// inside a compressed session, although RFC 7692 allows one).
+    pub fn config(&self) -> Config {
+        Config::default().deflate(Some(DeflateConfig::default().threshold(0).level(1)))
+    }
+
+    /// The line the CI script waits for, once listening.
+    pub fn announce(&self, addr: std::net::SocketAddr) {
+        println!("listening on {addr}");
     }
 }
 

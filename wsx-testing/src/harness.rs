@@ -194,6 +194,8 @@ pub enum Ev {
         extensions: Option<String>,
         /// Which HTTP opened the WebSocket.
         http_version: wsx_proto::http2::HttpVersion,
+        /// On a server: the path the client asked for.
+        request_path: Option<String>,
     },
     /// `handle_frame`.
     Frame(Frame),
@@ -345,6 +347,7 @@ impl<A: TestAdapter> Handler for Probe<A> {
                 .header("Sec-WebSocket-Extensions")
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
             http_version: response.http_version(),
+            request_path: ctx.request().map(|request| request.path().to_owned()),
         });
         self.panics.maybe(&self.panics.connect);
     }

@@ -41,10 +41,11 @@ mod over_http2;
 pub mod ports;
 pub mod scenarios;
 pub mod server;
+pub mod serving;
 pub mod soak;
 pub mod tls;
 
-pub use crate::autobahn::{AutobahnArgs, CaseCount, Echo};
+pub use crate::autobahn::{AutobahnArgs, AutobahnServerArgs, CaseCount, Echo};
 pub use crate::child::{ChildServer, Counter};
 pub use crate::h2front::{FrontOptions, H2Front};
 pub use crate::haproxy::HaProxy;
@@ -54,6 +55,7 @@ pub use crate::harness::{
 pub use crate::interop::{Hypercorn, Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
 pub use crate::over_http2::OverHttp2;
 pub use crate::ports::unused_port;
+pub use crate::serving::{probes, Decide, TestListener, TestServing};
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
     Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,
@@ -132,6 +134,58 @@ macro_rules! behaviour_suite {
             $adapter;
             [$($($ignored : $reason),*)?]
         }
+    };
+}
+
+/// Expands to one `#[test]` per server scenario (`pub fn NAME<S: TestServing>()`) and per
+/// client-and-server scenario (`pub fn NAME<C: TestAdapter, S: TestServing>()`, with
+/// `$adapter` at both ends), run against `$adapter`'s server.
+#[macro_export]
+macro_rules! server_suite {
+    ($adapter:ty) => {
+        $crate::__wsx_server_names! { $crate::__wsx_server_tests; $adapter; }
+        $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $adapter, $adapter; }
+    };
+}
+
+/// Expands to a module `$module` with one `#[test]` per client-and-server scenario, a
+/// `$client` adapter's client against a `$server` adapter's server.
+#[macro_export]
+macro_rules! pair_suite {
+    ($module:ident: $client:ty => $server:ty) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $client, $server; }
+        }
+    };
+}
+
+/// Implementation detail of [`server_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wsx_server_tests {
+    ($adapter:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$name::<$adapter>();
+            }
+        )*
+    };
+}
+
+/// Implementation detail of [`server_suite!`] and [`pair_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wsx_pair_tests {
+    ($client:ty, $server:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::scenarios::$name::<$client, $server>();
+            }
+        )*
     };
 }
 

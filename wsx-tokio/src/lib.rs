@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod server;
 mod stream;
 mod task;
 
@@ -44,9 +45,11 @@ use std::pin::Pin;
 
 wsx_driver::adapter_root!();
 
+pub use server::{Decision, Server};
+
 wsx_driver::adapter_client!(async, sleep = tokio::time::sleep);
 
-/// The tokio runtime, as the `R` of the shared builder.
+/// The tokio runtime, as the `R` of the shared builders.
 #[doc(hidden)]
 #[derive(Debug)]
 pub enum Tokio {}

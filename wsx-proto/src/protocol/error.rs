@@ -96,6 +96,8 @@ pub enum ProtocolError {
     ReservedOpcode(u8),
     /// A server frame was masked.
     MaskedFrame,
+    /// A client frame was not masked (RFC 6455 5.1: a server must fail the connection).
+    UnmaskedFrame,
     /// A 64-bit payload length has its most significant bit set.
     InvalidLength,
     /// A control frame has FIN clear.
@@ -211,6 +213,7 @@ impl fmt::Display for ProtocolError {
             Self::ReservedBits(b) => write!(f, "reserved bits {b:#05b} set without an extension"),
             Self::ReservedOpcode(o) => write!(f, "reserved opcode {o:#x}"),
             Self::MaskedFrame => f.write_str("server sent a masked frame"),
+            Self::UnmaskedFrame => f.write_str("client sent an unmasked frame"),
             Self::InvalidLength => f.write_str("64-bit payload length with the top bit set"),
             Self::FragmentedControlFrame => f.write_str("fragmented control frame"),
             Self::ControlFrameTooLarge(n) => write!(f, "control frame payload of {n} bytes (max 125)"),
@@ -246,7 +249,7 @@ impl std::error::Error for HandshakeError {}
 impl std::error::Error for ProtocolError {}
 impl std::error::Error for EncodeError {}
 
-/// Why the protocol ended a connection: the error a [`ClientConnection`](super::ClientConnection)
+/// Why the protocol ended a connection: the error a [`Connection`](super::Connection)
 /// reports in its close reason.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -259,7 +262,7 @@ pub enum ConnectionError {
     PongTimeout(std::time::Duration),
     /// Keepalive: nothing arrived for this long.
     IdleTimeout(std::time::Duration),
-    /// Its driver failed it ([`ClientConnection::fail`](super::ClientConnection::fail)), with
+    /// Its driver failed it ([`Connection::fail`](super::Connection::fail)), with
     /// this close code.
     Failed(CloseCode),
 }

@@ -8,6 +8,7 @@ use super::deflate::codec::{InflateError, Inflater};
 use super::deflate::DeflateParams;
 use super::error::{EncodeError, ProtocolError};
 use super::frame::{DataKind, Frame, FrameHeader, OpCode};
+use super::mask::{apply_mask, rotate_mask_key};
 use super::utf8::{Utf8Bytes, Utf8Validator};
 
 /// What a read takes at most between small frames.
@@ -24,6 +25,8 @@ struct PendingFrame {
     payload_len: usize,
     /// Text payload bytes already validated, so a partial frame is checked only once per byte.
     validated: usize,
+    /// Payload bytes already unmasked (a client's frames, read by a server).
+    unmasked: usize,
     is_text: bool,
 }
 
@@ -34,6 +37,8 @@ pub(crate) struct MessageAssembler {
     max_message_size: usize,
     deliver_fragments: bool,
     reserved_bits: u8,
+    /// Reading a client's frames (as a server): they must be masked, and are unmasked in place.
+    peer_masks: bool,
     pending: Option<PendingFrame>,
     /// The length (header and payload) of the last frame: after a large one, the next read is
     /// sized for one more like it.
@@ -68,6 +73,7 @@ impl MessageAssembler {
             max_message_size: config.max_message_size,
             deliver_fragments: config.deliver_fragments,
             reserved_bits: 0,
+            peer_masks: false,
             pending: None,
             last_frame: 0,
             message: None,
@@ -128,6 +134,11 @@ impl MessageAssembler {
         self.reserved_bits = bits;
     }
 
+    /// Reads a client's frames from now on: masked, unmasked here (RFC 6455 5.1, 5.3).
+    pub(crate) fn expect_masked_frames(&mut self) {
+        self.peer_masks = true;
+    }
+
     /// Takes the next complete frame off the front of `buf`, checked against the protocol and
     /// the limits. Text is validated as it arrives, before the frame is complete.
     #[inline]
@@ -140,6 +151,13 @@ impl MessageAssembler {
             },
         };
         let available = buf.len() - pending.header_len;
+        if let Some(key) = pending.header.mask {
+            // Unmasked as it arrives, so text is validated on the real bytes.
+            let upto = available.min(pending.payload_len);
+            let start = pending.header_len + pending.unmasked;
+            apply_mask(&mut buf[start..pending.header_len + upto], rotate_mask_key(key, pending.unmasked));
+            pending.unmasked = upto;
+        }
         if pending.is_text {
             let upto = available.min(pending.payload_len);
             let start = pending.header_len + pending.validated;
@@ -170,8 +188,10 @@ impl MessageAssembler {
         if header.rsv & !self.reserved_bits != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv));
         }
-        if header.mask.is_some() {
-            return Err(ProtocolError::MaskedFrame);
+        match (header.mask.is_some(), self.peer_masks) {
+            (true, false) => return Err(ProtocolError::MaskedFrame),
+            (false, true) => return Err(ProtocolError::UnmaskedFrame),
+            _ => {}
         }
         let rsv1 = header.rsv & 0b100 != 0;
         if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
@@ -212,6 +232,7 @@ impl MessageAssembler {
             header_len,
             payload_len: header.payload_len as usize,
             validated: 0,
+            unmasked: 0,
             is_text,
         })
     }

@@ -1,6 +1,6 @@
 //! The protocol layer: RFC 6455 for a client, bytes and time in, events and bytes out.
 //!
-//! [`ClientConnection`] and what it is made of: URLs, the opening
+//! [`Connection`] and what it is made of: URLs, the opening
 //! handshake, frames, masking, UTF-8, close codes and reasons, extensions, limits and their
 //! errors. Nothing here knows about callbacks, reconnects or clients; the session layer builds
 //! on it and never the other way round.
@@ -24,7 +24,7 @@ pub(crate) mod utf8;
 pub use self::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 pub use self::close_code::CloseCode;
 pub use self::config::Config;
-pub use self::connection::{ClientConnection, Event, State};
+pub use self::connection::{Connection, Event, Role, State};
 pub use self::deflate::{DeflateConfig, DeflateParamError, DeflateParams};
 pub use self::error::{
     ConnectionError, EncodeError, HandshakeError, ProtocolError, RejectedResponse, RequestError, UrlError,

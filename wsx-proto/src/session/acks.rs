@@ -1,9 +1,9 @@
 //! Who is waiting for which written bytes. The bytes themselves stay in the connection's
-//! buffer ([`ClientConnection::pending_transmit`]); this tracks acks against its byte counters.
+//! buffer ([`Connection::pending_transmit`]); this tracks acks against its byte counters.
 
 use std::collections::VecDeque;
 
-use crate::protocol::connection::ClientConnection;
+use crate::protocol::connection::Connection;
 
 /// Something to do once the bytes queued before it have been written.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ impl<W> Default for PendingAcks<W> {
 impl<W> PendingAcks<W> {
     /// Registers `ack` to fire once everything `conn` has queued so far is written. Returns it
     /// at once if nothing is pending.
-    pub(crate) fn ack_when_written(&mut self, conn: &ClientConnection, ack: Ack<W>) -> Option<Ack<W>> {
+    pub(crate) fn ack_when_written(&mut self, conn: &Connection, ack: Ack<W>) -> Option<Ack<W>> {
         let end = conn.queued_bytes();
         if conn.transmitted_bytes() >= end {
             return Some(ack);
@@ -65,7 +65,7 @@ impl<W> PendingAcks<W> {
     }
 
     /// Hands each ack whose bytes `conn` has now transmitted to `fire`.
-    pub(crate) fn fire_written(&mut self, conn: &ClientConnection, mut fire: impl FnMut(Ack<W>)) {
+    pub(crate) fn fire_written(&mut self, conn: &Connection, mut fire: impl FnMut(Ack<W>)) {
         let written = conn.transmitted_bytes();
         while self.acks.front().is_some_and(|(end, _)| *end <= written) {
             if let Some((_, ack)) = self.acks.pop_front() {
@@ -104,8 +104,8 @@ mod tests {
     use std::time::Instant;
 
     /// A connection with the handshake request still unwritten.
-    fn connection() -> ClientConnection {
-        ClientConnection::new(
+    fn connection() -> Connection {
+        Connection::new(
             &Request::new(WsUrl::parse("ws://localhost/").unwrap()),
             Config::default(),
         )

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::error::{CloseReason, ConnectionError};
 use crate::protocol::close::{CloseFrame, CloseStatus};
 use crate::protocol::close_code::CloseCode;
-use crate::protocol::connection::{ClientConnection, Event, State};
+use crate::protocol::connection::{Connection, Event, State};
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::Frame;
 use crate::session::acks::Ack;
@@ -158,7 +158,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
 
     /// A pipelined frame: sent if open, its budget share given back once written.
     fn send_queued(&mut self, frame: &Frame, cost: usize, may_compress: bool) {
-        let queued = |conn: &Option<ClientConnection>| conn.as_ref().map_or(0, ClientConnection::queued_bytes);
+        let queued = |conn: &Option<Connection>| conn.as_ref().map_or(0, Connection::queued_bytes);
         let before = queued(&self.conn);
         let sent = match self.state() {
             Some(State::Open) => self.send_with(frame, may_compress),
@@ -205,7 +205,13 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             return;
         }
         let link = &self.link;
-        let mut ctx = Context::new(&self.settings, self.response.as_ref(), &mut self.scheduled, link);
+        let mut ctx = Context::new(
+            &self.settings,
+            self.response.as_ref(),
+            self.request.as_deref(),
+            &mut self.scheduled,
+            link,
+        );
         let handler = &mut self.handler;
         let outcome = link.in_callback(|| catch_unwind(AssertUnwindSafe(|| callback(handler, &mut ctx))));
         match outcome {

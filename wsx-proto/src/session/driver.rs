@@ -53,7 +53,7 @@ pub enum Output<'s> {
     /// [`Input::WriteBlocked`] if the transport takes none now, or [`Input::IoError`].
     Transmit(&'s [u8]),
     /// Read into the spare room of `buf`, appending: reserve `room` bytes and read at most
-    /// that much ([`ClientConnection::read_room`](crate::protocol::ClientConnection::read_room)); answer [`Input::Read`], [`Input::Eof`],
+    /// that much ([`Connection::read_room`](crate::protocol::Connection::read_room)); answer [`Input::Read`], [`Input::Eof`],
     /// [`Input::ReadBlocked`] if nothing is there now, or [`Input::IoError`]. An idle
     /// transport may free `buf` while it is empty.
     Read {

@@ -13,6 +13,7 @@ use crate::error::CloseReason;
 use crate::protocol::close_code::CloseCode;
 use crate::protocol::frame::Frame;
 use crate::protocol::handshake::Response;
+use crate::protocol::upgrade::UpgradeRequest;
 use crate::session::settings::ConnectSettings;
 
 /// What a frame, cast or info callback wants done next.
@@ -83,6 +84,7 @@ impl DisconnectStatus {
 pub struct Context<'a, H: Handler> {
     settings: &'a ConnectSettings,
     response: Option<&'a Response>,
+    request: Option<&'a UpgradeRequest>,
     scheduled: &'a mut Vec<(Duration, H::Info)>,
     /// The session's [`Link`](crate::session::Link), for the driver's client handle.
     link: &'a dyn Any,
@@ -102,25 +104,35 @@ impl<'a, H: Handler> Context<'a, H> {
     pub(crate) fn new(
         settings: &'a ConnectSettings,
         response: Option<&'a Response>,
+        request: Option<&'a UpgradeRequest>,
         scheduled: &'a mut Vec<(Duration, H::Info)>,
         link: &'a dyn Any,
     ) -> Self {
         Self {
             settings,
             response,
+            request,
             scheduled,
             link,
         }
     }
 
-    /// The settings of this connection.
+    /// The settings of this connection. On a server: the URL the client asked for and the
+    /// server's [`Config`](crate::Config).
     pub fn settings(&self) -> &ConnectSettings {
         self.settings
     }
 
-    /// The server's upgrade response, once connected.
+    /// The upgrade response, once connected: the server's answer (on a server, the one it
+    /// sent), with the subprotocol and extensions both ends agreed to.
     pub fn response(&self) -> Option<&Response> {
         self.response
+    }
+
+    /// On a server, the client's upgrade request (its path, headers, `Origin`); `None` on a
+    /// client.
+    pub fn request(&self) -> Option<&UpgradeRequest> {
+        self.request
     }
 
     /// Delivers `msg` to [`Handler::handle_info`] after `delay`.
@@ -180,7 +192,9 @@ pub trait Handler: Send + Sized + 'static {
     /// Messages a callback schedules for itself with [`Context::send_after`].
     type Info: Send + 'static;
 
-    /// Runs after every successful connect, with the server's response.
+    /// Runs after every successful connect, with the server's response. On a server it runs
+    /// once the upgrade is accepted, with the response sent; the client's request is
+    /// [`Context::request`].
     ///
     /// ```
     /// # use wsx_proto::{Context, Handler, Response};

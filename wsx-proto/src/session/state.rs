@@ -12,7 +12,8 @@ use crate::error::CloseReason;
 use crate::error::{is_abrupt_close, Error};
 use crate::protocol::buffer;
 use crate::protocol::close::CloseFrame;
-use crate::protocol::connection::ClientConnection;
+use crate::protocol::connection::{Connection, Role};
+use crate::protocol::upgrade::UpgradeRequest;
 use crate::protocol::handshake::Response;
 use crate::session::acks::{Ack, PendingAcks};
 use crate::session::driver::TurnState;
@@ -76,7 +77,7 @@ enum InitialFailure {
 /// back (see [`Session::pending_transmit`]).
 #[derive(Debug)]
 pub(crate) struct Revocable<W> {
-    /// Its bytes' offsets, as [`ClientConnection::queued_bytes`] counts them.
+    /// Its bytes' offsets, as [`Connection::queued_bytes`] counts them.
     pub(crate) start: u64,
     pub(crate) end: u64,
     /// Its payload, counted as sent when it was queued.
@@ -84,7 +85,7 @@ pub(crate) struct Revocable<W> {
     pub(crate) signal: W,
 }
 
-/// One client's whole life, sans-IO: the protocol ([`ClientConnection`]), the handler and its
+/// One client's whole life, sans-IO: the protocol ([`Connection`]), the handler and its
 /// callbacks, reconnects, status, timers, acks and the send budget, telemetry and tracing.
 ///
 /// A driver owns one per client, on its task or thread, and only does what
@@ -99,7 +100,7 @@ pub struct Session<H: Handler, L: Link<Cast = H::Cast>> {
     observers: Box<[Arc<dyn Observer>]>,
     span: tracing::Span,
     phase: Phase,
-    pub(crate) conn: Option<ClientConnection>,
+    pub(crate) conn: Option<Connection>,
     pub(crate) acks: PendingAcks<L::Waiter>,
     /// `send_frame` frames queued and not yet (partly) written, oldest first (boxed, and only
     /// while there are any: an idle connection holds no list).
@@ -124,6 +125,9 @@ pub struct Session<H: Handler, L: Link<Cast = H::Cast>> {
     /// (Boxed: rare, and every session holds the field.)
     pub(crate) deferred_close: Option<Box<Option<CloseFrame>>>,
     pub(crate) response: Option<Response>,
+    /// A server's connection: the client's request (boxed: most sessions are clients). A
+    /// server's session never reconnects.
+    pub(crate) request: Option<Box<UpgradeRequest>>,
     /// Consecutive failed attempts (WebSockex's `attempt_number`).
     attempt: u32,
     /// Until the first connection opens: what a failed attempt does without
@@ -177,6 +181,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             deferred_casts: Vec::new(),
             deferred_close: None,
             response: None,
+            request: None,
             attempt: 0,
             initial_failure: match (options.handle_initial_conn_failure, options.async_start) {
                 (true, _) => None,
@@ -188,6 +193,28 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             panicked: false,
             failure: None,
         })
+    }
+
+    /// A session for a connection a server accepted ([`Connection::accept`], with any bytes
+    /// the client sent after its request already [received](Connection::receive)), on a
+    /// transport its driver already holds: it runs from the first poll, `handle_connect`
+    /// included, with `request` in the callbacks' context. It never reconnects: when the
+    /// connection ends, `terminate` runs and the session stops.
+    pub fn accepted(
+        options: StartOptions,
+        handler: H,
+        link: L,
+        conn: Connection,
+        request: UpgradeRequest,
+        now: Instant,
+    ) -> Result<Self, Error> {
+        let mut session = Self::new(options, handler, link)?;
+        session.span = tracing::debug_span!(target: "wsx", "connection", url = %session.settings.url(), role = "server");
+        session.initial_failure = None;
+        session.request = Some(Box::new(request));
+        session.run_connection(conn, now);
+        session.after_input(now);
+        Ok(session)
     }
 
     /// What the session shares with its client handles.
@@ -223,7 +250,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
             // Our own close, from `close()` to the transport closing, stays within the close
             // timeout: a close that timed out has no time left for bytes that cannot leave.
             if let CloseReason::Local(_) | CloseReason::LocalTimedOut(_) = **reason {
-                if let Some(close_at) = self.conn.as_ref().and_then(ClientConnection::close_deadline) {
+                if let Some(close_at) = self.conn.as_ref().and_then(Connection::close_deadline) {
                     at = at.min(close_at.max(now));
                 }
             }
@@ -263,7 +290,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
 
     /// The transport asked for by [`Action::Connect`] is open: the handshake starts.
     pub(crate) fn transport_opened(&mut self, now: Instant) {
-        match ClientConnection::new(&self.settings.request, self.settings.config.clone()) {
+        match Connection::new(&self.settings.request, self.settings.config.clone()) {
             Ok(conn) => self.run_connection(conn, now),
             Err(e) => self.end(CloseReason::Error(e.into())),
         }
@@ -272,13 +299,13 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
     /// The transport asked for by [`Action::Connect`] is open with the handshake done
     /// (HTTP/2): the connection is open from its first event.
     pub(crate) fn transport_upgraded(&mut self, response: Response, now: Instant) {
-        let conn = ClientConnection::upgraded(response, self.settings.config.clone());
+        let conn = Connection::upgraded(response, self.settings.config.clone());
         self.run_connection(conn, now);
         // `handle_connect` runs now, not after the first read: a server may say nothing first.
         self.after_input(now);
     }
 
-    fn run_connection(&mut self, mut conn: ClientConnection, now: Instant) {
+    fn run_connection(&mut self, mut conn: Connection, now: Instant) {
         conn.start_pending_timer(now);
         // Telemetry wants every frame, and split messages are the connection's work.
         let mut limit = match (self.observers.is_empty(), self.settings.config.outgoing_frame_size) {
@@ -290,6 +317,10 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         // the connection's compressor.
         if let Some(deflate) = &self.settings.config.deflate {
             limit = limit.min(deflate.threshold.saturating_sub(1));
+        }
+        // Senders frame as a client does (masked): a server's frames are the connection's.
+        if conn.role() == Role::Server {
+            limit = 0;
         }
         self.link.set_encode_limit(limit);
         self.conn = Some(conn);
@@ -351,12 +382,12 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
 
     /// Whether there are bytes to write.
     pub(crate) fn wants_write(&self) -> bool {
-        self.conn.as_ref().is_some_and(ClientConnection::wants_write)
+        self.conn.as_ref().is_some_and(Connection::wants_write)
     }
 
-    /// How much the next read should take ([`ClientConnection::read_room`]).
+    /// How much the next read should take ([`Connection::read_room`]).
     pub(crate) fn read_room(&self) -> usize {
-        self.conn.as_ref().map_or(0, ClientConnection::read_room)
+        self.conn.as_ref().map_or(0, Connection::read_room)
     }
 
     /// Call when the task is about to wait: gives back the room of what a burst left behind
@@ -539,7 +570,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         self.response = None;
         // Commands sent while no connection runs: a close among them stops the client.
         self.handle_commands(now);
-        if self.panicked {
+        if self.panicked || self.request.is_some() {
             self.emit(TelemetryKind::Disconnected(&reason));
             return self.stop(reason);
         }
@@ -618,7 +649,7 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
 /// Before a write: takes out the frames whose callers withdrew them (none of their bytes was
 /// written: they are revocable) and marks the others as being written.
 fn begin_write<L: Link>(
-    conn: &mut ClientConnection,
+    conn: &mut Connection,
     revocable: &mut Vec<Revocable<L::Waiter>>,
     acks: &mut PendingAcks<L::Waiter>,
     link: &L,

@@ -36,6 +36,7 @@ pub fn handle_connect_sees_response<A: TestAdapter>() {
             ctx_has_response: true,
             extensions: None,
             http_version,
+            request_path: None,
         }
     );
     close_normally::<A>(&client, &server, &mut events);

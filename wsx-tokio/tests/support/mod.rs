@@ -127,3 +127,53 @@ impl TestAdapter for Tokio {
         Some(runtime().metrics().num_alive_tasks())
     }
 }
+
+/// A wsx-tokio server, for the suite.
+pub struct TokioListener<H: Handler> {
+    server: wsx_tokio::Server<H>,
+    url: String,
+}
+
+impl<H: Handler> wsx_testing::TestListener<TokioClient<H>> for TokioListener<H> {
+    fn addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn clients(&self) -> Vec<TokioClient<H>> {
+        self.server.clients().into_iter().map(TokioClient).collect()
+    }
+
+    fn connection_count(&self) -> usize {
+        self.server.connection_count()
+    }
+
+    fn shutdown(self, deadline: Duration) -> wsx_tokio::server::ShutdownReport {
+        block(|| self.server.shutdown(deadline))
+    }
+}
+
+impl wsx_testing::TestServing for Tokio {
+    type Listener<H: Handler> = TokioListener<H>;
+
+    fn serve<H: Handler>(
+        options: wsx_tokio::server::ServeOptions,
+        tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+        decide: wsx_testing::Decide<H>,
+    ) -> std::io::Result<TokioListener<H>> {
+        let secure = tls.is_some();
+        let mut builder = wsx_tokio::Server::builder().options(options);
+        if let Some(tls) = tls {
+            builder = builder.tls(tls);
+        }
+        let server = block(|| builder.bind("127.0.0.1:0", move |request| decide(request)))?;
+        let url = match secure {
+            true => format!("wss://localhost:{}/", server.local_addr().port()),
+            false => format!("ws://{}/", server.local_addr()),
+        };
+        Ok(TokioListener { server, url })
+    }
+}

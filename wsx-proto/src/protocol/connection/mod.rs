@@ -11,9 +11,11 @@ use super::close::{parse_close_payload, CloseFrame, CloseReason, CloseStatus};
 use super::close_code::CloseCode;
 use super::config::Config;
 use super::deflate::codec::Deflater;
+use super::deflate::DeflateParams;
 use super::error::{ConnectionError, EncodeError, HandshakeError, ProtocolError, RequestError};
 use super::frame::{encode_frame, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
+use super::upgrade::{Accept, AcceptError, UpgradeRequest};
 use super::keepalive::{Due, Expired, Keepalive};
 
 mod send;
@@ -29,8 +31,29 @@ pub enum State {
     Open,
     /// A close frame was sent or received; waiting for the handshake and the TCP close.
     Closing,
-    /// Done: flush [`ClientConnection::poll_transmit`] and close the socket.
+    /// Done: flush [`Connection::poll_transmit`] and close the socket.
     Closed,
+}
+
+/// Which end of the connection this is: a client masks what it sends and reads unmasked
+/// frames; a server the reverse (RFC 6455 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+impl Role {
+    /// The key to mask a frame we send with: a client masks every frame, a server none.
+    #[inline]
+    fn mask_key(self) -> Option<[u8; 4]> {
+        match self {
+            Self::Client => Some(random_mask_key()),
+            Self::Server => None,
+        }
+    }
 }
 
 /// What the connection has to tell its driver.
@@ -58,7 +81,8 @@ pub enum Event {
 /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) passes, and
 /// call [`receive_eof`](Self::receive_eof) when the socket reads end-of-file.
 #[derive(Debug)]
-pub struct ClientConnection {
+pub struct Connection {
+    role: Role,
     /// What it still needs of the [`Config`] once started (the rest went to the handshake,
     /// the assembler and keepalive): a whole `Config` is 168 bytes per connection.
     limits: Limits,
@@ -136,7 +160,7 @@ enum Timer {
     Deadline(Instant),
 }
 
-impl ClientConnection {
+impl Connection {
     /// Starts a connection: the upgrade request is queued for [`poll_transmit`](Self::poll_transmit).
     pub fn new(request: &Request, config: Config) -> Result<Self, RequestError> {
         let mut write_buf = BytesMut::with_capacity(1024);
@@ -152,6 +176,7 @@ impl ClientConnection {
 
     fn with(config: &Config, state: Phase, write_buf: BytesMut, timer: Timer) -> Self {
         Self {
+            role: Role::Client,
             assembler: MessageAssembler::new(config),
             limits: Limits {
                 max_handshake_size: config.max_handshake_size,
@@ -187,6 +212,25 @@ impl ClientConnection {
         conn
     }
 
+    /// The server side of a connection: accepts `request` as `accept` says (the 101 answer,
+    /// with permessage-deflate answered from [`Config::deflate`] if the client offered it, is
+    /// queued for [`poll_transmit`](Self::poll_transmit)). The connection is open at once; the
+    /// first event is [`Event::Connected`] with the response sent. Bytes the client sent after
+    /// its request go to [`receive`](Self::receive) as usual. As a server it reads masked
+    /// frames only, sends unmasked ones, and closes TCP as soon as the close handshake is
+    /// done (RFC 6455 7.1.1), so [`Config::close_linger`] does not apply.
+    pub fn accept(request: &UpgradeRequest, accept: &Accept, config: Config) -> Result<Self, AcceptError> {
+        let mut write_buf = BytesMut::with_capacity(256);
+        let response = request.accept(accept, config.deflate.as_ref(), &mut write_buf)?;
+        let mut conn = Self::with(&config, Phase::Open, write_buf, Timer::Idle);
+        conn.role = Role::Server;
+        conn.limits.close_linger = Duration::ZERO;
+        conn.assembler.expect_masked_frames();
+        conn.open_with(&response);
+        conn.pending.push_back(Event::Connected(Box::new(response)));
+        Ok(conn)
+    }
+
     /// The handshake is done: what the server agreed to applies from the first frame.
     fn open_with(&mut self, response: &Response) {
         self.state = Phase::Open;
@@ -197,13 +241,24 @@ impl ClientConnection {
         }
         self.assembler.set_reserved_bits(response.extensions.reserved_bits());
         if let Some(params) = response.extensions.deflate() {
-            self.assembler.set_deflate(*params);
+            // The parameters name the client's and the server's compressor; the codec's
+            // `client_*` are always its own.
+            let params = match self.role {
+                Role::Client => *params,
+                Role::Server => mirrored(params),
+            };
+            self.assembler.set_deflate(params);
             self.deflate = Some(Box::new(DeflateSend {
-                deflater: Deflater::new(*params),
+                deflater: Deflater::new(params),
                 compressing: false,
                 compressed: Vec::new(),
             }));
         }
+    }
+
+    /// Which end of the connection this is.
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     /// The current state.
@@ -475,7 +530,7 @@ impl ClientConnection {
             true,
             OpCode::Close,
             &payload,
-            Some(random_mask_key()),
+            self.role.mask_key(),
         );
         if self.close_deadline.is_none() {
             self.timer = Timer::Pending(self.limits.close_timeout);
@@ -593,7 +648,7 @@ impl ClientConnection {
                         true,
                         OpCode::Ping,
                         &payload,
-                        Some(random_mask_key()),
+                        self.role.mask_key(),
                     );
                 }
                 Due::Expired(expired) => {
@@ -617,6 +672,18 @@ impl ClientConnection {
             Phase::Open | Phase::Closed => return,
         };
         self.finish(reason);
+    }
+}
+
+/// The parameters with the client's and the server's sides swapped: what a server's codec,
+/// which takes `client_*` as its own, runs with.
+fn mirrored(params: &DeflateParams) -> DeflateParams {
+    DeflateParams {
+        client_no_context_takeover: params.server_no_context_takeover,
+        server_no_context_takeover: params.client_no_context_takeover,
+        client_max_window_bits: params.server_max_window_bits,
+        server_max_window_bits: params.client_max_window_bits,
+        ..*params
     }
 }
 

@@ -1,15 +1,14 @@
-//! The sending side of [`ClientConnection`]: frames checked, compressed when negotiated,
+//! The sending side of [`Connection`]: frames checked, compressed when negotiated,
 //! split, masked and queued for the socket.
 
 use bytes::BytesMut;
 
-use super::{ClientConnection, Phase};
+use super::{Connection, Phase};
 use crate::protocol::buffer;
 use crate::protocol::error::EncodeError;
 use crate::protocol::frame::{encode_frame_with_rsv, Frame, OpCode};
-use crate::protocol::mask::random_mask_key;
 
-impl ClientConnection {
+impl Connection {
     /// Queues a frame. Whole messages longer than
     /// [`Config::outgoing_frame_size`](crate::Config::outgoing_frame_size) are split.
     /// [`Frame::Close`] is the same as [`close`](Self::close). With permessage-deflate
@@ -89,7 +88,7 @@ impl ClientConnection {
                         (OpCode::Continuation, 0)
                     };
                     let chunk_fin = fin && i == last;
-                    let mask = Some(random_mask_key());
+                    let mask = self.role.mask_key();
                     encode_frame_with_rsv(&mut self.write_buf, chunk_fin, rsv, chunk_opcode, chunk, mask);
                 }
             }
@@ -99,7 +98,7 @@ impl ClientConnection {
                 first_rsv,
                 opcode,
                 payload,
-                Some(random_mask_key()),
+                self.role.mask_key(),
             ),
         }
         if let (true, Some(deflate)) = (compress, self.deflate.as_deref_mut()) {
