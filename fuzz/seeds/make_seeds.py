@@ -57,6 +57,21 @@ write("handshake_response", "bad_proto", bytes([0, 0]) + ok + b"Sec-WebSocket-Pr
 write("handshake_response", "ext", bytes([0, 0]) + ok + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
 write("handshake_response", "rejected", bytes([0, 1, 128]) + b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nnope")
 
+# upgrade_request: [limit u16] [flags] [n cuts] [cuts] [request]; flags: 1 choose the first
+# subprotocol, 2 answer permessage-deflate.
+upgrade = (b"GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n")
+write("upgrade_request", "rfc_sample", struct.pack(">H", 4096) + bytes([1, 2, 60, 200]) + upgrade
+      + b"Sec-WebSocket-Protocol: chat, superchat\r\n\r\n" + frame(0x1, b"hi", mask=b"\x01\x02\x03\x04"))
+write("upgrade_request", "deflate_offers", struct.pack(">H", 4096) + bytes([3, 0]) + upgrade
+      + b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7, "
+      + b"permessage-deflate; client_max_window_bits; server_no_context_takeover, x-other\r\n\r\n")
+write("upgrade_request", "too_large", struct.pack(">H", 64) + bytes([0, 1, 30]) + upgrade + b"\r\n")
+write("upgrade_request", "bad_version", struct.pack(">H", 4096) + bytes([0, 0])
+      + upgrade.replace(b"Version: 13", b"Version: 8") + b"\r\n")
+write("upgrade_request", "post", struct.pack(">H", 4096) + bytes([0, 0]) + upgrade.replace(b"GET", b"POST") + b"\r\n")
+
 # connection: [flags] then ops (see fuzz_targets/connection.rs):
 #   0-2 raw chunk [len8], 3 raw chunk [len16], 4-5 server frame [kind len payload], 6 send data,
 #   7 send ping/pong, 8 close, 9 time passes [u16 * 4 ms], 10 poll_transmit, 11 receive_eof

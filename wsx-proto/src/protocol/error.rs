@@ -1,6 +1,7 @@
 //! The protocol layer's errors: what is wrong with a URL, a request, the server's handshake
-//! answer, the peer's frames (each with the close code it is answered with) and a frame we
-//! cannot send. The client's [`Error`](crate::Error) wraps them.
+//! answer, a client's upgrade request (each with the status it is answered with) and a server's
+//! acceptance of it, the peer's frames (each with the close code it is answered with) and a
+//! frame we cannot send. The client's [`Error`](crate::Error) wraps them.
 
 use std::fmt;
 
@@ -8,6 +9,7 @@ use bytes::Bytes;
 
 use super::close_code::CloseCode;
 use super::deflate::DeflateParamError;
+use super::upgrade::Rejection;
 
 /// A URL that cannot be used to open a WebSocket connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +86,88 @@ pub struct RejectedResponse {
     pub headers: Vec<(String, Bytes)>,
     /// The start of the body: what arrived with the headers, at most 1 KiB.
     pub body: Bytes,
+}
+
+/// What is wrong with a request that is not a valid WebSocket upgrade (RFC 6455 4.2.1); each
+/// case maps to the status it is answered with ([`status`](Self::status),
+/// [`rejection`](Self::rejection)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BadRequest {
+    /// The request is not valid HTTP/1.x, or a header the handshake reads is not usable (a
+    /// `Host` given twice or not a host, protocol or extension lists that are not text): 400.
+    Malformed(String),
+    /// The header block is longer than the limit, or has more than 128 headers: 431.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The method is not `GET`: 405, with `Allow: GET`.
+    Method(String),
+    /// The request is HTTP/1.0, which has no upgrade (RFC 9110 7.8): 400. Not 505, which
+    /// RFC 9110 15.6.6 keeps for a major version the server does not support.
+    HttpVersion,
+    /// `Host` is missing or empty: 400 (RFC 9112 3.2).
+    MissingHost,
+    /// `Upgrade` lacks the `websocket` token: 426, with `Upgrade: websocket`.
+    NotUpgrade,
+    /// `Connection` lacks the `upgrade` token: 400.
+    NotConnectionUpgrade,
+    /// `Sec-WebSocket-Version` is not `13` (`None`: missing): 426, with
+    /// `Sec-WebSocket-Version: 13` (RFC 6455 4.2.2, 4.4).
+    UnsupportedVersion(Option<String>),
+    /// `Sec-WebSocket-Key` is missing, repeated, or not the base64 of 16 bytes: 400.
+    InvalidKey,
+}
+
+impl BadRequest {
+    /// The HTTP status this request is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::TooLarge { .. } => 431,
+            Self::Method(_) => 405,
+            Self::NotUpgrade | Self::UnsupportedVersion(_) => 426,
+            Self::Malformed(_)
+            | Self::HttpVersion
+            | Self::MissingHost
+            | Self::NotConnectionUpgrade
+            | Self::InvalidKey => 400,
+        }
+    }
+
+    /// The answer to send: [`status`](Self::status), the headers it calls for, and this
+    /// error's text as a plain-text body.
+    pub fn rejection(&self) -> Rejection {
+        let rejection = Rejection::new(self.status());
+        let rejection = match self {
+            Self::Method(_) => rejection.header("Allow", "GET"),
+            Self::NotUpgrade => rejection.header("Upgrade", "websocket"),
+            Self::UnsupportedVersion(_) => rejection
+                .header("Upgrade", "websocket")
+                .header("Sec-WebSocket-Version", "13"),
+            _ => rejection,
+        };
+        rejection
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(format!("{self}\n"))
+    }
+}
+
+/// Why a request could not be accepted as the application asked; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The chosen subprotocol is not one the client offered.
+    UnofferedSubprotocol(String),
+    /// A header name is empty or not an HTTP token.
+    InvalidHeaderName(String),
+    /// A header value contains CR, LF or another control byte.
+    InvalidHeaderValue(String),
+    /// The header is one the handshake writes itself (e.g. `Sec-WebSocket-Accept`), or one a
+    /// 101 response may not carry (`Content-Length`, `Transfer-Encoding`).
+    ReservedHeader(String),
+    /// The [`DeflateConfig`](super::DeflateConfig) holds a value out of range.
+    InvalidDeflateConfig(DeflateParamError),
 }
 
 /// The peer broke RFC 6455; each case maps to the close code sent back.
@@ -207,6 +291,35 @@ impl fmt::Display for HandshakeError {
     }
 }
 
+impl fmt::Display for BadRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "malformed upgrade request: {e}"),
+            Self::TooLarge { limit } => write!(f, "upgrade request header block larger than {limit} bytes"),
+            Self::Method(m) => write!(f, "method {m:?} cannot upgrade: use GET"),
+            Self::HttpVersion => f.write_str("an upgrade request must be HTTP/1.1 or later"),
+            Self::MissingHost => f.write_str("the request has no Host header, or an empty one"),
+            Self::NotUpgrade => f.write_str("request lacks `Upgrade: websocket`"),
+            Self::NotConnectionUpgrade => f.write_str("request lacks `Connection: upgrade`"),
+            Self::UnsupportedVersion(Some(v)) => write!(f, "Sec-WebSocket-Version {v:?} is not supported: use 13"),
+            Self::UnsupportedVersion(None) => f.write_str("Sec-WebSocket-Version missing: use 13"),
+            Self::InvalidKey => f.write_str("Sec-WebSocket-Key missing, repeated, or not 16 bytes in base64"),
+        }
+    }
+}
+
+impl fmt::Display for AcceptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnofferedSubprotocol(p) => write!(f, "subprotocol {p:?} was not offered by the client"),
+            Self::InvalidHeaderName(n) => write!(f, "invalid header name {n:?}"),
+            Self::InvalidHeaderValue(n) => write!(f, "invalid value for header {n:?}"),
+            Self::ReservedHeader(n) => write!(f, "header {n:?} may not be added to a 101 answer"),
+            Self::InvalidDeflateConfig(e) => write!(f, "invalid compression setting: {e}"),
+        }
+    }
+}
+
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -246,6 +359,8 @@ impl fmt::Display for EncodeError {
 impl std::error::Error for UrlError {}
 impl std::error::Error for RequestError {}
 impl std::error::Error for HandshakeError {}
+impl std::error::Error for BadRequest {}
+impl std::error::Error for AcceptError {}
 impl std::error::Error for ProtocolError {}
 impl std::error::Error for EncodeError {}
 

@@ -72,7 +72,7 @@ impl Request {
             if RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                 return Err(RequestError::ReservedHeader(name.clone()));
             }
-            if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            if !is_header_value(value) {
                 return Err(RequestError::InvalidHeaderValue(name.clone()));
             }
         }
@@ -94,10 +94,28 @@ impl Request {
     }
 }
 
-fn is_token(s: &str) -> bool {
+/// An HTTP token (RFC 9110 §5.6.2): what header names, subprotocols and extension names are.
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header value a user may have us write: no control bytes but tab (CR or LF would end the
+/// header early and let the value forge others).
+pub(crate) fn is_header_value(value: &str) -> bool {
+    !value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+}
+
+/// The `Name: value` lines of a header block, names as sent, values trimmed; lines that are not
+/// headers (the blank line ending the block) are skipped.
+pub(crate) fn header_lines(block: &[u8]) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+    block.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let colon = line.iter().position(|&b| b == b':')?;
+        let name = std::str::from_utf8(&line[..colon]).ok()?;
+        Some((name, line[colon + 1..].trim_ascii()))
+    })
 }
 
 /// Which HTTP carried the opening handshake.
@@ -110,10 +128,11 @@ pub enum HttpVersion {
     Http2,
 }
 
-/// The server's accepted upgrade.
+/// The server's accepted upgrade: as a client parsed it, or as a server wrote it
+/// ([`UpgradeRequest::accept`](super::upgrade::UpgradeRequest::accept)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The header lines as received (`Name: value\r\n` each), kept in one buffer: a
+    /// The header lines as received or sent (`Name: value\r\n` each), kept in one buffer: a
     /// connection holds its response for its whole life.
     header_block: Bytes,
     version: HttpVersion,
@@ -124,14 +143,20 @@ pub struct Response {
 }
 
 impl Response {
+    /// The response a server wrote over HTTP/1.1: `header_block` is the header lines after its
+    /// status line.
+    pub(crate) fn http11(header_block: Bytes, subprotocol: Option<String>, extensions: NegotiatedExtensions) -> Self {
+        Self {
+            header_block,
+            version: HttpVersion::Http11,
+            subprotocol,
+            extensions,
+        }
+    }
+
     /// All response headers in order, names as sent, values trimmed.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.header_block.split(|&b| b == b'\n').filter_map(|line| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let colon = line.iter().position(|&b| b == b':')?;
-            let name = std::str::from_utf8(&line[..colon]).ok()?;
-            Some((name, line[colon + 1..].trim_ascii()))
-        })
+        header_lines(&self.header_block)
     }
 
     /// The first value of header `name` (case-insensitive).

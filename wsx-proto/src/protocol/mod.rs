@@ -18,6 +18,7 @@ pub(crate) mod handshake;
 pub(crate) mod keepalive;
 pub(crate) mod mask;
 pub(crate) mod message;
+pub mod upgrade;
 pub(crate) mod url;
 pub(crate) mod utf8;
 

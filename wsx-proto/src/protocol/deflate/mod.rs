@@ -1,12 +1,15 @@
-//! permessage-deflate (RFC 7692): what the client offers, what the server may answer, and the
-//! parameters both sides then compress with. The compression itself is in [`codec`].
+//! permessage-deflate (RFC 7692): what a client offers, how a server answers an offer
+//! ([`answer`]), what a client accepts of the answer, and the parameters both sides then
+//! compress with. The compression itself is in [`codec`].
 //!
 //! Window bits: the zlib-rs backend compresses and inflates raw deflate with windows of 9 to 15
-//! bits, not 8. Our inflater uses 9 bits when the server limits itself to 8 (a larger window
-//! reads anything a smaller one wrote). Our own compressor is never offered with 8; a server
-//! that answers `client_max_window_bits=8` anyway gets our messages uncompressed, which RFC
-//! 7692 always allows (RSV1 is per message).
+//! bits, not 8. An inflater uses 9 bits when the peer limits itself to 8 (a larger window
+//! reads anything a smaller one wrote). A compressor held to 8 bits sends its messages
+//! uncompressed, which RFC 7692 always allows (RSV1 is per message): a client never offers 8
+//! for its own compressor, but a server may answer it; a server accepts an offer that asks it
+//! for 8 (refusing the offer would give up compression both ways) and then sends uncompressed.
 
+pub(crate) mod answer;
 pub(crate) mod codec;
 
 use std::fmt;
@@ -19,6 +22,15 @@ const MIN_BACKEND_WINDOW_BITS: u8 = 9;
 
 /// permessage-deflate options: what to offer, and how to compress. Off unless set on
 /// [`Config::deflate`](crate::Config::deflate).
+///
+/// A server answering an offer with them
+/// ([`UpgradeRequest::accept`](crate::protocol::upgrade::UpgradeRequest::accept)) reads the
+/// fields with their meaning on the wire: `server_*` is its own compressor, `client_*` the
+/// client's. It answers `server_no_context_takeover` and `client_no_context_takeover` when set
+/// here or asked for in the offer, the smaller of its `server_max_window_bits` and the
+/// offer's, and `client_max_window_bits` only if the offer has that parameter (RFC 7692
+/// 7.1.2.2): a client that did not offer it keeps a window of up to 15 bits whatever is set
+/// here.
 ///
 /// ```
 /// use wsx_proto::{Config, deflate::DeflateConfig};
@@ -100,7 +112,9 @@ impl DeflateConfig {
         self
     }
 
-    /// Checks the values: window bits 9 to 15 for ours, 8 to 15 for the server's, level 0 to 9.
+    /// Checks the values: window bits 9 to 15 for the client's compressor (a client cannot
+    /// compress with 8), 8 to 15 for the server's, level 0 to 9. A server checks its settings
+    /// the same way.
     pub(crate) fn validate(&self) -> Result<(), DeflateParamError> {
         let invalid = |param: &str, value: String| DeflateParamError::InvalidValue {
             param: param.to_owned(),
@@ -143,15 +157,53 @@ impl DeflateConfig {
     /// Checks the server's answer (the parameters after the extension name) against this offer
     /// (RFC 7692 7.1) and gives what both sides compress with.
     pub(crate) fn accept(&self, params: &str) -> Result<DeflateParams, DeflateParamError> {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut negotiated = DeflateParams {
-            client_no_context_takeover: self.client_no_context_takeover,
-            server_no_context_takeover: false,
-            client_max_window_bits: self.client_max_window_bits.unwrap_or(15),
-            server_max_window_bits: 15,
+        let answer = WireParams::parse(params)?;
+        let invalid = |param: &str, bits: Option<u8>| DeflateParamError::InvalidValue {
+            param: param.to_owned(),
+            value: bits.map(|b| b.to_string()).unwrap_or_default(),
+        };
+        // The server may limit its own window unasked, never above what we asked.
+        if let (Some(bits), Some(asked)) = (answer.server_max_window_bits, self.server_max_window_bits) {
+            if bits > asked {
+                return Err(invalid("server_max_window_bits", Some(bits)));
+            }
+        }
+        // Only answerable if offered (7.1.2.2), with a value, no larger than ours.
+        let client_max_window_bits = match answer.client_max_window_bits {
+            None => self.client_max_window_bits.unwrap_or(15),
+            Some(None) => return Err(invalid("client_max_window_bits", None)),
+            Some(Some(bits)) if self.client_max_window_bits.is_some_and(|offered| bits > offered) => {
+                return Err(invalid("client_max_window_bits", Some(bits)))
+            }
+            Some(Some(bits)) => bits,
+        };
+        Ok(DeflateParams {
+            client_no_context_takeover: self.client_no_context_takeover || answer.client_no_context_takeover,
+            server_no_context_takeover: answer.server_no_context_takeover,
+            client_max_window_bits,
+            server_max_window_bits: answer.server_max_window_bits.unwrap_or(15),
             level: self.level,
             threshold: self.threshold,
-        };
+        })
+    }
+}
+
+/// The parameters of one offer or answer, each checked on its own: known, given once, flags
+/// without a value, window bits 8 to 15 (RFC 7692 7.1). How they relate to the other side's
+/// is for the caller.
+#[derive(Debug, Default)]
+struct WireParams {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    /// `Some(None)`: given without a value, which only an offer may do.
+    client_max_window_bits: Option<Option<u8>>,
+}
+
+impl WireParams {
+    fn parse(params: &str) -> Result<Self, DeflateParamError> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut parsed = Self::default();
         for param in params.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, value) = match param.split_once('=') {
                 Some((name, value)) => (name.trim(), Some(unquote(value.trim()))),
@@ -180,30 +232,21 @@ impl DeflateConfig {
                         return Err(invalid());
                     }
                     if name_known == "server_no_context_takeover" {
-                        negotiated.server_no_context_takeover = true;
+                        parsed.server_no_context_takeover = true;
                     } else {
-                        negotiated.client_no_context_takeover = true;
+                        parsed.client_no_context_takeover = true;
                     }
                 }
                 "server_max_window_bits" => {
-                    let bits = value.and_then(window_bits).ok_or_else(invalid)?;
-                    // The server may limit its own window unasked, never above what we asked.
-                    if self.server_max_window_bits.is_some_and(|asked| bits > asked) {
-                        return Err(invalid());
-                    }
-                    negotiated.server_max_window_bits = bits;
+                    parsed.server_max_window_bits = Some(value.and_then(window_bits).ok_or_else(invalid)?);
                 }
                 _ => {
-                    // Only answerable if offered (7.1.2.2), with a value no larger than ours.
-                    let bits = value.and_then(window_bits).ok_or_else(invalid)?;
-                    if self.client_max_window_bits.is_some_and(|offered| bits > offered) {
-                        return Err(invalid());
-                    }
-                    negotiated.client_max_window_bits = bits;
+                    let bits = value.map(|v| window_bits(v).ok_or_else(invalid)).transpose()?;
+                    parsed.client_max_window_bits = Some(bits);
                 }
             }
         }
-        Ok(negotiated)
+        Ok(parsed)
     }
 }
 
@@ -222,16 +265,19 @@ fn unquote(value: &str) -> &str {
         .unwrap_or(value)
 }
 
-/// What a negotiated permessage-deflate compresses with.
+/// What a negotiated permessage-deflate compresses with. The `client_*` and `server_*` fields
+/// keep their meaning on the wire on either end: a client compresses with the `client_*` ones
+/// and inflates with the `server_*` ones, a server the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeflateParams {
-    /// Our compressor starts every message afresh.
+    /// The client's compressor starts every message afresh (so the server's inflater does too).
     pub client_no_context_takeover: bool,
-    /// The server's compressor starts every message afresh (so our inflater does too).
+    /// The server's compressor starts every message afresh (so the client's inflater does too).
     pub server_no_context_takeover: bool,
-    /// Our compressor's window, 8 to 15 (8: we send uncompressed, see the module notes).
+    /// The client's compressor's window, 8 to 15 (8: that end sends uncompressed, see the
+    /// module notes).
     pub client_max_window_bits: u8,
-    /// The server's window, 8 to 15.
+    /// The server's compressor's window, 8 to 15 (8: likewise).
     pub server_max_window_bits: u8,
     /// Our compression level.
     pub level: u32,
