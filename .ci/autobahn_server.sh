@@ -87,8 +87,13 @@ if [ ! -f "$outdir/index.json" ]; then
     echo "no $outdir/index.json: kosoku did not complete the run" >&2
     exit 1
 fi
-# The index files the cases under the server's agent (its `Server` header, or kosoku's
-# default name): the only one there.
+# The index files the cases under the server's address, the only agent there. Every case
+# is judged (permessage-deflate's included), or only the ones selected.
 judge=(--ignore 'none')
-[ ${#select_args[@]} -eq 0 ] || judge=()
+for ((i = 0; i + 1 < ${#select_args[@]}; i += 2)); do
+    case "${select_args[i]}" in
+        -i) judge+=(--only "${select_args[i + 1]}") ;;
+        -x) judge+=(--ignore "${select_args[i + 1]}") ;;
+    esac
+done
 "$venv/bin/python" .ci/autobahn_check.py "$outdir/index.json" ${judge[@]+"${judge[@]}"}

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::{BufMut, BytesMut};
 use wsx_proto::{
-    protocol::accept_key, protocol::FrameHeader, protocol::OpCode, Connection, Config, Event, Request, WsUrl,
+    protocol::accept_key, protocol::FrameHeader, protocol::OpCode, Config, Connection, Event, Request, WsUrl,
 };
 
 /// A connection in the `Open` state: the upgrade request was taken from `poll_transmit` and

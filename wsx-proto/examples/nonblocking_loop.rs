@@ -13,7 +13,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use wsx_proto::protocol::CloseReason;
-use wsx_proto::{Connection, Config, Event, Frame, Request, WsUrl};
+use wsx_proto::{Config, Connection, Event, Frame, Request, WsUrl};
 
 const SOCKET: Token = Token(0);
 

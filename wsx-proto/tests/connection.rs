@@ -170,8 +170,7 @@ fn rejected_handshake_is_typed() {
 #[test]
 fn handshake_timeout_and_eof() {
     let t0 = Instant::now();
-    let mut conn =
-        Connection::new(&request(), Config::default().handshake_timeout(Duration::from_secs(2))).unwrap();
+    let mut conn = Connection::new(&request(), Config::default().handshake_timeout(Duration::from_secs(2))).unwrap();
     assert_eq!(conn.poll_timeout(), None, "timer starts when the request leaves");
     conn.poll_transmit(t0);
     assert_eq!(conn.poll_timeout(), Some(t0 + Duration::from_secs(2)));

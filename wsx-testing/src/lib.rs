@@ -39,6 +39,7 @@ pub mod interop;
 pub mod memory;
 mod over_http2;
 pub mod ports;
+pub mod raw_client;
 pub mod scenarios;
 pub mod server;
 pub mod serving;
@@ -55,11 +56,12 @@ pub use crate::harness::{
 pub use crate::interop::{Hypercorn, Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
 pub use crate::over_http2::OverHttp2;
 pub use crate::ports::unused_port;
-pub use crate::serving::{probes, Decide, TestListener, TestServing};
+pub use crate::raw_client::{HttpAnswer, RawClient};
 pub use crate::server::{
     compressed_frame, deflate_bomb, encode, partial_frame, refused_url, BlackHole, Gate, Handshake, RecordedRequest,
     Script, ServerConn, ServerFrame, Step, TcpEnd, TestServer,
 };
+pub use crate::serving::{probes, Decide, TestListener, TestServing};
 pub use crate::tls::{ClientPem, TestPki};
 pub use wsx_driver::client::BufferedBytes;
 
@@ -143,8 +145,8 @@ macro_rules! behaviour_suite {
 #[macro_export]
 macro_rules! server_suite {
     ($adapter:ty) => {
-        $crate::__wsx_server_names! { $crate::__wsx_server_tests; $adapter; }
-        $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $adapter, $adapter; }
+        $crate::__wsx_server_names! { $crate::__wsx_server_tests; $adapter }
+        $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $adapter, $adapter }
     };
 }
 
@@ -156,7 +158,7 @@ macro_rules! pair_suite {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $client, $server; }
+            $crate::__wsx_pair_names! { $crate::__wsx_pair_tests; $client, $server }
         }
     };
 }

@@ -62,6 +62,12 @@ fn make_leaf(names: Vec<String>, usage: ExtendedKeyUsagePurpose, ca: &Signed) ->
 }
 
 impl TestPki {
+    /// The server's rustls configuration: the `localhost` certificate (and the client
+    /// certificate check, if made by [`requiring_client_certificates`](Self::requiring_client_certificates)).
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        self.server_config.clone()
+    }
+
     /// Makes the CA and the `localhost` certificate.
     pub fn new() -> Self {
         Self::build(None)

@@ -6,12 +6,12 @@
 //! ```
 
 use wsx_testing::{AutobahnServerArgs, Echo};
-use wsx_tokio::{Decision, Server};
+use wsx_tokio::Decision;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = AutobahnServerArgs::parse();
-    let server = Server::builder()
+    let server = wsx_tokio::server::builder()
         .config(args.config())
         .bind(&*args.addr, |_request| Decision::accept(Echo))
         .await?;

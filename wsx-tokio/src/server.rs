@@ -28,8 +28,13 @@ pub use wsx_proto::server::{
     DEFAULT_MAX_CONNECTIONS,
 };
 
-/// A server's options: [`Server::builder`], finished with `.bind(addr, decide).await`.
+/// A server's options: [`builder`], finished with `.bind(addr, decide).await`.
 pub type ServerBuilder = Builder<Tokio>;
+
+/// A server's options, from the defaults: limits, TLS, the connection cap, error reports.
+pub fn builder() -> ServerBuilder {
+    ServerBuilder::new()
+}
 
 /// A WebSocket server on the current tokio runtime: accepts on a TCP address (TLS if
 /// configured), answers each upgrade request as its `decide` function says, and runs each
@@ -72,18 +77,13 @@ impl<H: Handler> std::fmt::Debug for Server<H> {
 }
 
 impl<H: Handler> Server<H> {
-    /// The options: limits, TLS, the connection cap, error reports.
-    pub fn builder() -> ServerBuilder {
-        ServerBuilder::new()
-    }
-
     /// Listens on `addr` with the default options and serves every upgrade request as
     /// `decide` says.
     pub async fn bind<D>(addr: impl std::net::ToSocketAddrs, decide: D) -> io::Result<Self>
     where
         D: Fn(&UpgradeRequest) -> Decision<H> + Send + Sync + 'static,
     {
-        Self::builder().bind(addr, decide).await
+        builder().bind(addr, decide).await
     }
 
     /// The address it listens on (with the port the system chose for port 0).
@@ -93,7 +93,11 @@ impl<H: Handler> Server<H> {
 
     /// Handles to the open connections.
     pub fn clients(&self) -> Vec<Client<H>> {
-        self.connections.handles().into_iter().map(Client::from_handle).collect()
+        self.connections
+            .handles()
+            .into_iter()
+            .map(Client::from_handle)
+            .collect()
     }
 
     /// Connections held now: open ones and handshakes in progress.

@@ -3,3 +3,5 @@
 mod support;
 
 wsx_testing::behaviour_suite!(support::Tokio);
+
+wsx_testing::server_suite!(support::Tokio);

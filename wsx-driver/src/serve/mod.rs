@@ -43,7 +43,9 @@ pub struct Accepted<H: Handler, T, Tm> {
 
 impl<H: Handler, T, Tm> std::fmt::Debug for Accepted<H, T, Tm> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accepted").field("session", &self.session).finish_non_exhaustive()
+        f.debug_struct("Accepted")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,39 +67,46 @@ where
     Tm: PollTimer,
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
-    let outcome: Result<std::convert::Infallible, (ServeError, Option<Rejection>)> = match read_request(&mut transport, &mut timer, options).await {
-        Ok((request, leftover)) => match decide(&request) {
-            Decision::Accept { handler, accept } => {
-                match Connection::accept(&request, &accept, options.config.clone()) {
-                    Ok(mut conn) => {
-                        conn.receive(&leftover);
-                        let handle = ClientHandle::new(options.send_buffer);
-                        let start = options.start_options(&request, secure);
-                        let session =
-                            wsx_proto::Session::accepted(start, handler, handle.clone(), conn, request, Instant::now());
-                        match session {
-                            Ok(session) => {
-                                return Ok(Accepted {
-                                    session: Box::new(session),
-                                    handle,
-                                    transport,
-                                    timer,
-                                })
+    let outcome: Result<std::convert::Infallible, (ServeError, Option<Rejection>)> =
+        match read_request(&mut transport, &mut timer, options).await {
+            Ok((request, leftover)) => match decide(&request) {
+                Decision::Accept { handler, accept } => {
+                    match Connection::accept(&request, &accept, options.config.clone()) {
+                        Ok(mut conn) => {
+                            conn.receive(&leftover);
+                            let handle = ClientHandle::new(options.send_buffer);
+                            let start = options.start_options(&request, secure);
+                            let session = wsx_proto::Session::accepted(
+                                start,
+                                handler,
+                                handle.clone(),
+                                conn,
+                                request,
+                                Instant::now(),
+                            );
+                            match session {
+                                Ok(session) => {
+                                    return Ok(Accepted {
+                                        session: Box::new(session),
+                                        handle,
+                                        transport,
+                                        timer,
+                                    })
+                                }
+                                // The options' settings are made from a parsed URL: they validate.
+                                Err(e) => Err((ServeError::Io(io::Error::other(e)), Some(Rejection::new(500)))),
                             }
-                            // The options' settings are made from a parsed URL: they validate.
-                            Err(e) => Err((ServeError::Io(io::Error::other(e)), Some(Rejection::new(500)))),
                         }
+                        Err(e) => Err((ServeError::Accept(e), Some(Rejection::new(500)))),
                     }
-                    Err(e) => Err((ServeError::Accept(e), Some(Rejection::new(500)))),
                 }
+                Decision::Reject(rejection) => Err((ServeError::Rejected(rejection.status), Some(rejection))),
+            },
+            Err(e) => {
+                let rejection = e.rejection();
+                Err((e, rejection))
             }
-            Decision::Reject(rejection) => Err((ServeError::Rejected(rejection.status), Some(rejection))),
-        },
-        Err(e) => {
-            let rejection = e.rejection();
-            Err((e, rejection))
-        }
-    };
+        };
     let Err((error, rejection)) = outcome;
     tracing::debug!(target: "wsx", %error, "upgrade request not accepted");
     answer(&mut transport, &mut timer, rejection.as_ref()).await;
@@ -158,7 +167,9 @@ async fn read_request<T: PollTransport>(
             Poll::Ready(Ok(0)) => return Poll::Ready(Err(ServeError::Closed)),
             Poll::Ready(Ok(_)) => {}
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Poll::Ready(Err(e)) if wsx_proto::error::is_abrupt_close(&e) => return Poll::Ready(Err(ServeError::Closed)),
+            Poll::Ready(Err(e)) if wsx_proto::error::is_abrupt_close(&e) => {
+                return Poll::Ready(Err(ServeError::Closed))
+            }
             Poll::Ready(Err(e)) => return Poll::Ready(Err(ServeError::Io(e))),
             Poll::Pending => {
                 return match timer.poll_until(cx, deadline) {

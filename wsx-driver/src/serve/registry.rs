@@ -95,7 +95,11 @@ impl<H: Handler> Connections<H> {
 
     /// Handles to the open connections.
     pub fn handles(&self) -> Vec<ClientHandle<H>> {
-        lock(&self.state).open.values().map(|(handle, _)| handle.clone()).collect()
+        lock(&self.state)
+            .open
+            .values()
+            .map(|(handle, _)| handle.clone())
+            .collect()
     }
 
     /// Starts a graceful shutdown: no new connection is admitted, and every open one is
@@ -104,7 +108,11 @@ impl<H: Handler> Connections<H> {
         let handles = {
             let mut state = lock(&self.state);
             state.shutting_down = true;
-            state.open.values().map(|(handle, _)| handle.clone()).collect::<Vec<_>>()
+            state
+                .open
+                .values()
+                .map(|(handle, _)| handle.clone())
+                .collect::<Vec<_>>()
         };
         for handle in &handles {
             let _ = handle.close_with(CloseCode::GOING_AWAY, "server shutting down");
@@ -112,15 +120,21 @@ impl<H: Handler> Connections<H> {
         handles
     }
 
-    /// Ends by force the connections still open (after a shutdown's deadline); returns how
-    /// many.
+    /// Ends by force the connections still running (after a shutdown's deadline); returns
+    /// how many had not ended. (One whose session ended may still be finishing its task:
+    /// it is not counted.)
     pub fn abort_all(&self) -> usize {
-        let aborts: Vec<_> = {
+        let running: Vec<_> = {
             let mut state = lock(&self.state);
-            state.open.values_mut().map(|(_, abort)| abort.take()).collect()
+            state
+                .open
+                .values_mut()
+                .filter(|(handle, _)| handle.terminated().is_none())
+                .map(|(_, abort)| abort.take())
+                .collect()
         };
-        let count = aborts.len();
-        for abort in aborts.into_iter().flatten() {
+        let count = running.len();
+        for abort in running.into_iter().flatten() {
             abort();
         }
         count

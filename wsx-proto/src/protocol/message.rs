@@ -155,7 +155,10 @@ impl MessageAssembler {
             // Unmasked as it arrives, so text is validated on the real bytes.
             let upto = available.min(pending.payload_len);
             let start = pending.header_len + pending.unmasked;
-            apply_mask(&mut buf[start..pending.header_len + upto], rotate_mask_key(key, pending.unmasked));
+            apply_mask(
+                &mut buf[start..pending.header_len + upto],
+                rotate_mask_key(key, pending.unmasked),
+            );
             pending.unmasked = upto;
         }
         if pending.is_text {

@@ -33,7 +33,7 @@ pub mod tls;
 pub use self::driver::{Input, Output};
 pub use self::link::{Command, Encoded, Link, Waiter, ENCODE_MAX};
 pub use self::open::{OpenStep, Opening};
-pub use self::start::{StartOptions, DEFAULT_SEND_BUFFER};
 pub use self::serve::{Decision, ServeError, ServeOptions, ShutdownReport, DEFAULT_MAX_CONNECTIONS};
+pub use self::start::{StartOptions, DEFAULT_SEND_BUFFER};
 pub use self::state::Session;
 pub use self::status::CAST_QUEUE_LIMIT;

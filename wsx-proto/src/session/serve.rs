@@ -20,9 +20,9 @@ use crate::session::telemetry::Observer;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// What the application answers to an upgrade request: accept it with a handler (and a
-/// subprotocol, extra headers), or refuse it with any HTTP answer.
+/// subprotocol, extra headers), or refuse it with any HTTP answer. (Not `non_exhaustive`: a
+/// new decision is one every driver must carry out.)
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Decision<H> {
     /// Upgrade, and run `handler` on the connection.
     Accept {

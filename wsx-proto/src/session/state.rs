@@ -13,8 +13,8 @@ use crate::error::{is_abrupt_close, Error};
 use crate::protocol::buffer;
 use crate::protocol::close::CloseFrame;
 use crate::protocol::connection::{Connection, Role};
-use crate::protocol::upgrade::UpgradeRequest;
 use crate::protocol::handshake::Response;
+use crate::protocol::upgrade::UpgradeRequest;
 use crate::session::acks::{Ack, PendingAcks};
 use crate::session::driver::TurnState;
 use crate::session::handler::{DisconnectStatus, Handler, Reconnect};
@@ -209,7 +209,8 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         now: Instant,
     ) -> Result<Self, Error> {
         let mut session = Self::new(options, handler, link)?;
-        session.span = tracing::debug_span!(target: "wsx", "connection", url = %session.settings.url(), role = "server");
+        session.span =
+            tracing::debug_span!(target: "wsx", "connection", url = %session.settings.url(), role = "server");
         session.initial_failure = None;
         session.request = Some(Box::new(request));
         session.run_connection(conn, now);

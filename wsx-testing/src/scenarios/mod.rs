@@ -30,6 +30,8 @@ mod operations;
 mod panics;
 mod proxy;
 mod reconnect;
+mod serving;
+mod serving_clients;
 mod tls;
 
 pub use self::backpressure::*;
@@ -49,6 +51,8 @@ pub use self::operations::*;
 pub use self::panics::*;
 pub use self::proxy::*;
 pub use self::reconnect::*;
+pub use self::serving::*;
+pub use self::serving_clients::*;
 pub use self::tls::*;
 
 use std::time::{Duration, Instant};

@@ -165,7 +165,7 @@ impl wsx_testing::TestServing for Tokio {
         decide: wsx_testing::Decide<H>,
     ) -> std::io::Result<TokioListener<H>> {
         let secure = tls.is_some();
-        let mut builder = wsx_tokio::Server::builder().options(options);
+        let mut builder = wsx_tokio::server::builder().options(options);
         if let Some(tls) = tls {
             builder = builder.tls(tls);
         }

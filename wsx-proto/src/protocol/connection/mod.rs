@@ -15,8 +15,8 @@ use super::deflate::DeflateParams;
 use super::error::{ConnectionError, EncodeError, HandshakeError, ProtocolError, RequestError};
 use super::frame::{encode_frame, Frame, OpCode};
 use super::handshake::{ClientHandshake, Request, Response};
-use super::upgrade::{Accept, AcceptError, UpgradeRequest};
 use super::keepalive::{Due, Expired, Keepalive};
+use super::upgrade::{Accept, AcceptError, UpgradeRequest};
 
 mod send;
 use super::mask::random_mask_key;
@@ -525,13 +525,7 @@ impl Connection {
             payload.extend_from_slice(&f.code.0.to_be_bytes());
             payload.extend_from_slice(f.reason.as_bytes());
         }
-        encode_frame(
-            &mut self.write_buf,
-            true,
-            OpCode::Close,
-            &payload,
-            self.role.mask_key(),
-        );
+        encode_frame(&mut self.write_buf, true, OpCode::Close, &payload, self.role.mask_key());
         if self.close_deadline.is_none() {
             self.timer = Timer::Pending(self.limits.close_timeout);
         }
@@ -643,13 +637,7 @@ impl Connection {
             match self.keepalive.on_timeout(now) {
                 Due::Nothing => {}
                 Due::Ping(payload) => {
-                    encode_frame(
-                        &mut self.write_buf,
-                        true,
-                        OpCode::Ping,
-                        &payload,
-                        self.role.mask_key(),
-                    );
+                    encode_frame(&mut self.write_buf, true, OpCode::Ping, &payload, self.role.mask_key());
                 }
                 Due::Expired(expired) => {
                     return self.fail(match expired {
