@@ -35,10 +35,13 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod server;
 mod stream;
 mod task;
 
 wsx_driver::adapter_root!();
+
+pub use server::{Decision, Server};
 
 wsx_driver::adapter_client!(blocking);
 
@@ -72,7 +75,7 @@ fn start<H: Handler>(options: wsx_proto::session::StartOptions, handler: H) -> R
         let wakeup = std::sync::Arc::new(task::Wakeup::new()?);
         std::thread::Builder::new()
             .name("wsx-connection".into())
-            .spawn(move || span.in_scope(|| task::run(session, wakeup)))?;
+            .spawn(move || span.in_scope(|| task::run(session, wakeup, None)))?;
         Ok(())
     })?;
     Ok(Client::from_handle(launched.connected_blocking()?))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use std::task::{Context, Poll, Waker};
 
-use rustls::ClientConnection as TlsConnection;
+use rustls::Connection as TlsConnection;
 use wsx_driver::async_io::{AsyncIo, TaskThread};
 use wsx_driver::{Connected, Http2Stream, Opened, PollTransport};
 use wsx_proto::session::{OpenStep, Opening};
@@ -43,7 +43,7 @@ pub(crate) fn open(settings: &ConnectSettings) -> Result<Connected<Transport>, E
             let (tcp, tls) = tls.into_inner();
             let socket = Socket {
                 tcp: tcp.into_inner()?,
-                tls: Some(Box::new(tls)),
+                tls: Some(Box::new(tls.into())),
             };
             Ok((Transport::Socket(socket.polled()?), None))
         }
@@ -102,7 +102,8 @@ impl Transport {
     }
 }
 
-/// A connected socket: plain, or with a rustls session that the connection thread drives.
+/// A connected socket: plain, or with a rustls session (a client's or a server's) that the
+/// connection thread drives.
 pub(crate) struct Socket {
     tcp: TcpStream,
     tls: Option<Box<TlsConnection>>,
@@ -165,12 +166,12 @@ fn connect(settings: &ConnectSettings) -> Result<Socket, Error> {
                 opening.received(&buf[..n])?;
             }
             OpenStep::Tls { config, name } => {
-                let tls =
-                    TlsConnection::new(config, name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let tls = rustls::ClientConnection::new(config, name)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
                 let tcp = tcp.take().expect("TLS runs on a connected socket");
                 let mut socket = Socket {
                     tcp,
-                    tls: Some(Box::new(tls)),
+                    tls: Some(Box::new(tls.into())),
                 };
                 socket.complete_tls_handshake(deadline)?;
                 return socket.polled();
@@ -213,6 +214,26 @@ fn on_thread<T: Send + 'static>(
 }
 
 impl Socket {
+    /// A socket a server accepted: TLS with `config` if given, its handshake run here within
+    /// `deadline`; then non-blocking, like a client's.
+    pub(crate) fn accepted(
+        tcp: TcpStream,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+        deadline: Instant,
+    ) -> Result<Self, Error> {
+        tcp.set_nodelay(true)?;
+        let tls = match tls {
+            Some(config) => {
+                let tls = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+                Some(Box::new(TlsConnection::from(tls)))
+            }
+            None => None,
+        };
+        let mut socket = Self { tcp, tls };
+        socket.complete_tls_handshake(deadline)?;
+        socket.polled()
+    }
+
     /// From here on the connection thread polls: reads and writes never block.
     fn polled(self) -> Result<Self, Error> {
         self.tcp.set_read_timeout(None)?;
@@ -255,15 +276,15 @@ impl Socket {
         };
         // Only the socket's own `WouldBlock` may end a read without data: records without
         // application data (tickets, key updates) are followed by another socket read.
+        // Plaintext already decrypted comes first: a server's TLS handshake may have read the
+        // client's first bytes along with its last flight.
         loop {
-            if tls.read_tls(&mut self.tcp)? == 0 {
-                return Ok(0);
-            }
             let state = tls
                 .process_new_packets()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             let start = out.len();
             let n = state.plaintext_bytes_to_read();
+            let peer_has_closed = state.peer_has_closed();
             out.resize(start + n, 0);
             let read = tls.reader().read(&mut out[start..]).unwrap_or(0);
             out.truncate(start + read);
@@ -272,7 +293,7 @@ impl Socket {
             if read > 0 {
                 return Ok(read);
             }
-            if state.peer_has_closed() {
+            if peer_has_closed || tls.read_tls(&mut self.tcp)? == 0 {
                 return Ok(0);
             }
         }

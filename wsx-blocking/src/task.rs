@@ -39,7 +39,12 @@ impl Wakeup {
         Ok(Self { read, write })
     }
 
-    fn notify(&self) {
+    /// The descriptor that becomes readable once notified.
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.read.as_fd()
+    }
+
+    pub(crate) fn notify(&self) {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         let _ = rustix::io::write(&self.read, &1u64.to_ne_bytes());
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -47,7 +52,7 @@ impl Wakeup {
     }
 
     /// Takes the pending wake-ups, so the next `poll` sleeps until a new one.
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut buf = [0u8; 64];
         while matches!(rustix::io::read(&self.read, &mut buf), Ok(n) if n > 0) {}
     }
@@ -64,9 +69,8 @@ impl Wake for Wakeup {
 }
 
 /// Runs a session until it stops: a loop over its outputs.
-pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>) {
+pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>, mut socket: Option<Transport>) {
     let waker = Waker::from(wakeup.clone());
-    let mut socket: Option<Transport> = None;
     // The socket reported an error or hang-up, and nothing has been read or written since.
     let mut hung_up = false;
     // After every wake-up, before the session looks for commands: a command sent later wakes

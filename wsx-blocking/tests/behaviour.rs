@@ -3,3 +3,4 @@
 mod support;
 
 wsx_testing::behaviour_suite!(support::Threads);
+wsx_testing::server_suite!(support::Threads);

@@ -98,3 +98,53 @@ impl TestAdapter for Threads {
         ThreadsClient(ctx.client())
     }
 }
+
+/// A wsx-blocking server, for the suite.
+pub struct ThreadsListener<H: Handler> {
+    server: wsx_blocking::Server<H>,
+    url: String,
+}
+
+impl<H: Handler> wsx_testing::TestListener<ThreadsClient<H>> for ThreadsListener<H> {
+    fn addr(&self) -> std::net::SocketAddr {
+        self.server.local_addr()
+    }
+
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn clients(&self) -> Vec<ThreadsClient<H>> {
+        self.server.clients().into_iter().map(ThreadsClient).collect()
+    }
+
+    fn connection_count(&self) -> usize {
+        self.server.connection_count()
+    }
+
+    fn shutdown(self, deadline: Duration) -> wsx_blocking::server::ShutdownReport {
+        self.server.shutdown(deadline)
+    }
+}
+
+impl wsx_testing::TestServing for Threads {
+    type Listener<H: Handler> = ThreadsListener<H>;
+
+    fn serve<H: Handler>(
+        options: wsx_blocking::server::ServeOptions,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+        decide: wsx_testing::Decide<H>,
+    ) -> std::io::Result<ThreadsListener<H>> {
+        let secure = tls.is_some();
+        let mut builder = wsx_blocking::server::builder().options(options);
+        if let Some(tls) = tls {
+            builder = builder.tls(tls);
+        }
+        let server = builder.bind("127.0.0.1:0", move |request| decide(request))?;
+        let url = match secure {
+            true => format!("wss://localhost:{}/", server.local_addr().port()),
+            false => format!("ws://{}/", server.local_addr()),
+        };
+        Ok(ThreadsListener { server, url })
+    }
+}

@@ -67,50 +67,110 @@ where
     Tm: PollTimer,
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
-    let outcome: Result<std::convert::Infallible, (ServeError, Option<Rejection>)> =
-        match read_request(&mut transport, &mut timer, options).await {
-            Ok((request, leftover)) => match decide(&request) {
-                Decision::Accept { handler, accept } => {
-                    match Connection::accept(&request, &accept, options.config.clone()) {
-                        Ok(mut conn) => {
-                            conn.receive(&leftover);
-                            let handle = ClientHandle::new(options.send_buffer);
-                            let start = options.start_options(&request, secure);
-                            let session = wsx_proto::Session::accepted(
-                                start,
-                                handler,
-                                handle.clone(),
-                                conn,
-                                request,
-                                Instant::now(),
-                            );
-                            match session {
-                                Ok(session) => {
-                                    return Ok(Accepted {
-                                        session: Box::new(session),
-                                        handle,
-                                        transport,
-                                        timer,
-                                    })
-                                }
-                                // The options' settings are made from a parsed URL: they validate.
-                                Err(e) => Err((ServeError::Io(io::Error::other(e)), Some(Rejection::new(500)))),
-                            }
-                        }
-                        Err(e) => Err((ServeError::Accept(e), Some(Rejection::new(500)))),
-                    }
-                }
-                Decision::Reject(rejection) => Err((ServeError::Rejected(rejection.status), Some(rejection))),
+    let outcome = match read_request(&mut transport, &mut timer, options).await {
+        Ok((request, leftover)) => start_session(options, secure, request, leftover, decide),
+        Err(e) => {
+            let rejection = e.rejection();
+            Err((e, rejection))
+        }
+    };
+    match outcome {
+        Ok((session, handle)) => Ok(Accepted {
+            session,
+            handle,
+            transport,
+            timer,
+        }),
+        Err((error, rejection)) => {
+            tracing::debug!(target: "wsx", %error, "upgrade request not accepted");
+            answer(&mut transport, &mut timer, rejection.as_ref()).await;
+            Err(error)
+        }
+    }
+}
+
+/// What [`start_session`] gives back when the request is not served: why, and the answer
+/// to send before closing.
+pub type NotServed = (ServeError, Option<Rejection>);
+
+/// Lets `decide` answer a whole request and makes the accepted connection's session (its
+/// `handle_connect` has run), with `leftover`, the bytes the client sent after its request,
+/// already received.
+pub fn start_session<H: Handler>(
+    options: &ServeOptions,
+    secure: bool,
+    request: UpgradeRequest,
+    leftover: BytesMut,
+    decide: impl FnOnce(&UpgradeRequest) -> Decision<H>,
+) -> Result<(Box<Session<H>>, ClientHandle<H>), NotServed> {
+    let (handler, accept) = match decide(&request) {
+        Decision::Accept { handler, accept } => (handler, accept),
+        Decision::Reject(rejection) => return Err((ServeError::Rejected(rejection.status), Some(rejection))),
+    };
+    let mut conn = Connection::accept(&request, &accept, options.config.clone())
+        .map_err(|e| (ServeError::Accept(e), Some(Rejection::new(500))))?;
+    conn.receive(&leftover);
+    let handle = ClientHandle::new(options.send_buffer);
+    let start = options.start_options(&request, secure);
+    let session = wsx_proto::Session::accepted(start, handler, handle.clone(), conn, request, Instant::now())
+        // The options' settings are made from a parsed URL: they validate.
+        .map_err(|e| (ServeError::Io(io::Error::other(e)), Some(Rejection::new(500))))?;
+    Ok((Box::new(session), handle))
+}
+
+/// Reads an upgrade request, whatever does the reading: the buffer to read into and how
+/// much, and what each read means. Bounded by the options' handshake timeout (from
+/// [`new`](Self::new)) and size limit.
+#[derive(Debug)]
+pub struct RequestReader {
+    buf: BytesMut,
+    limit: usize,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl RequestReader {
+    /// A reader for a connection accepted at `now`.
+    pub fn new(options: &ServeOptions, now: Instant) -> Self {
+        let timeout = options.config.handshake_timeout;
+        Self {
+            buf: BytesMut::new(),
+            limit: options.config.max_handshake_size,
+            timeout,
+            deadline: now + timeout,
+        }
+    }
+
+    /// When the request must be whole.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The buffer to append the next read to, and at most how much to read.
+    pub fn read_buffer(&mut self) -> (&mut BytesMut, usize) {
+        (&mut self.buf, REQUEST_READ)
+    }
+
+    /// What a read into [`read_buffer`](Self::read_buffer) returned: the request once it is
+    /// whole (with the bytes after it), why there is none, or `None` to read again.
+    pub fn on_read(&mut self, read: io::Result<usize>) -> Option<Result<(UpgradeRequest, BytesMut), ServeError>> {
+        match read {
+            Ok(0) => Some(Err(ServeError::Closed)),
+            Ok(_) => match UpgradeRequest::parse(&mut self.buf, self.limit) {
+                Ok(Some(request)) => Some(Ok((request, std::mem::take(&mut self.buf)))),
+                Ok(None) => None,
+                Err(e) => Some(Err(ServeError::BadRequest(e))),
             },
-            Err(e) => {
-                let rejection = e.rejection();
-                Err((e, rejection))
-            }
-        };
-    let Err((error, rejection)) = outcome;
-    tracing::debug!(target: "wsx", %error, "upgrade request not accepted");
-    answer(&mut transport, &mut timer, rejection.as_ref()).await;
-    Err(error)
+            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => None,
+            Err(e) if wsx_proto::error::is_abrupt_close(&e) => Some(Err(ServeError::Closed)),
+            Err(e) => Some(Err(ServeError::Io(e))),
+        }
+    }
+
+    /// The error once the deadline has passed.
+    pub fn timed_out(&self) -> ServeError {
+        ServeError::TimedOut(self.timeout)
+    }
 }
 
 /// Answers a request that will not be served with `rejection` (if any) and closes the
@@ -153,30 +213,20 @@ async fn read_request<T: PollTransport>(
     timer: &mut impl PollTimer,
     options: &ServeOptions,
 ) -> Result<(UpgradeRequest, BytesMut), ServeError> {
-    let timeout = options.config.handshake_timeout;
-    let deadline = Instant::now() + timeout;
-    let limit = options.config.max_handshake_size;
-    let mut buf = BytesMut::new();
+    let mut reader = RequestReader::new(options, Instant::now());
     poll_fn(|cx| loop {
-        match UpgradeRequest::parse(&mut buf, limit) {
-            Ok(Some(request)) => return Poll::Ready(Ok((request, std::mem::take(&mut buf)))),
-            Ok(None) => {}
-            Err(e) => return Poll::Ready(Err(ServeError::BadRequest(e))),
-        }
-        match transport.poll_read_into(cx, &mut buf, REQUEST_READ) {
-            Poll::Ready(Ok(0)) => return Poll::Ready(Err(ServeError::Closed)),
-            Poll::Ready(Ok(_)) => {}
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Poll::Ready(Err(e)) if wsx_proto::error::is_abrupt_close(&e) => {
-                return Poll::Ready(Err(ServeError::Closed))
-            }
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(ServeError::Io(e))),
+        let (buf, room) = reader.read_buffer();
+        let read = match transport.poll_read_into(cx, buf, room) {
+            Poll::Ready(read) => read,
             Poll::Pending => {
-                return match timer.poll_until(cx, deadline) {
-                    Poll::Ready(()) => Poll::Ready(Err(ServeError::TimedOut(timeout))),
+                return match timer.poll_until(cx, reader.deadline()) {
+                    Poll::Ready(()) => Poll::Ready(Err(reader.timed_out())),
                     Poll::Pending => Poll::Pending,
                 }
             }
+        };
+        if let Some(outcome) = reader.on_read(read) {
+            return Poll::Ready(outcome);
         }
     })
     .await
