@@ -251,12 +251,11 @@ where
 
     /// One connection, on its own thread: TLS if configured, the upgrade, then its session.
     fn serve(self, tcp: TcpStream, ticket: Ticket<H>) {
-        let upgraded = upgrade(tcp, self.tls.clone(), &self.options, &*self.decide);
-        let (session, handle, transport) = match upgraded {
+        let upgraded = upgrade(tcp, self.tls.clone(), &self.options, Some(&ticket), &*self.decide);
+        let (session, _handle, transport) = match upgraded {
             Ok(upgraded) => upgraded,
             Err(error) => return (self.report)(&error),
         };
-        ticket.open(&handle, None);
         run(session, transport);
         drop(ticket);
     }
@@ -292,7 +291,7 @@ where
     H: Handler,
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
-    let (session, handle, transport) = upgrade(stream, None, options, decide)?;
+    let (session, handle, transport) = upgrade(stream, None, options, None, decide)?;
     std::thread::Builder::new()
         .name("wsx-connection".into())
         .spawn(move || run(session, transport))
@@ -302,12 +301,14 @@ where
 
 type Upgraded<H> = (Box<wsx_driver::Session<H>>, ClientHandle<H>, Transport);
 
-/// TLS (with `tls`), the request read within the options' limits, `decide`, the session; a
-/// request not served is answered and the socket closed.
+/// TLS (with `tls`), the request read within the options' limits, `decide`, the session
+/// (its handle in the listener's registry, with a `ticket`); a request not served is answered
+/// and the socket closed.
 fn upgrade<H, D>(
     tcp: TcpStream,
     tls: Option<Arc<rustls::ServerConfig>>,
     options: &ServeOptions,
+    ticket: Option<&Ticket<H>>,
     decide: D,
 ) -> Result<Upgraded<H>, ServeError>
 where
@@ -332,7 +333,7 @@ where
         }
     };
     let outcome = match outcome {
-        Ok((request, leftover)) => start_session(options, secure, request, leftover, decide),
+        Ok((request, leftover)) => start_session(options, secure, request, leftover, ticket, decide),
         Err(e) => {
             let rejection = e.rejection();
             Err((e, rejection))

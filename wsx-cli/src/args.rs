@@ -1,4 +1,4 @@
-//! The command line: `wsx URL`, `wsx echo-server`, `wsx bench URL`.
+//! The command line: `wsx URL`, `wsx listen ADDR`, `wsx echo-server`, `wsx bench URL`.
 //!
 //! The doc comments of the arguments are clap's `--help` text, written for a terminal: their
 //! brackets (`ws://host[:port][/path]`) are usage syntax, not rustdoc links.
@@ -40,8 +40,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serves a local echo server (the project's test server) until killed.
+    /// Serves a local echo server until killed.
     EchoServer(EchoServerArgs),
+    /// Serves WebSockets on ADDR: prints what clients send, sends each line of standard
+    /// input to every client, until Ctrl-C.
+    Listen(ListenArgs),
     /// Measures a server that echoes: round trips, and streaming with or without a window.
     Bench(Box<BenchArgs>),
 }
@@ -180,6 +183,35 @@ pub struct EchoServerArgs {
     /// With --tls: write the CA certificate (PEM) here, for `wsx --ca FILE`.
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+}
+
+/// `wsx listen ADDR`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where to listen, host:port (port 0: any free one; the URL printed says which).
+    pub addr: String,
+    /// Send every message back to the client that sent it (and still print it).
+    #[arg(long)]
+    pub echo: bool,
+    /// Print one JSON object per line for every event (listening, connected, text, binary,
+    /// closed, shutdown), with the client's number.
+    #[arg(long)]
+    pub json: bool,
+    /// How received binary messages are written.
+    #[arg(long, value_enum, default_value_t = BinaryOutput::Raw)]
+    pub binary_output: BinaryOutput,
+    /// Serve wss:// with a certificate for localhost made now, signed by a new CA.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: bool,
+    /// With --tls: write the CA certificate (PEM) here, for `wsx --ca FILE`.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca_out: Option<PathBuf>,
+    /// Serve wss:// with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `wsx bench URL`.

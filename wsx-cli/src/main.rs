@@ -1,10 +1,13 @@
-//! `wsx`: a WebSocket client for the command line, on wsx-tokio. `wsx --help` says it all.
+//! `wsx`: a WebSocket client and server for the command line, on wsx-tokio. `wsx --help`
+//! says it all.
 
 mod args;
 mod bench;
+mod certificate;
 mod echo_server;
 mod exit;
 mod input;
+mod listen;
 mod output;
 mod session;
 mod settings;
@@ -19,9 +22,12 @@ use crate::exit::{Exit, Failure};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.connect.verbose);
-    let json = cli.connect.json || matches!(&cli.command, Some(Command::Bench(b)) if b.json);
+    let json = cli.connect.json
+        || matches!(&cli.command, Some(Command::Bench(b)) if b.json)
+        || matches!(&cli.command, Some(Command::Listen(l)) if l.json);
     let result = match cli.command {
-        Some(Command::EchoServer(args)) => echo_server::run(args),
+        Some(Command::EchoServer(args)) => on_runtime(echo_server::run(args)),
+        Some(Command::Listen(args)) => on_runtime(listen::run(args)),
         Some(Command::Bench(args)) => on_runtime(bench::run(*args)),
         None => on_runtime(session::run(cli.connect)),
     };

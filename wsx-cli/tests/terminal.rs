@@ -312,3 +312,35 @@ fn bench_draws_a_progress_bar_on_a_terminal_and_clears_it_for_the_table() {
         "the bar is gone: {screen:#?}"
     );
 }
+
+#[test]
+fn wsx_listen_prints_what_clients_send_and_sends_what_is_typed() {
+    let port = wsx_testing::unused_port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let pane = Pane::start("listen", &format!("listen 127.0.0.1:{port}"), "");
+    pane.wait_until("listening", |s| count(s, &format!("listening on {url}")) == 1);
+    let client = std::process::Command::new(env!("CARGO_BIN_EXE_wsx"))
+        .args(["--no-close", "-1", &url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start a client");
+    {
+        use std::io::Write;
+        let mut stdin = client.stdin.as_ref().unwrap();
+        stdin.write_all(b"from the client\n").unwrap();
+    }
+    pane.wait_until("the client's message", |s| {
+        count(s, "client 1 connected (/)") == 1 && count(s, "from the client") == 1
+    });
+    pane.type_text("to the client");
+    pane.press("Enter");
+    let output = client.wait_with_output().expect("the client ends");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "to the client\n");
+    assert_eq!(output.status.code(), Some(0));
+    pane.wait_until("the client's close", |s| {
+        s.iter().any(|l| l.starts_with("client 1 closed: "))
+    });
+    pane.press("C-c");
+    assert_eq!(pane.exit_code(), 0);
+}

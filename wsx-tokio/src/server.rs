@@ -229,12 +229,13 @@ where
         };
         let secure = self.tls.is_some();
         let decide = &*self.decide;
-        let accepted = wsx_driver::serve::accept(stream, TokioTimer(None), &self.options, secure, decide).await;
+        let options = &self.options;
+        let accepted =
+            wsx_driver::serve::accept(stream, TokioTimer(None), options, secure, Some(&ticket), decide).await;
         let accepted = match accepted {
             Ok(accepted) => accepted,
             Err(error) => return (self.report)(&error),
         };
-        let handle = accepted.handle.clone();
         let ticket = Arc::new(ticket);
         let held = ticket.clone();
         let span = accepted.session.span().clone();
@@ -247,7 +248,7 @@ where
             span,
         ));
         let abort = task.abort_handle();
-        ticket.open(&handle, Some(Box::new(move || abort.abort())));
+        ticket.set_abort(move || abort.abort());
     }
 
     /// A connection beyond the cap, or during a shutdown: answered 503 without reading its
@@ -273,7 +274,7 @@ where
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
     let stream = ServerStream::Any(Box::new(stream));
-    let accepted = wsx_driver::serve::accept(stream, TokioTimer(None), options, false, decide).await?;
+    let accepted = wsx_driver::serve::accept(stream, TokioTimer(None), options, false, None, decide).await?;
     let handle = accepted.handle.clone();
     let span = accepted.session.span().clone();
     tokio::spawn(tracing::Instrument::instrument(

@@ -53,12 +53,14 @@ impl<H: Handler, T, Tm> std::fmt::Debug for Accepted<H, T, Tm> {
 /// limit, lets `decide` answer it, and makes the accepted connection's session. A bad,
 /// refused or late request is answered (its status, see [`ServeError::rejection`]) and the
 /// transport closed before the error returns. `secure`: the transport is TLS (the
-/// connection's URL is `wss`).
+/// connection's URL is `wss`). With a listener's `ticket`, the connection's handle joins its
+/// registry before `handle_connect` runs.
 pub async fn accept<H, T, Tm, D>(
     mut transport: T,
     mut timer: Tm,
     options: &ServeOptions,
     secure: bool,
+    ticket: Option<&Ticket<H>>,
     decide: D,
 ) -> Result<Accepted<H, T, Tm>, ServeError>
 where
@@ -68,7 +70,7 @@ where
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
     let outcome = match read_request(&mut transport, &mut timer, options).await {
-        Ok((request, leftover)) => start_session(options, secure, request, leftover, decide),
+        Ok((request, leftover)) => start_session(options, secure, request, leftover, ticket, decide),
         Err(e) => {
             let rejection = e.rejection();
             Err((e, rejection))
@@ -95,12 +97,13 @@ pub type NotServed = (ServeError, Option<Rejection>);
 
 /// Lets `decide` answer a whole request and makes the accepted connection's session (its
 /// `handle_connect` has run), with `leftover`, the bytes the client sent after its request,
-/// already received.
+/// already received. With a listener's `ticket`, the handle joins its registry first.
 pub fn start_session<H: Handler>(
     options: &ServeOptions,
     secure: bool,
     request: UpgradeRequest,
     leftover: BytesMut,
+    ticket: Option<&Ticket<H>>,
     decide: impl FnOnce(&UpgradeRequest) -> Decision<H>,
 ) -> Result<(Box<Session<H>>, ClientHandle<H>), NotServed> {
     let (handler, accept) = match decide(&request) {
@@ -111,6 +114,9 @@ pub fn start_session<H: Handler>(
         .map_err(|e| (ServeError::Accept(e), Some(Rejection::new(500))))?;
     conn.receive(&leftover);
     let handle = ClientHandle::new(options.send_buffer);
+    if let Some(ticket) = ticket {
+        ticket.open(&handle);
+    }
     let start = options.start_options(&request, secure);
     let session = wsx_proto::Session::accepted(start, handler, handle.clone(), conn, request, Instant::now())
         // The options' settings are made from a parsed URL: they validate.

@@ -142,17 +142,26 @@ impl<H: Handler> Connections<H> {
 }
 
 impl<H: Handler> Ticket<H> {
-    /// The connection is open: its handle joins the registry, with how to end it by force
-    /// if a shutdown's deadline passes. A connection admitted before a shutdown began and
-    /// opened after it is closed at once.
-    pub fn open(&self, handle: &ClientHandle<H>, abort: Option<Box<dyn FnOnce() + Send>>) {
+    /// The connection is accepted: its handle joins the registry (before `handle_connect`
+    /// runs, so the server's handles include it from its first callback). A connection
+    /// admitted before a shutdown began and opened after it is closed at once.
+    pub(crate) fn open(&self, handle: &ClientHandle<H>) {
         let shutting_down = {
             let mut state = lock(&self.connections.state);
-            state.open.insert(self.id, (handle.clone(), abort));
+            state.open.insert(self.id, (handle.clone(), None));
             state.shutting_down
         };
         if shutting_down {
             let _ = handle.close_with(CloseCode::GOING_AWAY, "server shutting down");
+        }
+    }
+}
+
+impl<H: Handler> Ticket<H> {
+    /// How to end the connection's task by force if a shutdown's deadline passes.
+    pub fn set_abort(&self, abort: impl FnOnce() + Send + 'static) {
+        if let Some(entry) = lock(&self.connections.state).open.get_mut(&self.id) {
+            entry.1 = Some(Box::new(abort));
         }
     }
 }

@@ -55,6 +55,11 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         self.response = Some(response.clone());
         self.opened = true;
         self.emit(TelemetryKind::Connected(&response));
+        if self.request.is_some() {
+            // A server's handles are out before its first callback (the listener lists them):
+            // what they send from then on is sent.
+            self.link.set_status(Status::Connected);
+        }
         self.call(|handler, ctx| {
             handler.handle_connect(&response, ctx);
             Reply::Continue
