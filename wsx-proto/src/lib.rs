@@ -1,8 +1,8 @@
-//! # wsx-proto: a sans-IO WebSocket client
+//! # wsx-proto: a sans-IO WebSocket client and server
 //!
-//! The whole client side of RFC 6455 as a state machine: bytes in, events and bytes out, time
-//! passed in. No sockets, no clocks, no async, no threads; `wsx-tokio`, `wsx-async-std` and
-//! `wsx-blocking` drive it, and so can your own event loop:
+//! RFC 6455 for both ends as a state machine: bytes in, events and bytes out, time passed in.
+//! No sockets, no clocks, no async, no threads; `wsx-tokio`, `wsx-async-std` and
+//! `wsx-blocking` drive it, and so can your own event loop. A client:
 //!
 //! ```no_run
 //! use std::{io::{Read, Write}, net::TcpStream, time::Instant};
@@ -31,14 +31,19 @@
 //! (A real loop also arms a timer for [`Connection::poll_timeout`]; see
 //! `examples/nonblocking_loop.rs` for a complete non-blocking driver.)
 //!
+//! A server parses the client's request ([`server::UpgradeRequest::parse`]), decides, and
+//! accepts it with [`Connection::accept`] (or answers a [`server::Rejection`]); the connection
+//! then runs the same way, masking and closing as a server does ([`Role`]).
+//!
 //! Two layers, the dependency pointing one way:
 //!
 //! * [`protocol`]: [`Connection`] and what it is made of: [`WsUrl`] parsing, the opening
 //!   handshake ([`Request`], [`Response`]), frames ([`protocol::FrameHeader`], [`Frame`]),
 //!   masking ([`protocol::apply_mask`]), UTF-8 ([`protocol::Utf8Validator`]), close codes and
 //!   reasons ([`CloseCode`], [`CloseReason`]), limits ([`Config`]) and their errors;
-//! * [`session`]: a whole client on top of it, [`Session`]: the callback trait ([`Handler`]),
-//!   reconnects, status, timers, acks, telemetry, panics. Its driver (an adapter's task or
+//! * [`session`]: a whole client (or a server's connection, [`Session::accepted`]) on top of
+//!   it, [`Session`]: the callback trait ([`Handler`]), reconnects, status, timers, acks,
+//!   telemetry, panics. Its driver (an adapter's task or
 //!   thread, or your loop) answers [`Session::poll_output`] with [`Session::handle_input`]
 //!   and does nothing else; what the session shares with client handles on other threads goes
 //!   through the driver's [`session::Link`] (`wsx-driver` holds the one every adapter uses,
@@ -46,7 +51,7 @@
 //!
 //! [`Error`] is the client's error, wrapping the protocol's (see [`error`]). The other modules
 //! gather what the adapters re-export, by topic: [`close`], [`config`], [`tls`], [`proxy`],
-//! [`deflate`], [`frame`], [`telemetry`], [`client`].
+//! [`deflate`], [`frame`], [`telemetry`], [`client`], [`server`].
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 

@@ -265,6 +265,8 @@ pub mod guides {
     pub struct ReconnectsAndKeepalive;
     #[doc = include_str!("../../docs/runtimes.md")]
     pub struct Runtimes;
+    #[doc = include_str!("../../docs/server.md")]
+    pub struct Server;
     #[doc = include_str!("../../docs/telemetry.md")]
     pub struct Telemetry;
 }
