@@ -35,7 +35,7 @@ fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/interop")
 }
 
-fn scripts_dir() -> PathBuf {
+pub(crate) fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
@@ -70,7 +70,7 @@ fn installed(dir: &Path, build: impl FnOnce(&Path)) -> PathBuf {
 }
 
 /// The venv's python, with `websockets`, `pproxy` and `hypercorn` installed.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     // Named after what it holds: a new requirement makes a new venv.
     let venv = installed(&interop_dir().join(PYTHON_VENV), |temp| {
         let mut venv = Command::new("python3");
@@ -85,8 +85,8 @@ fn python() -> PathBuf {
     venv.join("bin/python")
 }
 
-/// A directory holding `node_modules/ws` and the server script.
-fn node_dir() -> PathBuf {
+/// A directory holding `node_modules/ws` and the scripts (the echo server and client).
+pub(crate) fn node_dir() -> PathBuf {
     let dir = installed(&interop_dir().join("node"), |temp| {
         let mut npm = Command::new("npm");
         npm.args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
@@ -94,9 +94,21 @@ fn node_dir() -> PathBuf {
             .arg(WS_REQUIREMENT);
         run(npm, "npm install ws");
     });
-    // ES modules resolve `ws` from the script's own directory, so the script runs from here.
-    std::fs::copy(scripts_dir().join("echo_server.mjs"), dir.join("echo_server.mjs")).expect("copy the node script");
+    // ES modules resolve `ws` from the script's own directory, so the scripts run from here.
+    for script in ["echo_server.mjs", "echo_client.mjs"] {
+        copy_into_place(&scripts_dir().join(script), &dir.join(script));
+    }
     dir
+}
+
+/// Copies `from` to `to` through a temporary file, so a script another test is starting is
+/// never read half-written.
+fn copy_into_place(from: &Path, to: &Path) {
+    static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = to.with_extension(format!("tmp{}-{n}", std::process::id()));
+    std::fs::copy(from, &temp).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    std::fs::rename(&temp, to).unwrap_or_else(|e| panic!("rename into {}: {e}", to.display()));
 }
 
 /// A running echo server of another implementation; killed on drop.

@@ -36,6 +36,7 @@ pub mod h2front;
 pub mod haproxy;
 pub mod harness;
 pub mod interop;
+pub mod interop_clients;
 pub mod memory;
 mod over_http2;
 pub mod ports;
@@ -54,6 +55,7 @@ pub use crate::harness::{
     block_on, settings, Cmd, Ev, Events, Probe, TelemetryLog, TestAdapter, TestClient, TestOptions,
 };
 pub use crate::interop::{Hypercorn, Peer, PeerServer, ProxyServer, PROXY_VARIABLES};
+pub use crate::interop_clients::{run_browser_client, run_echo_client, BrowserRun};
 pub use crate::over_http2::OverHttp2;
 pub use crate::ports::unused_port;
 pub use crate::raw_client::{HttpAnswer, RawClient};

@@ -11,6 +11,11 @@ use super::{DeflateParams, MIN_BACKEND_WINDOW_BITS};
 /// the receiver (RFC 7692 7.2.1, 7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
+/// An empty stored block: BFINAL 0 and BTYPE 00 (padded to the byte), LEN 0, NLEN 0xffff. What
+/// a sync flush writes when nothing is pending; with the tail removed, an empty message's
+/// compressed form (RFC 7692 7.2.3.6).
+const EMPTY_STORED_BLOCK: [u8; 5] = [0x00, 0x00, 0x00, 0xff, 0xff];
+
 /// The least the inflate buffer grows by (it doubles beyond that, but never past the limit),
 /// so a small message that inflates to a huge one is caught at the limit, never allocated
 /// first.
@@ -62,6 +67,13 @@ impl Deflater {
                 break;
             }
             out.reserve(out.capacity().max(64));
+        }
+        // zlib writes nothing for a sync flush with no new input right after another, the
+        // stream being at a block boundary already. The piece must still be a whole block: an
+        // empty message, or an empty last piece, sent as nothing would have the peer read the
+        // tail it appends as the start of a stored block, and the next message as its data.
+        if out.is_empty() {
+            out.extend_from_slice(&EMPTY_STORED_BLOCK);
         }
         if fin {
             if out.ends_with(&TAIL) {

@@ -232,3 +232,43 @@ fn output_larger_than_a_step_is_all_delivered() {
     inflater.inflate(&wire, true, &mut out, 1 << 20).unwrap();
     assert_eq!(out, message);
 }
+
+/// Inflates each of `messages` (each a list of pieces, the last one `fin`) as a plain zlib
+/// peer does, in one stream: the pieces' output, then the tail the sender removed.
+fn round_trip_through_plain_zlib(deflater: &mut Deflater, messages: &[&[&[u8]]]) {
+    let mut peer = flate2::Decompress::new(false);
+    for pieces in messages {
+        let mut sent = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let mut out = Vec::new();
+            deflater.compress(piece, i + 1 == pieces.len(), &mut out);
+            sent.extend_from_slice(&out);
+        }
+        sent.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut inflated = Vec::with_capacity(1024);
+        peer.decompress_vec(&sent, &mut inflated, flate2::FlushDecompress::Sync)
+            .unwrap();
+        assert_eq!(inflated, pieces.concat(), "after {messages:?}");
+    }
+}
+
+#[test]
+fn empty_messages_compress_to_an_empty_block_after_others() {
+    // A sync flush with no new input right after another makes zlib write nothing: the empty
+    // message must still be an empty block, or the peer's inflater reads the next message's
+    // data as the rest of a block.
+    let mut deflater = Deflater::new(params(DeflateConfig::default().threshold(0)));
+    round_trip_through_plain_zlib(
+        &mut deflater,
+        &[&[b""], &[b"hello"], &[b""], &[b""], &[b"hello"], &[b""]],
+    );
+}
+
+#[test]
+fn a_message_whose_last_piece_is_empty_inflates() {
+    let mut deflater = Deflater::new(params(DeflateConfig::default()));
+    round_trip_through_plain_zlib(
+        &mut deflater,
+        &[&[b"first piece", b""], &[b"next", b"", b""], &[b"after"]],
+    );
+}
