@@ -1,22 +1,24 @@
-//! An open connection (handshake done in memory with the right accept key) fed arbitrary bytes
-//! as server frames in arbitrary chunks, interleaved with `send`, `close`, `poll_transmit`,
+//! An open connection, a client's (handshake done in memory with the right accept key) or a
+//! server's (`Connection::accept` of a client's request), fed arbitrary bytes as the peer's
+//! frames in arbitrary chunks, interleaved with `send`, `close`, `poll_transmit`,
 //! `handle_timeout` and `receive_eof` as the input chooses. Never panics, and:
 //! - events stop after `Closed`, and `Closed` means `State::Closed`;
 //! - text messages are valid UTF-8; fragments only when `deliver_fragments` is on; a delivered
 //!   close frame has a valid code;
-//! - everything the client transmits is a well-formed, masked frame, nothing after its close;
+//! - everything it transmits is a well-formed frame, masked by a client and not by a server,
+//!   nothing after its close;
 //! - `send` fails when the connection is not open; `receive_eof` always ends the connection.
 //!
-//! Input layout: `[config flags] [compression flags] [op, args...]*`; see `Op` below. With
-//! compression (permessage-deflate) negotiated, the server bytes go through the inflater too,
-//! and client frames may carry RSV1.
+//! Input layout: `[role] [config flags] [compression flags] [op, args...]*`; see the match
+//! below. With compression (permessage-deflate) negotiated, the peer's bytes go through the
+//! inflater too, and our frames may carry RSV1.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use wsx_fuzz::{new_connection, response_for, Input, OutgoingChecker};
+use wsx_fuzz::{accepted_connection, new_connection, response_for, Input, OutgoingChecker};
 use wsx_proto::{
     Bytes, Connection, CloseCode, close::CloseFrame, Config, frame::DataKind, deflate::DeflateConfig, error::EncodeError, Event, Frame,
     protocol::FrameHeader, protocol::OpCode, protocol::State,
@@ -29,6 +31,8 @@ struct Harness {
     deliver_fragments: bool,
     closed: bool,
     auto_pong: bool,
+    /// The connection is a server's: the peer's frames are masked.
+    server: bool,
 }
 
 impl Harness {
@@ -113,8 +117,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A well-formed server frame built from input bytes, so the fuzzer reaches deep states easily.
-fn server_frame(input: &mut Input<'_>) -> Vec<u8> {
+/// A well-formed frame of the peer built from input bytes, so the fuzzer reaches deep states
+/// easily; masked (a client's) when `masked`.
+fn peer_frame(input: &mut Input<'_>, masked: bool) -> Vec<u8> {
     let b = input.byte();
     let opcode = [
         OpCode::Continuation,
@@ -147,21 +152,27 @@ fn server_frame(input: &mut Input<'_>) -> Vec<u8> {
     } else {
         raw.to_vec()
     };
+    let mask = masked.then_some([0x37, 0xfa, 0x21, 0x3d]);
     let mut out = BytesMut::new();
     FrameHeader {
         fin,
         rsv: 0,
         opcode,
-        mask: None,
+        mask,
         payload_len: payload.len() as u64,
     }
     .encode(&mut out);
+    let start = out.len();
     out.put_slice(&payload);
+    if let Some(key) = mask {
+        wsx_proto::protocol::apply_mask(&mut out[start..], key);
+    }
     out.to_vec()
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
+    let server = input.byte() & 1 != 0;
     let flags = input.byte();
     let mut config = Config::default().deliver_fragments(flags & 1 != 0);
     if flags & 2 != 0 {
@@ -183,26 +194,33 @@ fuzz_target!(|data: &[u8]| {
     let deliver_fragments = config.deliver_fragments;
     let close_timeout = config.close_timeout;
     let now = Instant::now();
-    let (conn, request) = new_connection(config, now);
+    let (conn, request) = match server {
+        true => (accepted_connection(config, now), Vec::new()),
+        false => new_connection(config, now),
+    };
+    let out = OutgoingChecker::allowing_rsv1(deflate);
     let mut h = Harness {
         conn,
-        out: OutgoingChecker::allowing_rsv1(deflate),
+        out: if server { out.for_server() } else { out },
         now,
         deliver_fragments,
         closed: false,
         auto_pong: flags & 8 != 0,
+        server,
     };
 
-    // The handshake, either alone or together with the first server bytes.
-    let mut response = response_for(&request);
-    if deflate {
-        let end = response.len() - 2;
-        response.splice(
-            end..end,
-            b"Sec-WebSocket-Extensions: permessage-deflate\r\n".iter().copied(),
-        );
+    // A client's handshake, the server's response fed to it.
+    if !server {
+        let mut response = response_for(&request);
+        if deflate {
+            let end = response.len() - 2;
+            response.splice(
+                end..end,
+                b"Sec-WebSocket-Extensions: permessage-deflate\r\n".iter().copied(),
+            );
+        }
+        h.conn.receive(&response);
     }
-    h.conn.receive(&response);
     match h.conn.poll_event() {
         Some(Event::Connected(_)) => {}
         other => panic!("valid handshake not accepted: {other:?}"),
@@ -212,7 +230,7 @@ fuzz_target!(|data: &[u8]| {
 
     while !input.is_empty() {
         match input.byte() % 12 {
-            // Raw server bytes, short or long chunks.
+            // Raw bytes of the peer, short or long chunks.
             0..=2 => {
                 let n = input.byte() as usize;
                 h.conn.receive(input.take(n));
@@ -223,22 +241,22 @@ fuzz_target!(|data: &[u8]| {
                 h.conn.receive(input.take(n));
                 h.drain();
             }
-            // A well-formed server frame, whole or in two reads.
+            // A well-formed frame of the peer, whole or in two reads.
             4 => {
-                let frame = server_frame(&mut input);
+                let frame = peer_frame(&mut input, h.server);
                 h.conn.receive(&frame);
                 h.drain();
             }
             5 => {
                 let cut = input.byte() as usize;
-                let frame = server_frame(&mut input);
+                let frame = peer_frame(&mut input, h.server);
                 let (a, b) = frame.split_at(cut.min(frame.len()));
                 h.conn.receive(a);
                 h.drain();
                 h.conn.receive(b);
                 h.drain();
             }
-            // Data frames from the client.
+            // Data frames of ours.
             6 => {
                 let kind = input.byte();
                 let n = (input.byte() % 80) as usize;
@@ -254,7 +272,7 @@ fuzz_target!(|data: &[u8]| {
                 };
                 h.send(frame);
             }
-            // Control frames from the client (sometimes too big).
+            // Control frames of ours (sometimes too big).
             7 => {
                 let kind = input.byte();
                 let n = (input.byte() % 130) as usize;

@@ -72,7 +72,8 @@ write("upgrade_request", "bad_version", struct.pack(">H", 4096) + bytes([0, 0])
       + upgrade.replace(b"Version: 13", b"Version: 8") + b"\r\n")
 write("upgrade_request", "post", struct.pack(">H", 4096) + bytes([0, 0]) + upgrade.replace(b"GET", b"POST") + b"\r\n")
 
-# connection: [flags] then ops (see fuzz_targets/connection.rs):
+# connection: [role] [flags] [compression] then ops (see fuzz_targets/connection.rs); every
+# seed twice, as a client (role 0) and as a server (role 1, the peer's frames masked):
 #   0-2 raw chunk [len8], 3 raw chunk [len16], 4-5 server frame [kind len payload], 6 send data,
 #   7 send ping/pong, 8 close, 9 time passes [u16 * 4 ms], 10 poll_transmit, 11 receive_eof
 def raw(data):
@@ -80,15 +81,20 @@ def raw(data):
     return bytes([0, len(data)]) + data
 
 
+def connection(name, data):
+    write("connection", name, bytes([0]) + data)
+    write("connection", name + "_as_server", bytes([1]) + data)
+
+
 def server(kind, payload, fin=True):
     return bytes([4, kind | (0x80 if fin else 0), len(payload)]) + payload
 
 
-write("connection", "echo", bytes([0x08]) + server(1, b"hello") + server(4, b"ping!") + bytes([10])
+connection("echo", bytes([0x08]) + server(1, b"hello") + server(4, b"ping!") + bytes([10])
       + bytes([6, 0, 5]) + b"world" + bytes([10]) + bytes([8, 1, 10]) + server(3, b"\x03\xe8") + bytes([10]))
-write("connection", "fragments", bytes([0x01]) + server(1, "κό".encode(), fin=False)
+connection("fragments", bytes([0x01]) + server(1, "κό".encode(), fin=False)
       + server(0, "σμε".encode(), fin=True) + raw(frame(0x2, b"abc", fin=False) + frame(0xA, b"") + frame(0x0, b"d")))
-write("connection", "bad_utf8_split", bytes([0x00]) + raw(frame(0x1, b"ab\xf0\x90\x80A")[:6]) + raw(b"\x80A") + raw(b"x"))
-write("connection", "close_timeout", bytes([0x02 | 0x30]) + bytes([6, 1, 40]) + b"y" * 40
+connection("bad_utf8_split", bytes([0x00]) + raw(frame(0x1, b"ab\xf0\x90\x80A")[:6]) + raw(b"\x80A") + raw(b"x"))
+connection("close_timeout", bytes([0x02 | 0x30]) + bytes([6, 1, 40]) + b"y" * 40
       + bytes([8, 3, 0x0f, 0xa0, 3]) + b"bye" + bytes([10, 9, 0x10, 0x00, 9, 0xff, 0xff]))
-write("connection", "limits", bytes([0x04]) + raw(frame(0x2, b"z" * 100)) + bytes([10, 11]))
+connection("limits", bytes([0x04]) + raw(frame(0x2, b"z" * 100)) + bytes([10, 11]))

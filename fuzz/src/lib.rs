@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use wsx_proto::{
-    protocol::accept_key, protocol::apply_mask, protocol::parse_close_payload, Bytes, Connection, Config, protocol::FrameHeader, protocol::OpCode, Request, WsUrl,
+    protocol::accept_key, protocol::apply_mask, protocol::parse_close_payload, server::Accept, server::UpgradeRequest, Bytes, Connection, Config, protocol::FrameHeader, protocol::OpCode, Request, WsUrl,
 };
 
 /// Reads the fuzz input front to back; runs out gracefully (zeros / empty slices).
@@ -119,13 +119,29 @@ pub fn new_connection(config: Config, now: Instant) -> (Connection, Vec<u8>) {
     (conn, req)
 }
 
-/// Checks the client's outgoing byte stream after the handshake: every frame must parse, be
-/// masked, use no RSV bits (but RSV1 on a data frame with compression), and a close frame
-/// ends the stream.
+/// A server's connection that accepted the request of a client with `config` (so it offers
+/// permessage-deflate when the config has it), its 101 answer already taken.
+pub fn accepted_connection(config: Config, now: Instant) -> Connection {
+    let (_, request) = new_connection(config.clone(), now);
+    let mut buf = bytes::BytesMut::from(&request[..]);
+    let upgrade = UpgradeRequest::parse(&mut buf, 16 << 10)
+        .expect("the client's request is valid")
+        .expect("whole");
+    let mut conn = Connection::accept(&upgrade, &Accept::new(), config).expect("accepted");
+    let answer = conn.poll_transmit(now).expect("the 101 answer is queued");
+    assert!(answer.starts_with(b"HTTP/1.1 101 "));
+    conn
+}
+
+/// Checks a connection's outgoing byte stream after the handshake: every frame must parse, be
+/// masked by a client and not by a server, use no RSV bits (but RSV1 on a data frame with
+/// compression), and a close frame ends the stream.
 #[derive(Default)]
 pub struct OutgoingChecker {
     /// Compression was negotiated: RSV1 may mark a message's first frame.
     allow_rsv1: bool,
+    /// A server's stream: no frame is masked.
+    server: bool,
     buf: Vec<u8>,
     /// Payload bytes of the current frame still to skip.
     skip: u64,
@@ -139,6 +155,12 @@ impl OutgoingChecker {
             allow_rsv1: allow,
             ..Self::default()
         }
+    }
+
+    /// The same for a server's stream: frames unmasked.
+    pub fn for_server(mut self) -> Self {
+        self.server = true;
+        self
     }
 
     /// Adds bytes the connection handed to `poll_transmit` and checks every complete frame.
@@ -163,7 +185,7 @@ impl OutgoingChecker {
                 ),
             };
             assert!(!self.closed, "client sent a frame after its close frame: {header:?}");
-            assert!(header.mask.is_some(), "client frame not masked: {header:?}");
+            assert_eq!(header.mask.is_none(), self.server, "masking against the role: {header:?}");
             let first_data = matches!(header.opcode, OpCode::Text | OpCode::Binary);
             let allowed = if self.allow_rsv1 && first_data { 0b100 } else { 0 };
             assert_eq!(header.rsv & !allowed, 0, "client frame with RSV bits: {header:?}");

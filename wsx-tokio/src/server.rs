@@ -263,10 +263,8 @@ where
 /// Upgrades `stream`, which the application accepted (and perhaps routed) itself: reads the
 /// upgrade request within `options`' limits, lets `decide` answer it, and runs the accepted
 /// connection's handler on a task of its own. A refused or bad request is answered and the
-/// stream closed before the error returns.
-///
-/// With hyper, pass the upgraded connection (`hyper_util::rt::TokioIo<Upgraded>`) after
-/// answering the request yourself, or better, give wsx the stream before hyper reads it.
+/// stream closed before the error returns. For a request an HTTP server already read
+/// (hyper, axum), see [`upgrade`].
 pub async fn accept<H, S, D>(stream: S, options: &ServeOptions, decide: D) -> Result<Client<H>, ServeError>
 where
     H: Handler,
@@ -282,6 +280,112 @@ where
         span,
     ));
     Ok(Client::from_handle(handle))
+}
+
+/// A WebSocket upgrade of a request that another HTTP/1.1 server read and answers itself
+/// (hyper, axum): made by [`upgrade`], it holds the accepted connection until the server has
+/// sent its 101 with [`headers`](Self::headers) and hands over the upgraded stream
+/// ([`run`](Self::run)). `handle_connect` has already run; what the handler sends waits.
+///
+/// ```no_run
+/// # use wsx_tokio::{server::ServeOptions, Context, Decision, Frame, Handler, Reply};
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     type Cast = ();
+/// #     type Info = ();
+/// #     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply { Reply::Frame(frame) }
+/// # }
+/// use http_body_util::Empty;
+/// use hyper::{body::{Bytes, Incoming}, Request, Response, StatusCode};
+///
+/// async fn handle(mut request: Request<Incoming>) -> Response<Empty<Bytes>> {
+///     let headers = request.headers().iter().map(|(name, value)| (name.as_str(), value.as_bytes()));
+///     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+///     let upgrade = wsx_tokio::server::upgrade(request.method().as_str(), target, headers, &ServeOptions::default(), |_| {
+///         Decision::accept(Echo)
+///     });
+///     match upgrade {
+///         Ok(upgrade) => {
+///             let mut response = Response::builder().status(StatusCode::SWITCHING_PROTOCOLS);
+///             for (name, value) in upgrade.headers() {
+///                 response = response.header(name, value);
+///             }
+///             tokio::spawn(async move {
+///                 if let Ok(upgraded) = hyper::upgrade::on(&mut request).await {
+///                     upgrade.run(hyper_util::rt::TokioIo::new(upgraded));
+///                 }
+///             });
+///             response.body(Empty::new()).unwrap()
+///         }
+///         Err(rejection) => Response::builder().status(rejection.status).body(Empty::new()).unwrap(),
+///     }
+/// }
+/// ```
+pub struct Upgrade<H: Handler> {
+    session: Box<wsx_driver::Session<H>>,
+    handle: wsx_driver::ClientHandle<H>,
+    headers: Vec<(String, String)>,
+}
+
+impl<H: Handler> std::fmt::Debug for Upgrade<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Upgrade<H> {
+    /// The headers to send with status 101 (`Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Accept`, the subprotocol and extensions agreed, the application's).
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The connection's handle, before it runs.
+    pub fn client(&self) -> Client<H> {
+        Client::from_handle(self.handle.clone())
+    }
+
+    /// Runs the connection on `stream`, the upgraded connection, on a task of its own.
+    pub fn run<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) -> Client<H> {
+        let stream = ServerStream::Any(Box::new(stream));
+        let span = self.session.span().clone();
+        tokio::spawn(tracing::Instrument::instrument(
+            wsx_driver::run_accepted(self.session, stream, TokioTimer(None)),
+            span,
+        ));
+        Client::from_handle(self.handle)
+    }
+}
+
+/// Checks a request another HTTP/1.1 server read (its method, target and headers) as an
+/// upgrade, and lets `decide` answer it: the accepted upgrade, to answer 101 with its
+/// headers, or the rejection to answer instead (a bad request's status, the application's
+/// refusal, or 500 for an acceptance the request does not allow).
+pub fn upgrade<'h, H, D>(
+    method: &str,
+    target: &str,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    options: &ServeOptions,
+    decide: D,
+) -> Result<Upgrade<H>, Rejection>
+where
+    H: Handler,
+    D: FnOnce(&UpgradeRequest) -> Decision<H>,
+{
+    let request = UpgradeRequest::from_parts(method, target, headers).map_err(|e| e.rejection())?;
+    match wsx_driver::serve::start_upgraded(options, false, request, decide) {
+        Ok((session, handle, headers)) => Ok(Upgrade {
+            session,
+            handle,
+            headers,
+        }),
+        Err((error, rejection)) => {
+            tracing::debug!(target: "wsx", %error, "upgrade request not accepted");
+            Err(rejection.unwrap_or_else(|| Rejection::new(500)))
+        }
+    }
 }
 
 /// Any stream an application hands over.

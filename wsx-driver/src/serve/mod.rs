@@ -106,13 +106,59 @@ pub fn start_session<H: Handler>(
     ticket: Option<&Ticket<H>>,
     decide: impl FnOnce(&UpgradeRequest) -> Decision<H>,
 ) -> Result<(Box<Session<H>>, ClientHandle<H>), NotServed> {
-    let (handler, accept) = match decide(&request) {
-        Decision::Accept { handler, accept } => (handler, accept),
-        Decision::Reject(rejection) => return Err((ServeError::Rejected(rejection.status), Some(rejection))),
-    };
-    let mut conn = Connection::accept(&request, &accept, options.config.clone())
-        .map_err(|e| (ServeError::Accept(e), Some(Rejection::new(500))))?;
+    let (handler, accept) = decided(&request, decide)?;
+    let mut conn = Connection::accept(&request, &accept, options.config.clone()).map_err(not_accepted)?;
     conn.receive(&leftover);
+    session(options, secure, request, conn, handler, ticket)
+}
+
+/// What [`start_upgraded`] gives: the session, its handle, and the headers of the 101 answer
+/// to send.
+pub type Upgraded<H> = (Box<Session<H>>, ClientHandle<H>, Vec<(String, String)>);
+
+/// [`start_session`] for a request another HTTP server read and answers itself (hyper,
+/// axum): the session, its handle, and the headers that server sends with its 101.
+pub fn start_upgraded<H: Handler>(
+    options: &ServeOptions,
+    secure: bool,
+    request: UpgradeRequest,
+    decide: impl FnOnce(&UpgradeRequest) -> Decision<H>,
+) -> Result<Upgraded<H>, NotServed> {
+    let (handler, accept) = decided(&request, decide)?;
+    let (response, headers) = request
+        .accept_headers(&accept, options.config.deflate.as_ref())
+        .map_err(not_accepted)?;
+    let conn = Connection::accepted(response, options.config.clone());
+    let (session, handle) = session(options, secure, request, conn, handler, None)?;
+    Ok((session, handle, headers))
+}
+
+/// The application's decision: a handler and how to accept, or the refusal.
+fn decided<H>(
+    request: &UpgradeRequest,
+    decide: impl FnOnce(&UpgradeRequest) -> Decision<H>,
+) -> Result<(H, wsx_proto::server::Accept), NotServed> {
+    match decide(request) {
+        Decision::Accept { handler, accept } => Ok((handler, accept)),
+        Decision::Reject(rejection) => Err((ServeError::Rejected(rejection.status), Some(rejection))),
+    }
+}
+
+/// An acceptance the request does not allow: answered 500.
+fn not_accepted(error: wsx_proto::server::AcceptError) -> NotServed {
+    (ServeError::Accept(error), Some(Rejection::new(500)))
+}
+
+/// The accepted connection's session and handle (in the listener's registry first, with a
+/// `ticket`).
+fn session<H: Handler>(
+    options: &ServeOptions,
+    secure: bool,
+    request: UpgradeRequest,
+    conn: Connection,
+    handler: H,
+    ticket: Option<&Ticket<H>>,
+) -> Result<(Box<Session<H>>, ClientHandle<H>), NotServed> {
     let handle = ClientHandle::new(options.send_buffer);
     if let Some(ticket) = ticket {
         ticket.open(&handle);

@@ -259,3 +259,33 @@ pub fn serve_over_tls<S: TestServing>() {
         CloseReason::Local(CloseStatus::Normal)
     );
 }
+
+/// `wss://` with client certificates required (the rustls configuration's verifier): a
+/// client with one signed by the server's CA is served; one without, or with a stranger's,
+/// fails its TLS handshake, and the server reports it and carries on.
+pub fn serve_over_tls_requiring_client_certificates<S: TestServing>() {
+    let (pki, trusted, stranger) = crate::TestPki::requiring_client_certificates();
+    let (decide, _connections) = probes::<S>(true);
+    let server = S::serve(ServeOptions::default(), Some(pki.server_config()), decide).expect("serve");
+    let base = || settings(&server.url()).ca_certificate(pki.ca_der.clone());
+    for (what, s) in [
+        ("no client certificate", base()),
+        (
+            "a client certificate from another CA",
+            base().client_certificate_pem(stranger.cert.clone(), stranger.key.clone()),
+        ),
+    ] {
+        let (probe, _events) = Probe::<S>::new();
+        match S::start(s, probe, TestOptions::default()) {
+            Err(Error::Io(_)) => {}
+            other => panic!("{what}: expected a TLS error, got {other:?}"),
+        }
+    }
+    let (probe, mut events) = Probe::<S>::new();
+    let s = base().client_certificate_pem(trusted.cert.clone(), trusted.key.clone());
+    let client = S::start(s, probe, TestOptions::default()).expect("the trusted certificate is accepted");
+    client.send(Frame::text("mutual")).expect("send");
+    assert_eq!(events.frame(T), Frame::text("mutual"));
+    client.close().expect("close");
+    finish::<S>(&client, &mut events);
+}

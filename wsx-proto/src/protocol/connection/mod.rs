@@ -220,15 +220,24 @@ impl Connection {
     /// frames only, sends unmasked ones, and closes TCP as soon as the close handshake is
     /// done (RFC 6455 7.1.1), so [`Config::close_linger`] does not apply.
     pub fn accept(request: &UpgradeRequest, accept: &Accept, config: Config) -> Result<Self, AcceptError> {
-        let mut write_buf = BytesMut::with_capacity(256);
-        let response = request.accept(accept, config.deflate.as_ref(), &mut write_buf)?;
-        let mut conn = Self::with(&config, Phase::Open, write_buf, Timer::Idle);
+        let mut answer = BytesMut::with_capacity(256);
+        let response = request.accept(accept, config.deflate.as_ref(), &mut answer)?;
+        let mut conn = Self::accepted(response, config);
+        conn.write_buf = answer;
+        Ok(conn)
+    }
+
+    /// The server side of a connection whose 101 answer another HTTP server sent (hyper,
+    /// axum: see [`UpgradeRequest::accept_headers`]), `response` being what it sent. Open at
+    /// once, like [`accept`](Self::accept)'s.
+    pub fn accepted(response: Response, config: Config) -> Self {
+        let mut conn = Self::with(&config, Phase::Open, BytesMut::new(), Timer::Idle);
         conn.role = Role::Server;
         conn.limits.close_linger = Duration::ZERO;
         conn.assembler.expect_masked_frames();
         conn.open_with(&response);
         conn.pending.push_back(Event::Connected(Box::new(response)));
-        Ok(conn)
+        conn
     }
 
     /// The handshake is done: what the server agreed to applies from the first frame.

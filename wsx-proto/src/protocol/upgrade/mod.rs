@@ -236,18 +236,34 @@ impl UpgradeRequest {
         &self.key
     }
 
-    /// Writes the 101 answer accepting this request into `out` and returns the [`Response`] as
-    /// the server sent it (so an application sees the same type on both ends). The answer has
+    /// Writes the 101 answer accepting this request into `out` and returns the `Response` as
+    /// the server sent it (so the application sees the same type on both ends):
     /// `Sec-WebSocket-Accept`, the chosen subprotocol, permessage-deflate answered from
-    /// `deflate` if the client offered it (the first valid offer; other extensions are never
-    /// accepted, as the server does not implement them), then `accept.headers`. On an error
-    /// nothing is written.
+    /// `deflate` if the client offered it (other extensions are never accepted: the server
+    /// does not implement them), then `accept.headers`.
     pub fn accept(
         &self,
         accept: &Accept,
         deflate: Option<&DeflateConfig>,
         out: &mut BytesMut,
     ) -> Result<Response, AcceptError> {
+        let (response, headers) = self.accept_headers(accept, deflate)?;
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        for (name, value) in &headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(response)
+    }
+
+    /// The headers of the 101 answer that [`accept`](Self::accept) writes, for an HTTP
+    /// server that writes its answers itself (hyper, axum): send them with status 101, then
+    /// run the connection on the upgraded stream. Also the `Response` as sent.
+    pub fn accept_headers(
+        &self,
+        accept: &Accept,
+        deflate: Option<&DeflateConfig>,
+    ) -> Result<(Response, Vec<(String, String)>), AcceptError> {
         if let Some(chosen) = accept.subprotocol.as_ref().filter(|p| !self.subprotocols.contains(p)) {
             return Err(AcceptError::UnofferedSubprotocol(chosen.clone()));
         }
@@ -266,28 +282,49 @@ impl UpgradeRequest {
             config.validate().map_err(AcceptError::InvalidDeflateConfig)?;
         }
         let (extensions, extensions_header) = NegotiatedExtensions::answer(&self.extensions, deflate);
-
-        let mut block = format!(
-            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-            accept_key(&self.key)
-        );
+        let mut headers = vec![
+            ("Upgrade".to_owned(), "websocket".to_owned()),
+            ("Connection".to_owned(), "Upgrade".to_owned()),
+            ("Sec-WebSocket-Accept".to_owned(), accept_key(&self.key)),
+        ];
         if let Some(protocol) = &accept.subprotocol {
-            let _ = write!(block, "Sec-WebSocket-Protocol: {protocol}\r\n");
+            headers.push(("Sec-WebSocket-Protocol".to_owned(), protocol.clone()));
         }
-        if let Some(value) = &extensions_header {
-            let _ = write!(block, "Sec-WebSocket-Extensions: {value}\r\n");
+        if let Some(value) = extensions_header {
+            headers.push(("Sec-WebSocket-Extensions".to_owned(), value));
         }
-        for (name, value) in &accept.headers {
+        headers.extend(accept.headers.iter().cloned());
+        let mut block = String::new();
+        for (name, value) in &headers {
             let _ = write!(block, "{name}: {value}\r\n");
         }
+        // As a client keeps it: the header lines and the blank line after them.
         block.push_str("\r\n");
-        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        out.extend_from_slice(block.as_bytes());
-        Ok(Response::http11(block.into(), accept.subprotocol.clone(), extensions))
+        let response = Response::http11(block.into(), accept.subprotocol.clone(), extensions);
+        Ok((response, headers))
+    }
+
+    /// A request whose HTTP/1.1 exchange another server read (hyper, axum, ...): its method,
+    /// target and headers, checked like a parsed one ([`parse`](Self::parse)).
+    pub fn from_parts<'h>(
+        method: &str,
+        target: &str,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<Self, BadRequest> {
+        let mut head = BytesMut::new();
+        let _ = write!(head, "{method} {target} HTTP/1.1\r\n");
+        for (name, value) in headers {
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        let limit = head.len();
+        Self::parse(&mut head, limit)?.ok_or_else(|| BadRequest::Malformed("an incomplete request".into()))
     }
 }
 
-/// A header value the handshake reads as text.
 fn utf8<'a>(value: &'a [u8], name: &str) -> Result<&'a str, BadRequest> {
     std::str::from_utf8(value).map_err(|_| BadRequest::Malformed(format!("{name} is not text")))
 }
