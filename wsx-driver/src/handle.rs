@@ -24,7 +24,7 @@ use wsx_proto::{CloseCode, Frame, Handler, SendError};
 
 use crate::budget::SendBudget;
 use crate::guard::CallbackGuard;
-use crate::outbox::{queue_send, Batch};
+use crate::outbox::{queue_send, Batch, EncodeRule};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::wait::{lock, or_timeout, wait_for, wait_for_blocking, FrameWaiter, Gate, Signal, Withdrawal};
@@ -56,6 +56,8 @@ struct Shared<H: Handler> {
     budget: SendBudget,
     /// Largest message senders encode themselves (0: none); set by the session.
     encode_limit: AtomicUsize,
+    /// A client's handle: senders mask what they encode (a server's do not).
+    masks: bool,
     /// Casts queued and not yet taken by the session.
     casts_queued: AtomicUsize,
     /// The connection's unwritten output, as the session last saw it.
@@ -88,7 +90,17 @@ impl<H: Handler> std::fmt::Debug for ClientHandle<H> {
 }
 
 impl<H: Handler> ClientHandle<H> {
+    /// A client's handle.
     pub(crate) fn new(send_buffer: usize) -> Self {
+        Self::with_masking(send_buffer, true)
+    }
+
+    /// The handle of a server's connection: what senders encode is not masked.
+    pub(crate) fn serving(send_buffer: usize) -> Self {
+        Self::with_masking(send_buffer, false)
+    }
+
+    fn with_masking(send_buffer: usize, masks: bool) -> Self {
         Self {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {
@@ -97,6 +109,7 @@ impl<H: Handler> ClientHandle<H> {
                     closed: false,
                 }),
                 encode_limit: AtomicUsize::new(0),
+                masks,
                 task: AtomicWaker::new(),
                 status: Mutex::new(Status::Connecting),
                 connected: AtomicBool::new(false),
@@ -357,7 +370,7 @@ impl<H: Handler> ClientHandle<H> {
 
     /// Queues a pipelined frame (encoded here when it is small: see [`queue_send`]).
     fn push_send(&self, frame: Frame, cost: usize) -> Result<(), SendError> {
-        let limit = self.shared.encode_limit.load(Ordering::Relaxed);
+        let rule = self.encode_rule();
         let was_empty = {
             let mut guard = lock(&self.shared.queue);
             let queue = &mut *guard;
@@ -367,7 +380,7 @@ impl<H: Handler> ClientHandle<H> {
                 return Err(self.gone_error());
             }
             let was_empty = queue.commands.is_empty();
-            queue_send(&mut queue.commands, &mut queue.outbox, frame, cost, limit);
+            queue_send(&mut queue.commands, &mut queue.outbox, frame, cost, rule);
             was_empty
         };
         if was_empty {
@@ -400,8 +413,11 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     /// Largest message a sender encodes itself (0: none).
-    pub(crate) fn encode_limit(&self) -> usize {
-        self.shared.encode_limit.load(Ordering::Relaxed)
+    pub(crate) fn encode_rule(&self) -> EncodeRule {
+        EncodeRule {
+            limit: self.shared.encode_limit.load(Ordering::Relaxed),
+            masked: self.shared.masks,
+        }
     }
 
     /// Takes up to `cost` of the unclaimed budget without waiting: what was taken (0 when

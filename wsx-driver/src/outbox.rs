@@ -16,16 +16,25 @@ use wsx_proto::session::Command;
 use crate::handle::Queued;
 use crate::wait::FrameWaiter;
 
-/// Queues a pipelined frame: encoded into `outbox` if it is a whole message of at most
-/// `limit` bytes (and tracing does not want to see every frame), else as a command.
+/// Which frames a sender encodes itself, and how.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EncodeRule {
+    /// Whole messages up to this size (0: none).
+    pub(crate) limit: usize,
+    /// Masked, as a client's frames are (a server's are not).
+    pub(crate) masked: bool,
+}
+
+/// Queues a pipelined frame: encoded into `outbox` if it is a whole message within the
+/// `rule`'s limit (and tracing does not want to see every frame), else as a command.
 pub(crate) fn queue_send<C>(
     commands: &mut VecDeque<Command<C, FrameWaiter>>,
     outbox: &mut BytesMut,
     frame: Frame,
     cost: usize,
-    limit: usize,
+    rule: EncodeRule,
 ) {
-    match encode(outbox, frame, cost, limit) {
+    match encode(outbox, frame, cost, rule) {
         Ok(run) => {
             if let Some(command) = extend_run(commands.back_mut(), run) {
                 commands.push_back(command);
@@ -37,17 +46,17 @@ pub(crate) fn queue_send<C>(
 
 /// Encodes `frame` at the end of `out` as a run of one, or gives it back when the sender
 /// should not encode it (see [`queue_send`]).
-fn encode(out: &mut BytesMut, frame: Frame, cost: usize, limit: usize) -> Result<Encoded, Frame> {
+fn encode(out: &mut BytesMut, frame: Frame, cost: usize, rule: EncodeRule) -> Result<Encoded, Frame> {
     let (opcode, payload) = match &frame {
         Frame::Text(text) => (OpCode::Text, &text.as_bytes()[..]),
         Frame::Binary(bytes) => (OpCode::Binary, &bytes[..]),
         _ => return Err(frame),
     };
-    if payload.len() > limit || tracing::enabled!(target: "wsx", tracing::Level::DEBUG) {
+    if payload.len() > rule.limit || tracing::enabled!(target: "wsx", tracing::Level::DEBUG) {
         return Err(frame);
     }
     let start = out.len();
-    encode_frame(out, true, opcode, payload, Some(random_mask_key()));
+    encode_frame(out, true, opcode, payload, rule.masked.then(random_mask_key));
     Ok(Encoded {
         len: out.len() - start,
         frames: 1,
@@ -100,9 +109,9 @@ impl<H: Handler> Batch<H> {
     }
 
     /// Adds a pipelined frame that holds `cost` of the budget.
-    pub(crate) fn push(&mut self, frame: Frame, cost: usize, limit: usize) {
+    pub(crate) fn push(&mut self, frame: Frame, cost: usize, rule: EncodeRule) {
         self.frames += 1;
-        match encode(&mut self.encoded, frame, cost, limit) {
+        match encode(&mut self.encoded, frame, cost, rule) {
             Ok(run) => {
                 if let Some(command) = extend_run(self.commands.last_mut(), run) {
                     self.commands.push(command);

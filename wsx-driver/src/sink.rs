@@ -67,7 +67,7 @@ impl<H: Handler> ClientHandle<H> {
     }
 
     fn add(&self, batch: &mut Batch<H>, frame: Frame, cost: usize) -> Result<(), SendError> {
-        batch.push(frame, cost, self.encode_limit());
+        batch.push(frame, cost, self.encode_rule());
         if batch.len() >= BATCH {
             self.push_batch(batch)?;
         }
@@ -154,7 +154,7 @@ impl<H: Handler> Sink<Frame> for ClientSink<H> {
         }
         let cost = wanted.min(this.reserved);
         this.reserved -= cost;
-        this.batch.push(frame, cost, this.handle.encode_limit());
+        this.batch.push(frame, cost, this.handle.encode_rule());
         if this.batch.len() >= BATCH {
             this.handle.push_batch(&mut this.batch)?;
         }

@@ -159,7 +159,7 @@ fn session<H: Handler>(
     handler: H,
     ticket: Option<&Ticket<H>>,
 ) -> Result<(Box<Session<H>>, ClientHandle<H>), NotServed> {
-    let handle = ClientHandle::new(options.send_buffer);
+    let handle = ClientHandle::serving(options.send_buffer);
     if let Some(ticket) = ticket {
         ticket.open(&handle);
     }

@@ -99,7 +99,9 @@ pub trait Link: 'static {
     fn release_budget(&self, cost: usize);
     /// The connection's unwritten output is now `bytes`.
     fn set_unwritten(&self, bytes: usize);
-    /// Senders may encode whole messages up to `limit` bytes themselves (0: none may).
+    /// Senders may encode whole messages up to `limit` bytes themselves (0: none may), framed
+    /// as the connection's role frames them (masked by a client's senders, not by a
+    /// server's: the link knows which it serves).
     fn set_encode_limit(&self, limit: usize);
     /// The send budget: bytes of output that may wait unwritten.
     fn send_buffer(&self) -> usize;

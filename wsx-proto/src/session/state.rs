@@ -12,7 +12,7 @@ use crate::error::CloseReason;
 use crate::error::{is_abrupt_close, Error};
 use crate::protocol::buffer;
 use crate::protocol::close::CloseFrame;
-use crate::protocol::connection::{Connection, Role};
+use crate::protocol::connection::Connection;
 use crate::protocol::handshake::Response;
 use crate::protocol::upgrade::UpgradeRequest;
 use crate::session::acks::{Ack, PendingAcks};
@@ -318,10 +318,6 @@ impl<H: Handler, L: Link<Cast = H::Cast>> Session<H, L> {
         // the connection's compressor.
         if let Some(deflate) = &self.settings.config.deflate {
             limit = limit.min(deflate.threshold.saturating_sub(1));
-        }
-        // Senders frame as a client does (masked): a server's frames are the connection's.
-        if conn.role() == Role::Server {
-            limit = 0;
         }
         self.link.set_encode_limit(limit);
         self.conn = Some(conn);

@@ -179,7 +179,8 @@ pub fn serve_deflate_both_ends<C: TestAdapter, S: TestServing>() {
 }
 
 /// Pings from the client are answered by the server's default `handle_ping`; the server's
-/// handle casts to its handler, whose reply reaches the client.
+/// handle casts to its handler, whose reply reaches the client, and sends (alone, in a batch,
+/// through its sink) reach it unmasked.
 pub fn serve_pings_and_casts<C: TestAdapter, S: TestServing>() {
     let (server, connections) = serve::<S>(ServeOptions::default(), false);
     let (probe, mut events) = Probe::<C>::new();
@@ -201,6 +202,16 @@ pub fn serve_pings_and_casts<C: TestAdapter, S: TestServing>() {
         .cast(Cmd::Reply(Reply::Frame(Frame::text("from the server"))))
         .expect("cast");
     assert_eq!(events.frame(T), Frame::text("from the server"));
+    // Pipelined sends from the server's handle, which its senders frame themselves.
+    handle.send(Frame::text("pushed")).expect("send");
+    assert_eq!(events.frame(T), Frame::text("pushed"));
+    handle
+        .send_all(vec![Frame::binary(vec![1]), Frame::binary(vec![2])])
+        .expect("send_all");
+    handle.send_via_sink(vec![Frame::text("sunk")]).expect("sink");
+    for expected in [Frame::binary(vec![1]), Frame::binary(vec![2]), Frame::text("sunk")] {
+        assert_eq!(events.frame(T), expected);
+    }
     client.close().expect("close");
     finish::<C>(&client, &mut events);
 }
