@@ -80,6 +80,9 @@ fi
 rm -rf "$outdir"
 mkdir -p "$outdir"
 log=$outdir/kosoku.log
+# Made here, not by the background job's redirection, which may not have run yet when the
+# loop below first reads it.
+: >"$log"
 "$venv/bin/kosoku" -m fuzzingserver 127.0.0.1:0 -o "$outdir" "${select_args[@]}" >"$log" 2>&1 &
 kosoku_pid=$!
 client_pid=

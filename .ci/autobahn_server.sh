@@ -48,6 +48,9 @@ cargo build --release -p "$pkg" --example "$example"
 rm -rf "$outdir"
 mkdir -p "$outdir"
 server_log=$outdir/server.log
+# Made here, not by the background job's redirection, which may not have run yet when the
+# loop below first reads it.
+: >"$server_log"
 cargo run --release -q -p "$pkg" --example "$example" -- 127.0.0.1:0 "$@" >"$server_log" 2>&1 </dev/null &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true' EXIT
