@@ -1,4 +1,4 @@
-//! # wsx-async-std: WebSocket clients on smol and async-io, the WebSockex way
+//! # wsx-async-std: WebSocket clients and servers on smol and async-io, the WebSockex way
 //!
 //! Write one struct that implements [`Handler`], start it with a URL, and the client connects,
 //! answers pings, runs your callbacks, closes with codes and reconnects when you say so.
@@ -36,13 +36,56 @@
 //! trait and every type in it come from [`wsx_proto`]; the same handler compiles against
 //! `wsx-tokio` and `wsx-blocking`.
 //!
+//! ## Serving
+//!
+//! A [`Server`] listens on a TCP address (`wss://` too, with a rustls configuration) and runs
+//! the same [`Handler`] callbacks for every connection it accepts. Its `decide` function sees
+//! each upgrade request and accepts it with a handler or refuses it with any HTTP answer. The
+//! accept loop and the connections run on an executor, as clients do ([`server::builder`] for
+//! the default one, `server::ServerBuilder::<E>::new()` for `E`); [`server::accept`] upgrades
+//! a stream the application accepted itself.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use wsx_async_std::server::{self, Rejection};
+//! use wsx_async_std::{Context, Decision, Frame, Handler, Reply};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     type Cast = ();
+//!     type Info = ();
+//!
+//!     fn handle_frame(&mut self, frame: Frame, _ctx: &mut Context<'_, Self>) -> Reply {
+//!         Reply::Frame(frame)
+//!     }
+//! }
+//!
+//! smol::block_on(async {
+//!     let server = server::builder()
+//!         .max_connections(1000)
+//!         .bind("127.0.0.1:9001", |request| match request.path() {
+//!             "/echo" => Decision::accept(Echo),
+//!             _ => Decision::reject(Rejection::new(404)),
+//!         })
+//!         .await?;
+//!     println!("listening on {}", server.local_addr());
+//!     // ... serving until the application stops it:
+//!     let report = server.shutdown(Duration::from_secs(5)).await;
+//!     println!("{} of {} connections closed in time", report.closed, report.open);
+//!     Ok::<_, std::io::Error>(())
+//! })?;
+//! # Ok::<_, std::io::Error>(())
+//! ```
+//!
 //! ## Executors
 //!
-//! Each client runs one connection task, built only from runtime-neutral pieces: async-io's
-//! `Async<TcpStream>` and `Timer` (one reactor, shared by async-std and smol), futures-rustls
-//! for `wss://`, and the handle's queue and waits from `wsx-driver`. Nothing in it is
-//! tied to a runtime, so the only choice left is whose threads poll it. That choice is the
-//! executor type of the [`Builder`] (the `R` of the shared [`wsx_driver::Builder`]):
+//! Each client, and each connection of a server, runs one connection task, built only from
+//! runtime-neutral pieces: async-io's `Async<TcpStream>` and `Timer` (one reactor, shared by
+//! async-std and smol), futures-rustls for `wss://`, and the handle's queue and waits from
+//! `wsx-driver`. Nothing in it is tied to a runtime, so the only choice left is whose threads
+//! poll it. That choice is the executor type of the [`Builder`] (the `R` of the shared
+//! [`wsx_driver::Builder`]), or of the [`server::ServerBuilder`]:
 //!
 //! | executor | spawns with | Cargo feature |
 //! | --- | --- | --- |
@@ -51,9 +94,10 @@
 //! | [`OwnThread`] | a thread of its own, async-io's `block_on` | none |
 //! | [`Custom<S>`](Custom) | your [`Spawn`] impl, e.g. a `smol::Executor` of yours | none |
 //!
-//! [`Client::start`] and [`builder`] use the [`DefaultExecutor`]: `Smol` when its feature is
-//! on, else `AsyncStd` when its feature is on, else `OwnThread`. With both features on, pick
-//! per client with `Builder::<AsyncStd>::new(url)`.
+//! [`Client::start`], [`builder`], [`Server::bind`] and [`server::builder`] use the
+//! [`DefaultExecutor`]: `Smol` when its feature is on, else `AsyncStd` when its feature is on,
+//! else `OwnThread`. With both features on, pick per client with
+//! `Builder::<AsyncStd>::new(url)`, per server with `ServerBuilder::<AsyncStd>::new()`.
 //!
 //! **async-std is opt-in.** async-std is discontinued (RUSTSEC-2025-0052) and smol is its
 //! successor, so the `async-std` feature is off by default. Its executor still works as
@@ -89,10 +133,14 @@
 #![warn(missing_debug_implementations)]
 
 pub mod executor;
+mod read;
+pub mod server;
 mod stream;
 mod task;
 
 wsx_driver::adapter_root!();
+
+pub use server::{Decision, Server};
 
 wsx_driver::adapter_client!(async, sleep = crate::task::sleep);
 

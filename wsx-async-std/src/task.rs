@@ -4,21 +4,17 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use std::net::TcpStream;
-
-use async_io::{Async, Timer};
-use futures_lite::io::{AsyncRead, AsyncWrite};
+use async_io::Timer;
+use futures_lite::io::AsyncWrite;
 use wsx_driver::{Opened, PollTimer, PollTransport, Session};
 use wsx_proto::{ConnectSettings, Handler};
 
 use crate::executor::Spawn;
+use crate::read::{poll_read_plain, ReadScratch};
 use crate::stream::{self, Stream};
-
-/// The TLS path's scratch buffer for decrypted bytes while the socket is busy.
-const TLS_SCRATCH: usize = 64 * 1024;
 
 /// Runs a session until it stops; an HTTP/2 connection it opens runs its task on `S` too.
 pub(crate) fn run<H: Handler, S: Spawn>(session: Box<Session<H>>) -> impl Future<Output = ()> + Send {
@@ -28,7 +24,7 @@ pub(crate) fn run<H: Handler, S: Spawn>(session: Box<Session<H>>) -> impl Future
             let (stream, upgraded) = stream::connect::<S>(&settings).await?;
             let transport = Transport {
                 stream,
-                scratch: Vec::new(),
+                scratch: ReadScratch::default(),
             };
             Ok((transport, upgraded))
         })
@@ -67,14 +63,11 @@ impl PollTimer for AsyncIoTimer {
     }
 }
 
-/// The socket, and for TLS a reusable read buffer: futures-io reads into initialized memory,
-/// so reading into a scratch zeroed once and copying out is cheaper than zeroing spare room in
-/// the session's buffer before every read. A plain socket reads straight into the session's
-/// buffer.
+/// The socket, and for TLS a reusable read buffer ([`ReadScratch`]); a plain socket reads
+/// straight into the session's buffer.
 struct Transport {
     stream: Stream,
-    /// Zeroed once, when a TLS read finds data; freed when the socket goes idle.
-    scratch: Vec<u8>,
+    scratch: ReadScratch,
 }
 
 impl PollTransport for Transport {
@@ -86,26 +79,11 @@ impl PollTransport for Transport {
         buf: &mut bytes::BytesMut,
         room: usize,
     ) -> Poll<io::Result<usize>> {
-        let tls = match &mut self.stream {
-            Stream::Socket(Opened::Plain(tcp)) => return poll_read_plain(tcp, cx, buf, room),
-            Stream::Socket(Opened::Tls(tls)) => tls,
-            Stream::Http2(stream) => return stream.poll_read_into(cx, buf, room),
-        };
-        if self.scratch.is_empty() {
-            self.scratch = vec![0; TLS_SCRATCH];
+        match &mut self.stream {
+            Stream::Socket(Opened::Plain(tcp)) => poll_read_plain(tcp, cx, buf, room),
+            Stream::Socket(Opened::Tls(tls)) => self.scratch.poll_read_into(tls, cx, buf, room),
+            Stream::Http2(stream) => stream.poll_read_into(cx, buf, room),
         }
-        let read = Pin::new(tls).poll_read(cx, &mut self.scratch);
-        match &read {
-            Poll::Ready(Ok(n)) => {
-                // Room for the rest of the frame at once: no regrowth (and copy) per read.
-                wsx_proto::protocol::buffer::reserve(buf, room.max(*n));
-                buf.extend_from_slice(&self.scratch[..*n]);
-            }
-            // The session gives an empty read buffer back itself.
-            Poll::Pending if buf.is_empty() => self.scratch = Vec::new(),
-            _ => {}
-        }
-        read
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -129,27 +107,6 @@ impl PollTransport for Transport {
             Stream::Socket(Opened::Plain(s)) => Pin::new(s).poll_close(cx),
             Stream::Socket(Opened::Tls(s)) => Pin::new(s).poll_close(cx),
             Stream::Http2(stream) => stream.poll_shutdown(cx),
-        }
-    }
-}
-
-/// Reads at most `room` bytes of a plain socket into `buf`'s spare room, the way async-io's
-/// own `poll_read` does: try, and on `WouldBlock` wait for readiness.
-fn poll_read_plain(
-    tcp: &Async<TcpStream>,
-    cx: &mut Context<'_>,
-    buf: &mut bytes::BytesMut,
-    room: usize,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() == 0 {
-        ready!(tcp.poll_readable(cx))?;
-    }
-    loop {
-        let read = wsx_driver::read_into_spare(buf, room, |spare| Ok(rustix::io::read(tcp.get_ref(), spare)?.0));
-        match read {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(tcp.poll_readable(cx))?,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            read => return Poll::Ready(read),
         }
     }
 }

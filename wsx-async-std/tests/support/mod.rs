@@ -1,20 +1,23 @@
-//! wsx-async-std as `wsx-testing` drives it, twice: clients on async-std's executor driven
-//! with async-std's `block_on`, and clients on smol's executor driven with smol's `block_on`.
+//! wsx-async-std as `wsx-testing` drives it, twice: clients and servers on async-std's
+//! executor driven with async-std's `block_on`, and clients and servers on smol's executor
+//! driven with smol's `block_on`.
 
-/// A `wsx_testing::TestAdapter` for the executor `$executor`, blocking with `$block_on`, as
-/// `$suite::Adapter`.
+/// A `wsx_testing::TestAdapter` and `TestServing` for the executor `$executor`, blocking with
+/// `$block_on`, as `$suite::Adapter`.
 macro_rules! adapter {
     ($suite:ident, $executor:ty, $block_on:path) => {
         pub mod $suite {
+            use std::sync::Arc;
             use std::time::Duration;
 
             use async_io::Timer;
             use futures_lite::FutureExt;
+            use wsx_async_std::server::{ServeOptions, ServerBuilder, ShutdownReport};
             use wsx_async_std::{
                 client::Status, config::IntoConnectSettings, telemetry::StatsSnapshot, Builder, Client, CloseCode,
-                CloseReason, Context, ContextExt, Error, Frame, Handler, SendError,
+                CloseReason, Context, ContextExt, Error, Frame, Handler, SendError, Server,
             };
-            use wsx_testing::{TestAdapter, TestClient, TestOptions};
+            use wsx_testing::{Decide, TestAdapter, TestClient, TestListener, TestOptions, TestServing};
 
             pub struct Adapter;
 
@@ -111,6 +114,56 @@ macro_rules! adapter {
 
                 fn client_from_context<H: Handler>(ctx: &Context<'_, H>) -> TestHandle<H> {
                     TestHandle(ctx.client())
+                }
+            }
+
+            /// A server on the same executor, for the suite.
+            pub struct Listener<H: Handler> {
+                server: Server<H>,
+                url: String,
+            }
+
+            impl<H: Handler> TestListener<TestHandle<H>> for Listener<H> {
+                fn addr(&self) -> std::net::SocketAddr {
+                    self.server.local_addr()
+                }
+
+                fn url(&self) -> String {
+                    self.url.clone()
+                }
+
+                fn clients(&self) -> Vec<TestHandle<H>> {
+                    self.server.clients().into_iter().map(TestHandle).collect()
+                }
+
+                fn connection_count(&self) -> usize {
+                    self.server.connection_count()
+                }
+
+                fn shutdown(self, deadline: Duration) -> ShutdownReport {
+                    $block_on(self.server.shutdown(deadline))
+                }
+            }
+
+            impl TestServing for Adapter {
+                type Listener<H: Handler> = Listener<H>;
+
+                fn serve<H: Handler>(
+                    options: ServeOptions,
+                    tls: Option<Arc<rustls::ServerConfig>>,
+                    decide: Decide<H>,
+                ) -> std::io::Result<Listener<H>> {
+                    let secure = tls.is_some();
+                    let mut builder = ServerBuilder::<$executor>::new().options(options);
+                    if let Some(tls) = tls {
+                        builder = builder.tls(tls);
+                    }
+                    let server = $block_on(builder.bind("127.0.0.1:0", move |request| decide(request)))?;
+                    let url = match secure {
+                        true => format!("wss://localhost:{}/", server.local_addr().port()),
+                        false => format!("ws://{}/", server.local_addr()),
+                    };
+                    Ok(Listener { server, url })
                 }
             }
         }
