@@ -310,29 +310,18 @@ where
         };
         let secure = self.tls.is_some();
         let transport = ServerTransport::from(stream);
-        let mut held = Some(ticket);
-        let decide = |request: &UpgradeRequest| {
-            let decision = (self.decide)(request);
-            if let Decision::Reject(_) = decision {
-                // Its place is free before the refusal leaves: a client that has the answer
-                // finds the connection no longer counted.
-                held = None;
-            }
-            decision
-        };
-        let accepted = wsx_driver::serve::accept(transport, AsyncIoTimer::new(), &self.options, secure, decide).await;
+        let decide = &*self.decide;
+        let timer = AsyncIoTimer::new();
+        let accepted = wsx_driver::serve::accept(transport, timer, &self.options, secure, Some(&ticket), decide).await;
         let accepted = match accepted {
             Ok(accepted) => accepted,
             Err(error) => return (self.report)(&error),
         };
-        if let Some(ticket) = &held {
-            // No abort: the session ends on its own (see `Server::shutdown`).
-            ticket.open(&accepted.handle, None);
-        }
+        // No abort: the session ends on its own (see `Server::shutdown`).
         let span = accepted.session.span().clone();
         let run = wsx_driver::run_accepted(accepted.session, accepted.transport, accepted.timer);
         tracing::Instrument::instrument(run, span).await;
-        drop(held);
+        drop(ticket);
     }
 
     /// A connection beyond the cap, or during a shutdown: answered 503 without reading its
@@ -372,7 +361,7 @@ where
     D: FnOnce(&UpgradeRequest) -> Decision<H>,
 {
     let transport = ServerTransport::from(ServerStream::Any(Box::new(stream)));
-    let accepted = wsx_driver::serve::accept(transport, AsyncIoTimer::new(), options, false, decide).await?;
+    let accepted = wsx_driver::serve::accept(transport, AsyncIoTimer::new(), options, false, None, decide).await?;
     let handle = accepted.handle.clone();
     let span = accepted.session.span().clone();
     let run = wsx_driver::run_accepted(accepted.session, accepted.transport, accepted.timer);

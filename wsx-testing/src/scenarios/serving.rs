@@ -4,6 +4,7 @@
 
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wsx_proto::deflate::DeflateConfig;
 use wsx_proto::error::HandshakeError;
@@ -140,6 +141,11 @@ pub fn serve_rejection_reaches_the_client<C: TestAdapter, S: TestServing>() {
             assert_eq!(auth.map(|(_, v)| &v[..]), Some(&b"Bearer"[..]));
         }
         other => panic!("expected a 401 rejection, got {other:?}"),
+    }
+    // Its place is given back once the refusal is written (the client may read it first).
+    let deadline = Instant::now() + T;
+    while server.connection_count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(server.connection_count(), 0, "a refused connection is not held");
 }
