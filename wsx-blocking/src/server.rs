@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rustix::event::{PollFd, PollFlags, Timespec};
-use wsx_driver::serve::{start_session, Connections, Listen, RequestReader, ServerBuilder as Builder, Ticket};
+use wsx_driver::serve::{
+    start_session, Connections, Listen, Listening, RequestReader, ServerBuilder as Builder, Ticket, ACCEPT_ERROR_PAUSE,
+};
 use wsx_driver::ClientHandle;
 
 pub use wsx_proto::server::{
@@ -79,14 +81,7 @@ impl Stop {
     }
 }
 
-impl<H: Handler> std::fmt::Debug for Server<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("local_addr", &self.local_addr)
-            .field("connections", &self.connections)
-            .finish()
-    }
-}
+wsx_driver::adapter_server!();
 
 impl<H: Handler> Server<H> {
     /// Listens on `addr` with the default options and serves every upgrade request as
@@ -96,25 +91,6 @@ impl<H: Handler> Server<H> {
         D: Fn(&UpgradeRequest) -> Decision<H> + Send + Sync + 'static,
     {
         builder().bind(addr, decide)
-    }
-
-    /// The address it listens on (with the port the system chose for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Handles to the open connections.
-    pub fn clients(&self) -> Vec<Client<H>> {
-        self.connections
-            .handles()
-            .into_iter()
-            .map(Client::from_handle)
-            .collect()
-    }
-
-    /// Connections held now: open ones and handshakes in progress.
-    pub fn connection_count(&self) -> usize {
-        self.connections.len()
     }
 
     /// Stops accepting, closes every open connection with 1001 (going away) and waits for
@@ -161,19 +137,12 @@ where
         let listener = TcpListener::bind(addrs?.as_slice())?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        let options = builder.serve_options().clone();
-        let connections = Connections::new(options.max_connections);
+        let serving = Serving(builder.listening(decide, |config| config));
+        let connections = serving.connections.clone();
         let stop = Arc::new(Stop {
             stopped: AtomicBool::new(false),
             wakeup: Wakeup::new()?,
         });
-        let serving = Serving {
-            options: Arc::new(options),
-            tls: builder.tls_config().cloned(),
-            decide: Arc::new(decide),
-            report: Arc::new(builder.error_reporter()),
-            connections: connections.clone(),
-        };
         let accepting = std::thread::Builder::new().name("wsx-accept".into()).spawn({
             let stop = stop.clone();
             move || serving.accept_loop(listener, &stop)
@@ -188,28 +157,21 @@ where
 }
 
 /// What every connection's thread shares.
-struct Serving<H: Handler, D> {
-    options: Arc<ServeOptions>,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    decide: Arc<D>,
-    report: Arc<dyn Fn(&ServeError) + Send + Sync>,
-    connections: Arc<Connections<H>>,
-}
+struct Serving<H: Handler, D>(Listening<H, D, Arc<rustls::ServerConfig>>);
 
 impl<H: Handler, D> Clone for Serving<H, D> {
     fn clone(&self) -> Self {
-        Self {
-            options: self.options.clone(),
-            tls: self.tls.clone(),
-            decide: self.decide.clone(),
-            report: self.report.clone(),
-            connections: self.connections.clone(),
-        }
+        Self(self.0.clone())
     }
 }
 
-/// How long to pause accepting after an error (out of file descriptors, typically).
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+impl<H: Handler, D> std::ops::Deref for Serving<H, D> {
+    type Target = Listening<H, D, Arc<rustls::ServerConfig>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
 
 impl<H, D> Serving<H, D>
 where

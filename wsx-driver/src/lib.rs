@@ -90,6 +90,44 @@ pub mod config {
 /// What every adapter's crate root re-exports (`wsx_driver::adapter_root!();`): the names a
 /// first program uses, and the modules for the rest. Written once, so the adapters cannot
 /// drift apart.
+/// What every adapter's `Server<H>` has alike (its `local_addr` and `connections` fields):
+/// `Debug`, the address, the handles, the count.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_server {
+    () => {
+        impl<H: $crate::wsx_proto::Handler> ::std::fmt::Debug for Server<H> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("Server")
+                    .field("local_addr", &self.local_addr)
+                    .field("connections", &self.connections)
+                    .finish()
+            }
+        }
+
+        impl<H: $crate::wsx_proto::Handler> Server<H> {
+            /// The address it listens on (with the port the system chose for port 0).
+            pub fn local_addr(&self) -> ::std::net::SocketAddr {
+                self.local_addr
+            }
+
+            /// Handles to the open connections.
+            pub fn clients(&self) -> ::std::vec::Vec<Client<H>> {
+                self.connections
+                    .handles()
+                    .into_iter()
+                    .map(Client::from_handle)
+                    .collect()
+            }
+
+            /// Connections held now: open ones and handshakes in progress.
+            pub fn connection_count(&self) -> usize {
+                self.connections.len()
+            }
+        }
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_root {

@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use wsx_driver::serve::{Connections, Listen, ServerBuilder as Builder, Ticket};
+use wsx_driver::serve::{Connections, Listen, Listening, ServerBuilder as Builder, Ticket, ACCEPT_ERROR_PAUSE};
 use wsx_driver::PollTransport;
 
 use crate::task::TokioTimer;
@@ -67,14 +67,7 @@ pub struct Server<H: Handler> {
     accepting: tokio::task::JoinHandle<()>,
 }
 
-impl<H: Handler> std::fmt::Debug for Server<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("local_addr", &self.local_addr)
-            .field("connections", &self.connections)
-            .finish()
-    }
-}
+wsx_driver::adapter_server!();
 
 impl<H: Handler> Server<H> {
     /// Listens on `addr` with the default options and serves every upgrade request as
@@ -84,25 +77,6 @@ impl<H: Handler> Server<H> {
         D: Fn(&UpgradeRequest) -> Decision<H> + Send + Sync + 'static,
     {
         builder().bind(addr, decide).await
-    }
-
-    /// The address it listens on (with the port the system chose for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Handles to the open connections.
-    pub fn clients(&self) -> Vec<Client<H>> {
-        self.connections
-            .handles()
-            .into_iter()
-            .map(Client::from_handle)
-            .collect()
-    }
-
-    /// Connections held now: open ones and handshakes in progress.
-    pub fn connection_count(&self) -> usize {
-        self.connections.len()
     }
 
     /// Stops accepting, closes every open connection with 1001 (going away), waits for
@@ -141,16 +115,9 @@ where
         Box::pin(async move {
             let listener = TcpListener::bind(addrs?.as_slice()).await?;
             let local_addr = listener.local_addr()?;
-            let options = builder.serve_options().clone();
-            let connections = Connections::new(options.max_connections);
+            let serving = Serving(builder.listening(decide, TlsAcceptor::from));
+            let connections = serving.connections.clone();
             let (stop, stopped) = watch::channel(false);
-            let serving = Serving {
-                options: Arc::new(options),
-                tls: builder.tls_config().cloned().map(TlsAcceptor::from),
-                decide: Arc::new(decide),
-                report: Arc::new(builder.error_reporter()),
-                connections: connections.clone(),
-            };
             let accepting = tokio::spawn(serving.accept_loop(listener, stopped));
             Ok(Server {
                 local_addr,
@@ -163,29 +130,21 @@ where
 }
 
 /// What every connection's task shares.
-struct Serving<H: Handler, D> {
-    options: Arc<ServeOptions>,
-    tls: Option<TlsAcceptor>,
-    decide: Arc<D>,
-    report: Arc<dyn Fn(&ServeError) + Send + Sync>,
-    connections: Arc<Connections<H>>,
-}
+struct Serving<H: Handler, D>(Listening<H, D, TlsAcceptor>);
 
 impl<H: Handler, D> Clone for Serving<H, D> {
     fn clone(&self) -> Self {
-        Self {
-            options: self.options.clone(),
-            tls: self.tls.clone(),
-            decide: self.decide.clone(),
-            report: self.report.clone(),
-            connections: self.connections.clone(),
-        }
+        Self(self.0.clone())
     }
 }
 
-/// How long to pause accepting after an error (out of file descriptors, typically): a
-/// tight loop would only spin.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+impl<H: Handler, D> std::ops::Deref for Serving<H, D> {
+    type Target = Listening<H, D, TlsAcceptor>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
 
 impl<H, D> Serving<H, D>
 where

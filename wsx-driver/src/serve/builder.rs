@@ -9,6 +9,8 @@ use wsx_proto::server::{Decision, ServeError, ServeOptions, UpgradeRequest};
 use wsx_proto::telemetry::Observer;
 use wsx_proto::{Config, Handler};
 
+use super::{Connections, Listening};
+
 /// What an adapter does with a finished [`ServerBuilder`]: bind and serve.
 pub trait Listen<H: Handler, D> {
     /// A future of the server, or the server itself (blocking).
@@ -115,24 +117,25 @@ impl<R> ServerBuilder<R> {
         R::listen(self, addrs, decide)
     }
 
-    /// The options every connection gets.
-    pub fn serve_options(&self) -> &ServeOptions {
-        &self.options
-    }
-
-    /// The TLS configuration, if serving `wss://`.
-    pub fn tls_config(&self) -> Option<&Arc<rustls::ServerConfig>> {
-        self.tls.as_ref()
-    }
-
-    /// Tells the application about a connection that did not run.
-    pub fn error_reporter(&self) -> impl Fn(&ServeError) + Send + Sync + Clone + 'static {
+    /// What the listener's connections share, `decide` among it and the TLS configuration
+    /// made into the adapter's acceptor by `tls`.
+    pub fn listening<H: Handler, D, Tls>(
+        &self,
+        decide: D,
+        tls: impl FnOnce(Arc<rustls::ServerConfig>) -> Tls,
+    ) -> Listening<H, D, Tls> {
         let report = self.on_error.clone();
-        move |error: &ServeError| {
-            tracing::debug!(target: "wsx", %error, "connection not served");
-            if let Some(report) = &report {
-                report(error);
-            }
+        Listening {
+            options: Arc::new(self.options.clone()),
+            tls: self.tls.clone().map(tls),
+            decide: Arc::new(decide),
+            report: Arc::new(move |error: &ServeError| {
+                tracing::debug!(target: "wsx", %error, "connection not served");
+                if let Some(report) = &report {
+                    report(error);
+                }
+            }),
+            connections: Connections::new(self.options.max_connections),
         }
     }
 }

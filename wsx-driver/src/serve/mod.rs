@@ -8,6 +8,7 @@ mod registry;
 
 use std::future::poll_fn;
 use std::io;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,48 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How much one read of a request takes at most.
 const REQUEST_READ: usize = 4096;
+
+/// How long a listener pauses accepting after an error (out of file descriptors,
+/// typically): a tight loop would only spin.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// What every connection of one listener shares: the options, the TLS configuration in the
+/// adapter's form (`Tls`: its acceptor), the application's decision, the error report and the
+/// registry. A few `Arc`s: cheap to clone for each connection.
+pub struct Listening<H: Handler, D, Tls> {
+    /// The options every connection gets.
+    pub options: Arc<ServeOptions>,
+    /// How TLS is accepted, for `wss://`.
+    pub tls: Option<Tls>,
+    /// The application's decision.
+    pub decide: Arc<D>,
+    /// Tells the application about a connection that did not run.
+    pub report: Arc<dyn Fn(&ServeError) + Send + Sync>,
+    /// The listener's connections.
+    pub connections: Arc<Connections<H>>,
+}
+
+impl<H: Handler, D, Tls: Clone> Clone for Listening<H, D, Tls> {
+    fn clone(&self) -> Self {
+        Self {
+            options: self.options.clone(),
+            tls: self.tls.clone(),
+            decide: self.decide.clone(),
+            report: self.report.clone(),
+            connections: self.connections.clone(),
+        }
+    }
+}
+
+impl<H: Handler, D, Tls> std::fmt::Debug for Listening<H, D, Tls> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening")
+            .field("options", &self.options)
+            .field("tls", &self.tls.is_some())
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
+}
 
 /// An accepted connection, ready to run: its session, the handle to it, and the transport
 /// and timer it runs on ([`run_accepted`](crate::run_accepted)).
