@@ -12,8 +12,8 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::{fmt_num, fmt_short, size_label, Table};
-use crate::{BoxError, WORKLOADS};
+use crate::report::{fmt_num, fmt_short, serve_label, size_label, Table};
+use crate::{BoxError, SERVE_WORKLOADS, WORKLOADS};
 
 /// One chart: its file name and what it shows (the image's alternative text).
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ pub fn all(t: &Table) -> Res<Vec<Chart>> {
     let stream = "Throughput against message size, at most 8 MiB in flight (stream)";
     let flood = throughput(t, "flood-", "throughput-flood.svg", flood)?;
     let stream = throughput(t, "stream-", "throughput-stream.svg", stream)?;
-    Ok([flood, stream, idle(t)?, latency(t)?, many(t)?]
+    Ok([flood, stream, idle(t)?, latency(t)?, many(t)?, servers(t)?]
         .into_iter()
         .flatten()
         .collect())
@@ -100,7 +100,7 @@ type Member = fn(&str) -> bool;
 fn legend(area: &Area, clients: &[String], sample: impl Fn(&Area, &str, (i32, i32)) -> Res<()>) -> Res<()> {
     let mut y = 20;
     let groups: [(&str, Member); 3] = [
-        ("wsx clients", |c| is_wsx(c)),
+        ("wsx", |c| is_wsx(c)),
         ("other libraries", |c| !is_wsx(c) && c != CEILING),
         ("no WebSocket library", |c| c == CEILING),
     ];
@@ -528,6 +528,40 @@ fn many(t: &Table) -> Res<Option<Chart>> {
             Ok(())
         },
     )
+}
+
+/// (e) The servers under the load client: one panel per server workload, the echo rate of
+/// each server.
+fn servers(t: &Table) -> Res<Option<Chart>> {
+    let panels: Vec<(String, Vec<Bar>)> = SERVE_WORKLOADS
+        .iter()
+        .filter(|w| t.has(w))
+        .map(|w| {
+            let conns = t.clients(w).iter().find_map(|c| t.value(w, c, "conns"));
+            (serve_label(w, conns), bars(t, w, "msgs_per_s", 1.0))
+        })
+        .filter(|(_, bars)| !bars.is_empty())
+        .collect();
+    if panels.is_empty() {
+        return Ok(None);
+    }
+    let mut servers: Vec<String> = Vec::new();
+    for bar in panels.iter().flat_map(|(_, bars)| bars) {
+        if !servers.contains(&bar.client) {
+            servers.push(bar.client.clone());
+        }
+    }
+    let what = "Servers: echoes per second (connections × message size, one message in flight on each)";
+    let panel_height = 110 + 34 * servers.len() as u32;
+    let height = 60 + panel_height * panels.len() as u32;
+    page("servers.svg", what, height, &servers, bar_sample, |plot, _| {
+        let rate = |v: f64| fmt_short(v).0 + fmt_short(v).1;
+        for ((title, bars), area) in panels.iter().zip(plot.split_evenly((panels.len(), 1))) {
+            let area = area.titled(title, text(16))?;
+            hbars(&area, bars, "messages/s, all connections together", true, &rate)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

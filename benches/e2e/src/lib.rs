@@ -1,22 +1,25 @@
-//! End-to-end loopback benchmarks of WebSocket clients.
+//! End-to-end loopback benchmarks of WebSocket clients and servers.
 //!
-//! Two binaries: `echo-server`, a WebSocket echo server written without any WebSocket library
-//! (one read and one write per batch of frames, so it is never the bottleneck), over HTTP/1.1
-//! and over HTTP/2 ([`http2`]), and `wsx-e2e`,
-//! which runs one client on one workload and prints one `result` line, or turns a file of
-//! result lines into the markdown tables (`wsx-e2e report FILE`), or into the published report,
-//! BENCHMARKS.md and its SVG charts ([`publish`], [`charts`]). `benches/run.sh` drives both,
-//! pinned to one core each.
+//! Three binaries: `echo-server`, a WebSocket echo server written without any WebSocket
+//! library (one read and one write per batch of frames, so it is never the bottleneck), over
+//! HTTP/1.1 and over HTTP/2 ([`http2`]); `wsx-e2e-server`, one library's echo server
+//! ([`servers`]); and `wsx-e2e`, which runs one client on one workload and prints one `result`
+//! line, or runs the load client against one library's server (`wsx-e2e load`, [`load`]), or
+//! turns a file of result lines into the markdown tables (`wsx-e2e report FILE`), or into the
+//! published report, BENCHMARKS.md and its SVG charts ([`publish`], [`charts`]).
+//! `benches/run.sh` drives them, the server pinned to one core and the client to the other.
 //!
-//! Every client driver lives in [`clients`], one module per library, each written the way that
-//! library is meant to be used.
+//! Every client driver lives in [`clients`] and every server in [`servers`], one module per
+//! library, each written the way that library is meant to be used.
 
 pub mod charts;
 pub mod clients;
 pub mod frames;
 pub mod http2;
+pub mod load;
 pub mod publish;
 pub mod report;
+pub mod servers;
 pub mod sys;
 pub mod window;
 
@@ -155,6 +158,42 @@ pub const CLIENTS: [&str; 11] = [
     "yawc",
     "io-only",
 ];
+
+/// Every server workload, in table order: `serve-CONNECTIONS-SIZE` ([`ServeWorkload`]).
+pub const SERVE_WORKLOADS: [&str; 4] = ["serve-100-20", "serve-1k-20", "serve-100-16k", "serve-1k-16k"];
+
+/// Every server, in table order ([`servers::ServerKind`]).
+pub const SERVERS: [&str; 5] = [
+    "wsx-tokio",
+    "wsx-blocking",
+    "tokio-tungstenite",
+    "fastwebsockets",
+    "tokio-websockets",
+];
+
+/// A server workload: the load client's connections, each with one binary message of `size`
+/// bytes in flight (sent again as soon as its echo is back), all at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeWorkload {
+    /// Connections open at once.
+    pub conns: usize,
+    /// Payload bytes of every message.
+    pub size: usize,
+}
+
+impl ServeWorkload {
+    /// Parses a workload name of [`SERVE_WORKLOADS`].
+    pub fn parse(name: &str) -> Option<Self> {
+        let (conns, size) = match name {
+            "serve-100-20" => (100, 20),
+            "serve-1k-20" => (1000, 20),
+            "serve-100-16k" => (100, 16 << 10),
+            "serve-1k-16k" => (1000, 16 << 10),
+            _ => return None,
+        };
+        Some(Self { conns, size })
+    }
+}
 
 impl Workload {
     /// Parses a workload name of [`WORKLOADS`].
@@ -430,6 +469,21 @@ mod tests {
         assert_eq!(Workload::parse("many-1k-h2"), Some(Workload::Many { http2: true }));
         assert!(params(0).for_workload(Workload::Many { http2: true }).http2);
         assert!(!params(0).for_workload(Workload::Many { http2: false }).http2);
+    }
+
+    #[test]
+    fn every_server_workload_parses() {
+        for w in SERVE_WORKLOADS {
+            assert!(ServeWorkload::parse(w).is_some(), "{w}");
+            assert!(Workload::parse(w).is_none(), "{w} is no client workload");
+        }
+        assert_eq!(
+            ServeWorkload::parse("serve-1k-16k"),
+            Some(ServeWorkload {
+                conns: 1000,
+                size: 16384
+            })
+        );
     }
 
     #[test]

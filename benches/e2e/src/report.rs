@@ -1,12 +1,13 @@
 //! Result lines to markdown: medians per client and workload, each client's ratio to the best
 //! client (the I/O-only ceiling is not a client) and to the ceiling, and wsx against the
-//! targets: windowed streaming, round trips and idle memory, and the floods. Lines from older
-//! harnesses lack some keys (`peak_rss`): those cells show "–".
+//! targets: windowed streaming, round trips and idle memory, and the floods; then the servers
+//! under the load client. Lines from older harnesses lack some keys (`peak_rss`): those cells
+//! show "–".
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::{CLIENTS, WORKLOADS};
+use crate::{CLIENTS, SERVE_WORKLOADS, WORKLOADS};
 
 /// The ceiling's name.
 const CEILING: &str = "io-only";
@@ -25,7 +26,7 @@ fn is_peer(client: &str) -> bool {
 /// One `result` line.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// Client name.
+    /// Client name; on a server workload, the server's (`server=` in the line).
     pub client: String,
     /// Workload name.
     pub workload: String,
@@ -47,7 +48,7 @@ pub fn parse(text: &str) -> Vec<Record> {
             for field in fields {
                 let (k, v) = field.split_once('=')?;
                 match k {
-                    "client" => client = Some(v.to_string()),
+                    "client" | "server" => client = Some(v.to_string()),
                     "workload" => workload = Some(v.to_string()),
                     _ => {
                         values.insert(k.to_string(), v.parse().ok()?);
@@ -225,15 +226,7 @@ pub fn fmt_num(v: Option<f64>) -> String {
         None => "–".into(),
         Some(v) if v >= 100_000.0 => {
             // Thousands separators keep message rates readable.
-            let s = format!("{:.0}", v);
-            let mut out = String::new();
-            for (i, ch) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(ch);
-            }
-            out
+            thousands(&format!("{v:.0}"))
         }
         Some(v) => fmt_sig(v),
     }
@@ -384,6 +377,85 @@ pub fn tables(t: &Table) -> String {
 
     out.push_str(&many_table(t));
     out.push_str(&deflate_table(t));
+    out.push_str(&servers_table(t));
+    out
+}
+
+/// The rows' label of a server workload: "1,000 × 16 KiB". `conns`: the connections its runs
+/// had; another count than the workload's (`E2E_SERVE_CONNS`) shows with the workload's name,
+/// "50 × 16 KiB (serve-1k-16k)".
+pub fn serve_label(workload: &str, conns: Option<f64>) -> String {
+    let Some(w) = crate::ServeWorkload::parse(workload) else {
+        return workload.to_string();
+    };
+    let size = match w.size {
+        s if s >= 1024 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    };
+    match conns.map(|n| n as usize) {
+        Some(n) if n != w.conns => format!("{} × {size} ({workload})", thousands(&n.to_string())),
+        _ => format!("{} × {size}", thousands(&w.conns.to_string())),
+    }
+}
+
+/// A whole number's `digits` with thousands separators: "1,000".
+fn thousands(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The servers under the load client: each workload's echo rate, the server's CPU time per
+/// echo and its memory per connection, with the runs' spread.
+fn servers_table(t: &Table) -> String {
+    let workloads: Vec<&str> = SERVE_WORKLOADS.iter().copied().filter(|w| t.has(w)).collect();
+    if workloads.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "### Servers: connections from one load client, each with one message in flight\n\n\
+         Every server is one library's echo server (`benches/e2e/src/servers/`) on one core; the load client \
+         (no WebSocket library, one epoll loop, on the other core) sends a masked binary message on every \
+         connection and the next one as soon as its echo is back, as uWebSockets' `load_test` does. Rate: echoes \
+         per second, all connections together, after a warm-up. CPU per message: the server process's CPU time \
+         (user + system, every thread) over the echoes; of which user: its own code's share, the rest being \
+         the kernel's (on loopback a send also runs the receiving end's TCP input). Memory per connection: the server's peak RSS less its RSS \
+         before the first connection, over the connections. Server CPU under 100%: the load client, not the \
+         server, set the rate. wsx-blocking serves each connection on a thread of its own (all on the one core).\n\n\
+         | connections × size | server | msgs/s | min–max | × best | MiB/s | server CPU per message (µs) | min–max | of which user (µs) | server CPU | load client CPU | memory per connection (KiB) | min–max | runs |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let kib = |r: Option<(f64, f64)>| r.map(|(lo, hi)| (lo / 1024.0, hi / 1024.0));
+    for w in workloads {
+        let best = t.best(w, "msgs_per_s", true);
+        let label = serve_label(w, t.0[w].values().find_map(|c| c.get("conns")));
+        for c in t.clients(w) {
+            let cell = &t.0[w][&c];
+            let v = cell.get("msgs_per_s");
+            let _ = writeln!(
+                out,
+                "| {label} | {c} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                fmt_num(v),
+                fmt_range(cell.range("msgs_per_s")),
+                fmt_ratio(ratio(v, best.as_ref().map(|b| b.1))),
+                fmt_num(cell.get("mib_per_s")),
+                fmt_num(cell.get("server_us_per_msg")),
+                fmt_range(cell.range("server_us_per_msg")),
+                fmt_num(cell.get("server_user_us_per_msg")),
+                fmt_pct(cell.get("server_cpu")),
+                fmt_pct(cell.get("client_cpu")),
+                fmt_num(cell.get("server_bytes_per_conn").map(|b| b / 1024.0)),
+                fmt_range(kib(cell.range("server_bytes_per_conn"))),
+                cell.runs
+            );
+        }
+    }
+    out.push('\n');
     out
 }
 
@@ -878,6 +950,41 @@ mod tests {
             md.contains("| 16 B | yawc | 7,000,000 | – | 108 | 1.00× | – | 100% | 0.14 | – | – | 3 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn servers_get_their_table() {
+        let mut text = String::new();
+        for (server, w, rate, us, kib) in [
+            ("wsx-tokio", "serve-1k-16k", 100e3, 4.0, 20.0),
+            ("wsx-tokio", "serve-1k-16k", 110e3, 4.2, 21.0),
+            ("tokio-tungstenite", "serve-1k-16k", 80e3, 5.0, 40.0),
+            ("wsx-blocking", "serve-100-20", 150e3, 6.0, 30.0),
+        ] {
+            text.push_str(&format!(
+                "result\tserver={server}\tworkload={w}\tconns={}\tmsgs_per_s={rate}\tmib_per_s=1\tserver_cpu=0.99\tclient_cpu=0.5\tserver_us_per_msg={us}\tserver_user_us_per_msg=0.5\tserver_bytes_per_conn={}\n",
+                crate::ServeWorkload::parse(w).unwrap().conns,
+                kib * 1024.0
+            ));
+        }
+        let md = render(&parse(&text));
+        let table = &md[md.find("### Servers").expect(&md)..];
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| 1")).collect();
+        assert_eq!(
+            rows,
+            [
+                "| 100 × 20 B | wsx-blocking | 150,000 | – | 1.00× | 1.00 | 6.00 | – | 0.50 | 99% | 50% | 30.0 | – | 1 |",
+                "| 1,000 × 16 KiB | wsx-tokio | 105,000 | 100–110 k | 1.00× | 1.00 | 4.10 | 4.00–4.20 | 0.50 | 99% | 50% | 20.5 | 20.0–21.0 | 2 |",
+                "| 1,000 × 16 KiB | tokio-tungstenite | 80000 | – | 0.76× | 1.00 | 5.00 | – | 0.50 | 99% | 50% | 40.0 | – | 1 |",
+            ],
+            "{md}"
+        );
+        // Fewer connections than the workload's (E2E_SERVE_CONNS) show in the label.
+        let md = render(&parse(&text.replace("conns=100\t", "conns=50\t")));
+        assert!(md.contains("| 50 × 20 B (serve-100-20) | wsx-blocking |"), "{md}");
+        // The server workloads are no client workloads: no targets, no other table.
+        assert!(!md.contains("at least as good"), "{md}");
+        assert!(!md.contains("### Pipelined"), "{md}");
     }
 
     #[test]

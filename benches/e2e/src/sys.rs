@@ -4,24 +4,41 @@ use std::time::Instant;
 
 /// This process's resident set size in bytes (`VmRSS` of `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
-    status_bytes("VmRSS:")
+    status_bytes("self", "VmRSS:")
 }
 
 /// This process's peak resident set size so far in bytes (`VmHWM` of `/proc/self/status`).
 pub fn peak_rss_bytes() -> Option<u64> {
-    status_bytes("VmHWM:")
+    status_bytes("self", "VmHWM:")
 }
 
-/// A `KEY:  N kB` line of `/proc/self/status`, in bytes.
-fn status_bytes(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// Process `pid`'s resident set size in bytes (`VmRSS` of `/proc/PID/status`).
+pub fn rss_bytes_of(pid: u32) -> Option<u64> {
+    status_bytes(&pid.to_string(), "VmRSS:")
+}
+
+/// Process `pid`'s peak resident set size so far in bytes (`VmHWM` of `/proc/PID/status`).
+pub fn peak_rss_bytes_of(pid: u32) -> Option<u64> {
+    status_bytes(&pid.to_string(), "VmHWM:")
+}
+
+/// A `KEY:  N kB` line of `/proc/PROCESS/status`, in bytes.
+fn status_bytes(process: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
 
-/// CPU time (user + system) of process `pid` so far, in seconds (`/proc/PID/stat`).
+/// CPU time (user + system) of process `pid` so far, in seconds (`/proc/PID/stat`): every
+/// thread's, those that ended included.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let (user, system) = cpu_times(pid)?;
+    Some(user + system)
+}
+
+/// User and system CPU time of process `pid` so far, in seconds, as [`cpu_seconds`] counts.
+pub fn cpu_times(pid: u32) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces: the fields we want follow the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -31,7 +48,7 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Some((utime + stime) / ticks)
+    Some((utime / ticks, stime / ticks))
 }
 
 /// CPU share of a process over an interval: start with [`CpuMeter::start`], end with
@@ -93,5 +110,8 @@ mod tests {
     fn peak_is_at_least_current() {
         let (now, peak) = (rss_bytes().unwrap(), peak_rss_bytes().unwrap());
         assert!(peak >= now && now > 0, "VmHWM {peak} < VmRSS {now}");
+        let me = std::process::id();
+        assert!(rss_bytes_of(me).is_some_and(|b| b > 0));
+        assert!(peak_rss_bytes_of(me).is_some_and(|b| b > 0));
     }
 }

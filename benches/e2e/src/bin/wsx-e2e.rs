@@ -1,12 +1,16 @@
 //! Runs one client on one workload against the echo server and prints one `result` line, or
-//! renders result lines as markdown, or writes the published report (BENCHMARKS.md and its SVG
-//! charts) from a results file. Each run is its own process, so the `peak_rss` of its line
-//! (`VmHWM` at the end) is that run's peak; the echo server's memory is not in it.
+//! runs the load client against one library's server (`wsx-e2e-server`) on a server workload
+//! and prints its line, or renders result lines as markdown, or writes the published report
+//! (BENCHMARKS.md and its SVG charts) from a results file. Each run is its own process, so the
+//! `peak_rss` of its line (`VmHWM` at the end) is that run's peak; the echo server's memory is
+//! not in it.
 //!
 //! ```text
 //! wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID]
 //!             [--rtt-count N] [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N]
 //!             [--concurrency N] [--timeout S]
+//! wsx-e2e load --server NAME --workload serve-CONNS-SIZE --addr HOST:PORT --server-pid PID
+//!              [--secs S] [--warmup-secs S] [--conns N] [--timeout S]
 //! wsx-e2e report FILE...
 //! wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...
 //! wsx-e2e list
@@ -15,18 +19,26 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use wsx_bench_e2e::load::{self, LoadParams};
 use wsx_bench_e2e::sys::{peak_rss_bytes, raise_nofile, CpuMeter};
-use wsx_bench_e2e::{clients, publish, report, Params, Workload, CLIENTS, MANY_CONNS, WORKLOADS};
+use wsx_bench_e2e::{
+    clients, publish, report, Params, ServeWorkload, Workload, CLIENTS, MANY_CONNS, SERVERS, SERVE_WORKLOADS, WORKLOADS,
+};
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: wsx-e2e run --client NAME --workload NAME --addr HOST:PORT [--server-pid PID] [--rtt-count N] \
          [--warmup N] [--secs S] [--window-bytes N] [--conns N] [--many-conns N] [--concurrency N] [--timeout S]\n       \
          [--send-buffer BYTES (wsx clients; many-1k, many-1k-h2: 16384 unless given)]\n       \
+         wsx-e2e load --server NAME --workload NAME --addr HOST:PORT --server-pid PID [--secs S] [--warmup-secs S] \
+         [--conns N] [--timeout S]\n       \
          wsx-e2e report FILE...\n       \
-         wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...\n       wsx-e2e list\n\nclients: {}\nworkloads: {}",
+         wsx-e2e publish RESULTS.tsv --out-md FILE --charts DIR [--meta KEY=VALUE]...\n       wsx-e2e list\n\n\
+         clients: {}\nworkloads: {}\nservers: {}\nserver workloads: {}",
         CLIENTS.join(" "),
-        WORKLOADS.join(" ")
+        WORKLOADS.join(" "),
+        SERVERS.join(" "),
+        SERVE_WORKLOADS.join(" ")
     );
     ExitCode::from(2)
 }
@@ -35,6 +47,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("load") => load_cmd(&args[1..]),
         Some("report") => {
             let mut text = String::new();
             for file in &args[1..] {
@@ -51,7 +64,13 @@ fn main() -> ExitCode {
         }
         Some("publish") => publish_cmd(&args[1..]),
         Some("list") => {
-            println!("clients: {}\nworkloads: {}", CLIENTS.join(" "), WORKLOADS.join(" "));
+            println!(
+                "clients: {}\nworkloads: {}\nservers: {}\nserver workloads: {}",
+                CLIENTS.join(" "),
+                WORKLOADS.join(" "),
+                SERVERS.join(" "),
+                SERVE_WORKLOADS.join(" ")
+            );
             ExitCode::SUCCESS
         }
         _ => usage(),
@@ -106,6 +125,78 @@ fn publish_cmd(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("publish: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `load --server NAME --workload NAME --addr HOST:PORT --server-pid PID ...`: the load
+/// client against the server `wsx-e2e-server` runs; `--server` only names the result line.
+fn load_cmd(args: &[String]) -> ExitCode {
+    let (mut server, mut workload, mut addr, mut server_pid, mut conns) = (None, None, None, None, None);
+    let (mut secs, mut warmup, mut timeout) = (3.0, 0.5, 120.0);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else {
+            return usage();
+        };
+        let ok = match flag.as_str() {
+            "--server" => {
+                server = Some(value.clone());
+                true
+            }
+            "--workload" => {
+                workload = Some(value.clone());
+                true
+            }
+            "--addr" => value.parse().map(|a| addr = Some(a)).is_ok(),
+            "--server-pid" => value.parse::<u32>().map(|v| server_pid = Some(v)).is_ok(),
+            "--conns" => value.parse::<usize>().map(|v| conns = Some(v.max(1))).is_ok(),
+            "--secs" => value.parse().map(|v| secs = v).is_ok(),
+            "--warmup-secs" => value.parse().map(|v| warmup = v).is_ok(),
+            "--timeout" => value.parse().map(|v| timeout = v).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("bad argument: {flag} {value}");
+            return usage();
+        }
+    }
+    let (Some(server), Some(workload_name), Some(addr)) = (server, workload, addr) else {
+        return usage();
+    };
+    let Some(workload) = ServeWorkload::parse(&workload_name) else {
+        return usage();
+    };
+    let (Ok(measure), Ok(warmup)) = (Duration::try_from_secs_f64(secs), Duration::try_from_secs_f64(warmup)) else {
+        return usage();
+    };
+    let p = LoadParams {
+        addr,
+        conns: conns.unwrap_or(workload.conns),
+        size: workload.size,
+        warmup,
+        measure,
+        server_pid,
+    };
+    let want = p.conns as u64 + 256;
+    if raise_nofile(want) < want {
+        eprintln!("open-file limit below the {want} the load needs");
+        return ExitCode::FAILURE;
+    }
+    let (s, w) = (server.clone(), workload_name.clone());
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(timeout));
+        println!("error\tserver={s}\tworkload={w}\tmsg=timed out after {timeout} s");
+        std::process::exit(3);
+    });
+    match load::run(&p) {
+        Ok(r) => {
+            println!("{}", r.line(&server, &workload_name));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("error\tserver={server}\tworkload={workload_name}\tmsg={e}");
             ExitCode::FAILURE
         }
     }
