@@ -163,9 +163,10 @@ pub const CLIENTS: [&str; 11] = [
 pub const SERVE_WORKLOADS: [&str; 4] = ["serve-100-20", "serve-1k-20", "serve-100-16k", "serve-1k-16k"];
 
 /// Every server, in table order ([`servers::ServerKind`]).
-pub const SERVERS: [&str; 5] = [
+pub const SERVERS: [&str; 6] = [
     "wsx-tokio",
     "wsx-blocking",
+    "wsx-async-std-smol",
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",

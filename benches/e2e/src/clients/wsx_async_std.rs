@@ -81,7 +81,7 @@ impl Executor for Smol {
 /// An executor only the benchmark's thread runs (see the module's docs).
 pub enum Local {}
 
-static LOCAL: smol::Executor<'static> = smol::Executor::new();
+pub(crate) static LOCAL: smol::Executor<'static> = smol::Executor::new();
 
 impl Spawn for Local {
     fn spawn(task: ConnectionTask) -> std::io::Result<()> {

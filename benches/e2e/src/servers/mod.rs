@@ -27,22 +27,22 @@ pub enum ServerKind {
     WsxTokio,
     /// `wsx_blocking::Server::bind` with the same handler: a thread per connection.
     WsxBlocking,
+    /// `wsx_async_std::Server::bind` with the same handler, on smol's executor (one thread).
+    WsxSmol,
     /// `tokio_tungstenite::accept_async`, then its echo example's `forward`.
     TokioTungstenite,
     /// hyper's HTTP/1.1 server and `fastwebsockets::upgrade::upgrade`, as its echo example.
     Fastwebsockets,
     /// `tokio_websockets::ServerBuilder::accept`, as its echo example.
     TokioWebsockets,
-    // wsx-async-std's server joins here once that adapter serves: a variant, its name in
-    // `ALL`, `name` and `crate::SERVERS`, an arm in `serve`, and its name in run.sh's
-    // `all_servers`.
 }
 
 impl ServerKind {
     /// Every server, in [`crate::SERVERS`]' order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::WsxTokio,
         Self::WsxBlocking,
+        Self::WsxSmol,
         Self::TokioTungstenite,
         Self::Fastwebsockets,
         Self::TokioWebsockets,
@@ -53,6 +53,7 @@ impl ServerKind {
         match self {
             Self::WsxTokio => "wsx-tokio",
             Self::WsxBlocking => "wsx-blocking",
+            Self::WsxSmol => "wsx-async-std-smol",
             Self::TokioTungstenite => "tokio-tungstenite",
             Self::Fastwebsockets => "fastwebsockets",
             Self::TokioWebsockets => "tokio-websockets",
@@ -68,8 +69,10 @@ impl ServerKind {
 /// Serves on `addr` until the process ends; `listening` hears the bound address once
 /// connections are being accepted.
 pub fn serve(kind: ServerKind, addr: SocketAddr, listening: impl FnOnce(SocketAddr) -> Result<()>) -> Result<()> {
-    if kind == ServerKind::WsxBlocking {
-        return wsx::serve_blocking(addr, listening);
+    match kind {
+        ServerKind::WsxBlocking => return wsx::serve_blocking(addr, listening),
+        ServerKind::WsxSmol => return wsx::serve_smol(addr, listening),
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
@@ -78,7 +81,7 @@ pub fn serve(kind: ServerKind, addr: SocketAddr, listening: impl FnOnce(SocketAd
             ServerKind::TokioTungstenite => tokio_tungstenite::serve(addr, listening).await,
             ServerKind::Fastwebsockets => fastwebsockets::serve(addr, listening).await,
             ServerKind::TokioWebsockets => tokio_websockets::serve(addr, listening).await,
-            ServerKind::WsxBlocking => unreachable!("served on threads above"),
+            ServerKind::WsxBlocking | ServerKind::WsxSmol => unreachable!("served above"),
         }
     })
 }

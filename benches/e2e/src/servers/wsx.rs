@@ -1,6 +1,6 @@
 //! wsx's servers: `Server::bind` with an echo handler, on tokio (a task per connection on the
-//! current-thread runtime) and on threads (wsx-blocking: an accepting thread and a thread per
-//! connection).
+//! current-thread runtime), on smol (a task per connection on one executor thread) and on
+//! threads (wsx-blocking: an accepting thread and a thread per connection).
 
 use std::net::SocketAddr;
 
@@ -39,4 +39,20 @@ pub fn serve_blocking(addr: SocketAddr, listening: impl FnOnce(SocketAddr) -> Re
     loop {
         std::thread::park();
     }
+}
+
+/// wsx-async-std's server on a smol executor that this thread alone runs (the clients'
+/// `wsx-async-std-local`): the listener's and the connections' tasks all on one core.
+pub fn serve_smol(addr: SocketAddr, listening: impl FnOnce(SocketAddr) -> Result<()>) -> Result<()> {
+    use crate::clients::wsx_async_std::{Local, LOCAL};
+    use wsx_async_std::executor::Custom;
+    smol::block_on(LOCAL.run(async move {
+        let server = wsx_async_std::server::ServerBuilder::<Custom<Local>>::new()
+            .bind(addr, |_request| wsx_async_std::Decision::accept(Echo))
+            .await?;
+        listening(server.local_addr())?;
+        std::future::pending::<()>().await;
+        drop(server);
+        Ok(())
+    }))
 }
