@@ -269,7 +269,7 @@ impl RequestReader {
 }
 
 /// Answers a request that will not be served with `rejection` (if any) and closes the
-/// transport, within [`ANSWER_TIMEOUT`].
+/// transport, within a second.
 pub async fn answer<T: PollTransport>(transport: &mut T, timer: &mut impl PollTimer, rejection: Option<&Rejection>) {
     let mut out = BytesMut::new();
     if let Some(rejection) = rejection {
