@@ -2,12 +2,11 @@
 //! handles of the open ones, and the graceful shutdown that closes them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use wsx_proto::server::ServeError;
 use wsx_proto::{CloseCode, Handler};
 
-use crate::wait::lock;
 use crate::ClientHandle;
 
 /// Ends a connection's task or thread by force (a shutdown's deadline passed).
@@ -172,4 +171,10 @@ impl<H: Handler> Drop for Ticket<H> {
         state.held -= 1;
         state.open.remove(&self.id);
     }
+}
+
+/// The registry's lock: std's (under loom too: the registry is not part of the models). A
+/// panic elsewhere while it was held leaves the counts and handles consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
