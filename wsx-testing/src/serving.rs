@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wsx_proto::server::{Decision, ServeOptions, ShutdownReport, UpgradeRequest};
+use wsx_proto::server::{Decision, ServeError, ServeOptions, ShutdownReport, UpgradeRequest};
 use wsx_proto::Handler;
 
 use crate::harness::{Events, Probe, TestAdapter};
@@ -42,6 +42,14 @@ pub trait TestServing: TestAdapter {
         tls: Option<Arc<rustls::ServerConfig>>,
         decide: Decide<H>,
     ) -> io::Result<Self::Listener<H>>;
+
+    /// Upgrades `stream`, which the test accepted itself, with the adapter's
+    /// `server::accept`.
+    fn accept<H: Handler>(
+        stream: std::net::TcpStream,
+        options: &ServeOptions,
+        decide: Decide<H>,
+    ) -> Result<Self::Client<H>, ServeError>;
 }
 
 /// A decision function that accepts every request with a new [`Probe`] (echoing, if

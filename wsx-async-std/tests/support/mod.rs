@@ -165,6 +165,22 @@ macro_rules! adapter {
                     };
                     Ok(Listener { server, url })
                 }
+
+                fn accept<H: Handler>(
+                    stream: std::net::TcpStream,
+                    options: &ServeOptions,
+                    decide: Decide<H>,
+                ) -> Result<TestHandle<H>, wsx_async_std::server::ServeError> {
+                    use wsx_async_std::server::ServeError;
+                    $block_on(async move {
+                        let tcp = async_io::Async::new(stream).map_err(ServeError::Io)?;
+                        wsx_async_std::server::accept_on::<$executor, _, _, _>(tcp, options, move |request| {
+                            decide(request)
+                        })
+                        .await
+                    })
+                    .map(TestHandle)
+                }
             }
         }
     };

@@ -147,4 +147,12 @@ impl wsx_testing::TestServing for Threads {
         };
         Ok(ThreadsListener { server, url })
     }
+
+    fn accept<H: Handler>(
+        stream: std::net::TcpStream,
+        options: &wsx_blocking::server::ServeOptions,
+        decide: wsx_testing::Decide<H>,
+    ) -> Result<ThreadsClient<H>, wsx_blocking::server::ServeError> {
+        wsx_blocking::server::accept(stream, options, move |request| decide(request)).map(ThreadsClient)
+    }
 }

@@ -289,3 +289,32 @@ pub fn serve_over_tls_requiring_client_certificates<S: TestServing>() {
     client.close().expect("close");
     finish::<S>(&client, &mut events);
 }
+
+/// A connection the application accepted itself, upgraded with the adapter's
+/// `server::accept`: served like a listener's, and closed through its handle.
+pub fn serve_a_stream_the_application_accepted<S: TestServing>() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (decide, connections) = probes::<S>(true);
+    let accepting = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        S::accept(tcp, &ServeOptions::default(), decide)
+    });
+    let (probe, mut events) = Probe::<S>::new();
+    let url = format!("ws://{addr}/own");
+    let client = S::start(url.as_str(), probe, TestOptions::default()).expect("connect");
+    let handle = accepting.join().expect("the accepting thread").expect("upgraded");
+    let mut served = connections.recv_timeout(T).expect("accepted");
+    let path = served.wait_for("handle_connect", T, |ev| match ev {
+        Ev::Connected { request_path, .. } => Some(request_path.clone()),
+        _ => None,
+    });
+    assert_eq!(path.as_deref(), Some("/own"));
+    client.send(Frame::text("own stream")).expect("send");
+    assert_eq!(events.frame(T), Frame::text("own stream"));
+    handle.close().expect("close");
+    assert_eq!(
+        finish::<S>(&client, &mut events),
+        CloseReason::Remote(CloseStatus::Normal)
+    );
+}

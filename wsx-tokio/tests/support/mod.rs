@@ -176,4 +176,18 @@ impl wsx_testing::TestServing for Tokio {
         };
         Ok(TokioListener { server, url })
     }
+
+    fn accept<H: Handler>(
+        stream: std::net::TcpStream,
+        options: &wsx_tokio::server::ServeOptions,
+        decide: wsx_testing::Decide<H>,
+    ) -> Result<TokioClient<H>, wsx_tokio::server::ServeError> {
+        use wsx_tokio::server::ServeError;
+        stream.set_nonblocking(true).map_err(ServeError::Io)?;
+        block(|| async move {
+            let tcp = tokio::net::TcpStream::from_std(stream).map_err(ServeError::Io)?;
+            wsx_tokio::server::accept(tcp, options, move |request| decide(request)).await
+        })
+        .map(TokioClient)
+    }
 }
