@@ -25,6 +25,7 @@ mod adapter;
 #[cfg(feature = "async-io")]
 pub mod async_io;
 mod budget;
+pub mod clock;
 mod gate;
 mod guard;
 mod handle;

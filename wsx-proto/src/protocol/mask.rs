@@ -30,10 +30,15 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4]) {
         }
         return;
     }
-    let mut block_key = [0u8; MASK_BLOCK];
-    for (i, byte) in block_key.iter_mut().enumerate() {
-        *byte = key[i % 4];
-    }
+    mask_blocks(payload, key);
+}
+
+/// [`apply_mask`] for payloads of a block or more, compiled for wider vectors too and
+/// dispatched once per call by what the CPU has: with AVX2 a 1 KiB payload takes half the
+/// time of SSE2's 16-byte XORs, the baseline every x86-64 CPU has.
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn mask_blocks(payload: &mut [u8], key: [u8; 4]) {
+    let block_key = block_key(key);
     let mut blocks = payload.chunks_exact_mut(MASK_BLOCK);
     for block in &mut blocks {
         for (byte, k) in block.iter_mut().zip(block_key.iter()) {
@@ -44,6 +49,47 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4]) {
     for (byte, k) in blocks.into_remainder().iter_mut().zip(block_key.iter()) {
         *byte ^= k;
     }
+}
+
+/// Payloads at least this large are masked as they are copied ([`extend_masked`]).
+pub(crate) const MASK_AS_COPIED: usize = 16 * 1024;
+
+/// Appends `payload` masked with `key` to `out`: copied and masked in one pass over memory, a
+/// piece at a time through a buffer on the stack, instead of a copy and then a second pass
+/// that masks the copy. For large payloads the second pass read and wrote the whole copy
+/// again (at 1 MiB it cost as much time as the copy).
+pub(crate) fn extend_masked(out: &mut bytes::BytesMut, payload: &[u8], key: [u8; 4]) {
+    /// A multiple of the key's length, so every piece starts in phase.
+    const PIECE: usize = 4096;
+    let mut piece = [0u8; PIECE];
+    for source in payload.chunks(PIECE) {
+        let masked = &mut piece[..source.len()];
+        mask_copy(masked, source, key);
+        out.extend_from_slice(masked);
+    }
+}
+
+/// `dst = src ^ key`, for slices of the same length; vectorized like [`mask_blocks`].
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    let block_key = block_key(key);
+    let mut dst_blocks = dst.chunks_exact_mut(MASK_BLOCK);
+    let mut src_blocks = src.chunks_exact(MASK_BLOCK);
+    for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
+        for ((d, s), k) in d.iter_mut().zip(s).zip(block_key.iter()) {
+            *d = s ^ k;
+        }
+    }
+    let tail = dst_blocks.into_remainder().iter_mut().zip(src_blocks.remainder());
+    for ((d, s), k) in tail.zip(block_key.iter()) {
+        *d = s ^ k;
+    }
+}
+
+/// `key` repeated over a block.
+#[inline(always)]
+fn block_key(key: [u8; 4]) -> [u8; MASK_BLOCK] {
+    std::array::from_fn(|i| key[i % 4])
 }
 
 /// Returns the key that continues masking `offset` bytes into a payload.
@@ -158,6 +204,21 @@ mod tests {
             apply_mask(&mut fast, key);
             byte_loop_mask(&mut slow, key);
             prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn masked_as_copied_matches_byte_loop(
+            data in proptest::collection::vec(any::<u8>(), 0..20_000),
+            prefix in 0usize..8,
+            key in any::<[u8; 4]>(),
+        ) {
+            // Appended after what the buffer holds, across several of its pieces and a tail.
+            let mut out = bytes::BytesMut::from(&[7u8; 8][..prefix]);
+            extend_masked(&mut out, &data, key);
+            let mut slow = data;
+            byte_loop_mask(&mut slow, key);
+            prop_assert_eq!(&out[..prefix], &[7u8; 8][..prefix]);
+            prop_assert_eq!(&out[prefix..], &slow[..]);
         }
 
         #[test]
