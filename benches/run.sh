@@ -15,7 +15,8 @@
 #   clients:   wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol
 #              wsx-async-std-local tokio-tungstenite
 #              fastwebsockets tokio-websockets yawc io-only
-#   servers:   wsx-tokio wsx-blocking tokio-tungstenite fastwebsockets tokio-websockets
+#   servers:   wsx-tokio wsx-blocking wsx-async-std-smol tokio-tungstenite fastwebsockets
+#              tokio-websockets
 #   workloads: rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k
 #              flood-1m idle deflate-json deflate-noise many-1k many-1k-h2
 #              serve-100-20 serve-1k-20 serve-100-16k serve-1k-16k
@@ -60,7 +61,7 @@ cd "$(dirname "$self")/.."
 
 all_clients=(wsx-tokio wsx-tokio-send wsx-blocking wsx-async-std wsx-async-std-smol wsx-async-std-local tokio-tungstenite fastwebsockets
     tokio-websockets yawc io-only)
-# wsx-async-std's server joins these once that adapter serves.
+# wsx-async-std-smol: wsx-async-std's server, on a smol executor that its one thread runs.
 all_servers=(wsx-tokio wsx-blocking wsx-async-std-smol tokio-tungstenite fastwebsockets tokio-websockets)
 all_workloads=(rtt stream-16 stream-1k stream-64k stream-1m flood-16 flood-1k flood-64k flood-1m idle deflate-json deflate-noise many-1k
     many-1k-h2 serve-100-20 serve-1k-20 serve-100-16k serve-1k-16k)

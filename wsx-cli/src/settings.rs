@@ -147,18 +147,17 @@ mod tests {
 
     #[test]
     fn a_pem_file_gives_every_certificate_in_it() {
-        let pki = wsx_testing::TestPki::new();
+        // The CA the servers' `--tls` makes (the unit tests need nothing outside the crate).
+        let (_, ca_pem) = crate::certificate::made_now().unwrap();
+        let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap().to_vec();
         let dir = std::env::temp_dir().join(format!("wsx-cli-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let two = dir.join("two.pem");
-        std::fs::write(&two, format!("{}{}", pki.ca_pem, pki.ca_pem)).unwrap();
-        assert_eq!(
-            certificates(&two).unwrap(),
-            vec![pki.ca_der.clone(), pki.ca_der.clone()]
-        );
+        std::fs::write(&two, format!("{ca_pem}{ca_pem}")).unwrap();
+        assert_eq!(certificates(&two).unwrap(), vec![ca_der.clone(), ca_der.clone()]);
         let der = dir.join("ca.der");
-        std::fs::write(&der, &pki.ca_der).unwrap();
-        assert_eq!(certificates(&der).unwrap(), vec![pki.ca_der.clone()]);
+        std::fs::write(&der, &ca_der).unwrap();
+        assert_eq!(certificates(&der).unwrap(), vec![ca_der.clone()]);
         let broken = dir.join("broken.pem");
         std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\n!!!\n").unwrap();
         assert!(certificates(&broken).is_err());

@@ -160,12 +160,15 @@ pub fn markdown(
          \x20 - **io-only**, the ceiling: no WebSocket library; frames masked once up front and \
          written in ~256 KiB batches, echoes counted by parsing their headers.\n\
          - **Servers** (`wsx-e2e-server`, one library's echo server, started afresh for each run \
-         and pinned to CPU 0, on a current-thread tokio runtime but for wsx-blocking; \
+         and pinned to CPU 0, on a current-thread tokio runtime but for wsx-blocking and \
+         wsx-async-std-smol; \
          `TCP_NODELAY` on every accepted socket; the code is in `benches/e2e/src/servers/`):\n\
-         \x20 - **wsx-tokio** and **wsx-blocking**: `Server::bind(addr, |request| \
-         Decision::accept(Echo))` with the default options, the handler answering each text or \
-         binary message with `Reply::Frame`; wsx-blocking runs a thread per connection, all of \
-         them on CPU 0.\n\
+         \x20 - **wsx-tokio**, **wsx-blocking** and **wsx-async-std-smol**: `Server::bind(addr, \
+         |request| Decision::accept(Echo))` with the default options, the handler answering each \
+         text or binary message with `Reply::Frame`; wsx-blocking runs a thread per connection, \
+         all of them on CPU 0; wsx-async-std-smol, wsx-async-std's server, runs on a \
+         `smol::Executor` that only the server's thread runs, as the wsx-async-std-local client \
+         does.\n\
          \x20 - **tokio-tungstenite**: its echo example, `accept_async`, split, text and binary \
          messages `forward`ed into the sink.\n\
          \x20 - **fastwebsockets**: its echo example, hyper's HTTP/1.1 server with upgrades, \
@@ -205,7 +208,7 @@ pub fn markdown(
          last WebSocket was open.\n\
          \x20 - `many-1k-h2`: the same 1,000 WebSockets over HTTP/2 (RFC 8441, h2c with prior \
          knowledge), on the clients that have it: the wsx clients with `Http2::Require`, all \
-         on one shared connection; yawc (feature `http2`, `http2::handshake` over our TCP \
+         on one shared connection; yawc (feature `http2`, `http2::handshake` over the harness's TCP \
          socket) on a connection for each WebSocket, the only way its client opens one.\n\
          \x20 - `serve-100-20`, `serve-1k-20`, `serve-100-16k`, `serve-1k-16k`: the load client's \
          100 or 1,000 connections, 20-byte or 16 KiB messages, one in flight on each; after a \
