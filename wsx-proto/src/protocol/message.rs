@@ -240,6 +240,20 @@ impl MessageAssembler {
         })
     }
 
+    /// The frame as a whole message if it is one: unfragmented and uncompressed, the common
+    /// case, taken before [`on_data_frame`](Self::on_data_frame) so the message goes straight
+    /// into its event (through the general path it was stored piecewise and then copied
+    /// whole, which the CPU cannot forward from its store buffer: a stall per message).
+    #[inline(always)]
+    pub(crate) fn unfragmented_message(&self, header: &FrameHeader, payload: Bytes) -> Result<Frame, Bytes> {
+        match header.opcode {
+            _ if !header.fin || self.compressed.is_some() => Err(payload),
+            OpCode::Binary => Ok(Frame::Binary(payload)),
+            OpCode::Text => Ok(Frame::Text(Utf8Bytes::from_validated(payload))),
+            _ => Err(payload),
+        }
+    }
+
     /// Turns a checked data frame into what the user sees: a whole message, a fragment, or
     /// nothing yet (a piece collected for later). Copies a fragmented payload once.
     #[inline]

@@ -439,6 +439,10 @@ impl Connection {
                 OpCode::Ping => return Some(Event::Frame(Frame::Ping(payload))),
                 OpCode::Pong => return Some(Event::Frame(Frame::Pong(payload))),
                 OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    let payload = match self.assembler.unfragmented_message(&header, payload) {
+                        Ok(message) => return Some(Event::Frame(message)),
+                        Err(payload) => payload,
+                    };
                     match self.assembler.on_data_frame(&header, payload) {
                         Ok(Some(frame)) => return Some(Event::Frame(frame)),
                         Ok(None) => {}
