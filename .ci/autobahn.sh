@@ -4,7 +4,7 @@
 #   bash .ci/autobahn.sh <cargo-package> <agent-name> [extra args to the example]
 #
 # Starts kosoku (a Python-packaged replacement for the Autobahn TestSuite
-# fuzzingserver) on a free 127.0.0.1 port, runs
+# fuzzingserver; its behaviour as these scripts use it is in .ci/KOSOKU_NOTES.md) on a free 127.0.0.1 port, runs
 #   cargo run --release -p <pkg> --example autobahn_<pkg without wsx-> -- ws://127.0.0.1:PORT <agent> [extra]
 # (each example has its own name, so two runs at once never swap binaries)
 # and then checks the report with .ci/autobahn_check.py.
