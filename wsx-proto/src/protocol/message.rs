@@ -180,10 +180,11 @@ impl MessageAssembler {
         }
         let len = pending.header_len + pending.payload_len;
         self.last_frame = len;
-        // Zero-copy: the payload is a slice of the read buffer.
-        let mut frame = buf.split_to(len);
+        // Zero-copy: the payload is a slice of the read buffer (its header skipped on the
+        // frozen `Bytes`, a plain pointer step).
+        let mut frame = buf.split_to(len).freeze();
         frame.advance(pending.header_len);
-        Ok(Some((header, frame.freeze())))
+        Ok(Some((header, frame)))
     }
 
     #[inline]
