@@ -7,10 +7,9 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use wsx_driver::clock::TurnClock;
 use wsx_driver::Session;
 use wsx_proto::{Handler, Input, Output};
 
@@ -77,12 +76,11 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>, mut 
     // After every wake-up, before the session looks for commands: a command sent later wakes
     // the thread again.
     let mut register = true;
-    let mut clock = TurnClock::new();
     loop {
         if std::mem::take(&mut register) {
             session.link().register(&waker);
         }
-        let now = clock.turn();
+        let now = Instant::now();
         let input = match session.poll_output(now) {
             Output::Connect(settings) => match stream::open(settings) {
                 Ok((opened, upgraded)) => {
@@ -131,9 +129,9 @@ pub(crate) fn run<H: Handler>(mut session: Session<H>, wakeup: Arc<Wakeup>, mut 
             hung_up = false;
         }
         // After a wait or a connect, time has moved; after a read or write, not enough to
-        // matter (the session's deadlines are milliseconds; see `TurnClock`).
+        // matter (the session's deadlines are milliseconds).
         let now = match input {
-            Input::Woken | Input::Opened | Input::Upgraded(_) | Input::OpenFailed(_) => clock.refresh(),
+            Input::Woken | Input::Opened | Input::Upgraded(_) | Input::OpenFailed(_) => Instant::now(),
             _ => now,
         };
         session.handle_input(input, now);

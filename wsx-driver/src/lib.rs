@@ -25,7 +25,6 @@ mod adapter;
 #[cfg(feature = "async-io")]
 pub mod async_io;
 mod budget;
-pub mod clock;
 mod gate;
 mod guard;
 mod handle;

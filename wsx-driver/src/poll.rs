@@ -12,7 +12,6 @@ use bytes::BytesMut;
 
 use wsx_proto::{ConnectSettings, Error, Handler, Input, Output, Response};
 
-use crate::clock::TurnClock;
 use crate::Session;
 
 /// How long a graceful shutdown of the transport (TLS close_notify, FIN) may take.
@@ -136,10 +135,9 @@ fn poll_io<H: Handler, T: PollTransport>(
     cx: &mut Context<'_>,
 ) -> Poll<Next> {
     session.link().register(cx.waker());
-    let mut clock = TurnClock::new();
-    session.handle_input(Input::Woken, clock.turn());
+    session.handle_input(Input::Woken, Instant::now());
     loop {
-        let now = clock.turn();
+        let now = Instant::now();
         let input = match (session.poll_output(now), transport.as_deref_mut()) {
             (Output::Transmit(bytes), Some((open, needs_flush))) => match open.poll_write(cx, bytes) {
                 Poll::Ready(written) => {
@@ -166,11 +164,7 @@ fn poll_io<H: Handler, T: PollTransport>(
                 }
                 match deadline {
                     Some(at) => match timer.poll_until(cx, at) {
-                        Poll::Ready(()) => {
-                            // The deadline has passed: the session must see a time past it.
-                            session.handle_input(Input::Woken, clock.refresh());
-                            continue;
-                        }
+                        Poll::Ready(()) => Input::Woken,
                         Poll::Pending => return Poll::Pending,
                     },
                     None => {
