@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::close::CloseFrame;
 use super::error::{EncodeError, ProtocolError};
-use super::mask::{apply_mask, extend_masked, MASK_AS_COPIED};
+use super::mask::extend_masked;
 use super::utf8::Utf8Bytes;
 
 /// A frame opcode.
@@ -187,12 +187,7 @@ pub(crate) fn encode_frame_with_rsv(
     crate::protocol::buffer::reserve(out, MAX_HEADER_LEN + payload.len());
     header.encode(out);
     match mask {
-        Some(key) if payload.len() >= MASK_AS_COPIED => extend_masked(out, payload, key),
-        Some(key) => {
-            let start = out.len();
-            out.put_slice(payload);
-            apply_mask(&mut out[start..], key);
-        }
+        Some(key) => extend_masked(out, payload, key),
         None => out.put_slice(payload),
     }
 }

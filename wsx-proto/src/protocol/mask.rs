@@ -51,14 +51,25 @@ fn mask_blocks(payload: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// Payloads at least this large are masked as they are copied ([`extend_masked`]).
-pub(crate) const MASK_AS_COPIED: usize = 16 * 1024;
+/// Payloads at least this large are masked as they are copied; smaller ones are copied and
+/// then masked in place, which is faster while the copy is still in the CPU's cache.
+const MASK_AS_COPIED: usize = 16 * 1024;
 
-/// Appends `payload` masked with `key` to `out`: copied and masked in one pass over memory, a
-/// piece at a time through a buffer on the stack, instead of a copy and then a second pass
-/// that masks the copy. For large payloads the second pass read and wrote the whole copy
-/// again (at 1 MiB it cost as much time as the copy).
+/// Appends `payload` masked with `key` to `out`. A large payload is copied and masked in one
+/// pass over memory, a piece at a time through a buffer on the stack, so the copy is never
+/// read back from memory to be masked.
+#[inline]
 pub(crate) fn extend_masked(out: &mut bytes::BytesMut, payload: &[u8], key: [u8; 4]) {
+    if payload.len() < MASK_AS_COPIED {
+        let start = out.len();
+        out.extend_from_slice(payload);
+        apply_mask(&mut out[start..], key);
+    } else {
+        extend_masked_in_pieces(out, payload, key);
+    }
+}
+
+fn extend_masked_in_pieces(out: &mut bytes::BytesMut, payload: &[u8], key: [u8; 4]) {
     /// A multiple of the key's length, so every piece starts in phase.
     const PIECE: usize = 4096;
     let mut piece = [0u8; PIECE];

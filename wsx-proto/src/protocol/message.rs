@@ -243,14 +243,12 @@ impl MessageAssembler {
 
     /// The frame as a whole message if it is one: unfragmented and uncompressed, the common
     /// case, taken before [`on_data_frame`](Self::on_data_frame) so the message goes straight
-    /// into its event (through the general path it was stored piecewise and then copied
-    /// whole, which the CPU cannot forward from its store buffer: a stall per message).
+    /// into its event. (Through `on_data_frame`'s result it would be stored piecewise and then
+    /// copied whole, a load the CPU cannot forward from its store buffer.)
     #[inline(always)]
     pub(crate) fn unfragmented_message(&self, header: &FrameHeader, payload: Bytes) -> Result<Frame, Bytes> {
-        match header.opcode {
-            _ if !header.fin || self.compressed.is_some() => Err(payload),
-            OpCode::Binary => Ok(Frame::Binary(payload)),
-            OpCode::Text => Ok(Frame::Text(Utf8Bytes::from_validated(payload))),
+        match data_kind(header.opcode) {
+            Some(kind) if header.fin && self.compressed.is_none() => Ok(whole_message(kind, payload)),
             _ => Err(payload),
         }
     }
@@ -263,11 +261,7 @@ impl MessageAssembler {
         header: &FrameHeader,
         payload: Bytes,
     ) -> Result<Option<Frame>, ProtocolError> {
-        let kind = match header.opcode {
-            OpCode::Text => Some(DataKind::Text),
-            OpCode::Binary => Some(DataKind::Binary),
-            _ => None,
-        };
+        let kind = data_kind(header.opcode);
         if let Some(compressed_kind) = self.compressed {
             return self.on_compressed_frame(compressed_kind, kind.is_some(), header.fin, &payload);
         }
@@ -375,6 +369,16 @@ fn check_text(utf8: &mut Utf8Validator, kind: DataKind, inflated: &[u8], fin: bo
         }
     }
     Ok(())
+}
+
+/// The kind of message a first frame starts (`None`: a continuation or a control frame).
+#[inline]
+fn data_kind(opcode: OpCode) -> Option<DataKind> {
+    match opcode {
+        OpCode::Text => Some(DataKind::Text),
+        OpCode::Binary => Some(DataKind::Binary),
+        _ => None,
+    }
 }
 
 /// A complete message; text was validated by `next_frame`.
